@@ -1,0 +1,81 @@
+"""Rhytid's one error tree.
+
+Every error a user can cause derives from :class:`RhytidError` and, where one fits, from the
+builtin exception a Python programmer would expect, so callers may catch either::
+
+    RhytidError
+    ├── ParameterError(RhytidError, ValueError)   a data file is missing a value or malformed
+    ├── AnatomyError(RhytidError, ValueError)     unknown landmark, site, muscle or area
+    ├── PlanError(RhytidError, ValueError)        a treatment plan is invalid
+    │   └── PlanFileError(PlanError)              a plan file cannot be read or parsed
+    ├── PatientError(RhytidError, ValueError)     patient attributes out of range
+    ├── ProductError(RhytidError, ValueError)     unknown product or impossible reconstitution
+    ├── TrialError(RhytidError, ValueError)       an invalid virtual-trial design
+    └── ClinicError(RhytidError, ValueError)      clinical input (history, symptoms, schedule) invalid
+        ├── ScreeningError(ClinicError)
+        └── TriageError(ClinicError)
+
+Messages name the field, the value and what is allowed, e.g.
+``injection 3: units must be between 0.5 and 100, got 5000``. The command line prints a
+``RhytidError`` as one line on stderr and exits with status 2; any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnatomyError",
+    "ClinicError",
+    "ParameterError",
+    "PatientError",
+    "PlanError",
+    "PlanFileError",
+    "ProductError",
+    "RhytidError",
+    "ScreeningError",
+    "TriageError",
+    "TrialError",
+]
+
+
+class RhytidError(Exception):
+    """Root of every error Rhytid raises on purpose."""
+
+
+class ParameterError(RhytidError, ValueError):
+    """A packaged parameter or anatomy file is missing a value or is malformed."""
+
+
+class AnatomyError(RhytidError, ValueError):
+    """An unknown landmark, site, muscle or area was asked for."""
+
+
+class PlanError(RhytidError, ValueError):
+    """A treatment plan is invalid (site, units, volume, position, product)."""
+
+
+class PlanFileError(PlanError):
+    """A plan file cannot be read or is not valid TOML."""
+
+
+class PatientError(RhytidError, ValueError):
+    """Patient attributes are out of the supported range."""
+
+
+class ProductError(RhytidError, ValueError):
+    """An unknown product or an impossible reconstitution."""
+
+
+class TrialError(RhytidError, ValueError):
+    """An invalid virtual-trial design."""
+
+
+class ClinicError(RhytidError, ValueError):
+    """Invalid clinical input: medical history, symptoms, dates, schedules."""
+
+
+class ScreeningError(ClinicError):
+    """A medical history that cannot be screened as given."""
+
+
+class TriageError(ClinicError):
+    """An aftercare report that cannot be triaged as given."""
