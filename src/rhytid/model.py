@@ -1,0 +1,410 @@
+"""``simulate(plan, patient) -> Outcome``: the whole causal chain, pure and deterministic.
+
+1. **Anatomy**: the patient's face (reference face of their sex) and its basis of unit skin
+   fields (:mod:`rhytid.tissue`), built once and cached.
+2. **Toxin**: each injection's uptake at the nerve-ending quadrature points of every muscle
+   (:mod:`rhytid.toxin`: bolus + screened diffusion, septum barrier), its internalisation and
+   recovery over time, summed over injections and treatments, then the saturating block.
+3. **Muscles**: endplate-weighted block per motor region and per muscle; the effective
+   activation of each expression is activation × strength × (1 − block), with the resting
+   frontalis recruited to hold the brow when part of it is blocked.
+4. **Skin**: strain fields by superposition, compressive strain → buckling depth, plus the
+   static (etched) depth; a robust depth statistic per area → Facial Wrinkle Scale grade.
+5. **Brow and eyelid**: brow displacement at rest relative to before treatment; eyelid droop
+   from levator block. Risks and warnings are derived from these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rhytid._data import parameters_hash
+from rhytid._outcome import AreaState, Outcome, Risk, Visit
+from rhytid._plan import Patient, Plan, ResolvedInjection
+from rhytid._version import __version__
+from rhytid.anatomy import Face, reference_face
+from rhytid.anatomy._geometry import point_in_polygon
+from rhytid.tissue import (
+    EXPRESSIONS,
+    Basis,
+    Buckling,
+    TissueParameters,
+    activation_matrix,
+    buckling,
+    compression,
+    dynamic_depth_um,
+    get_basis,
+    grade_from_depth,
+    static_depth_um,
+    tissue_parameters,
+)
+from rhytid.toxin import (
+    Product,
+    active_fraction,
+    block_fraction,
+    bolus_radius_mm,
+    dose_response,
+    get_product,
+    spread_parameters,
+    uptake_density,
+)
+from rhytid._data import value
+
+__all__ = ["BlockState", "block_state", "simulate", "uptake_at_points"]
+
+Array = NDArray[np.float64]
+BROW_POINTS = ("medial", "peak", "lateral")
+SIDES = ("l", "r")
+_REST = EXPRESSIONS.index("rest")
+
+
+@dataclass(frozen=True)
+class _Area:
+    name: str
+    expression: int
+    cells: NDArray[np.intp]
+    fields: NDArray[np.float32]  # (n_skin, 3 * N): exx, eyy, exy of the area's cells
+    skin_region: str
+    targets: tuple[str, ...]
+
+
+class _Engine:
+    """Everything about a face that does not depend on the plan, precomputed once."""
+
+    def __init__(self, face: Face, spacing: float | None) -> None:
+        self.face = face
+        self.basis: Basis = get_basis(face, spacing)
+        b = self.basis
+        self.params: TissueParameters = tissue_parameters()
+        self.activation = activation_matrix(b.segments, self.params)
+        self.muscles = list(face.muscles)
+        n_seg = len(b.segments)
+        agg = np.zeros((n_seg, len(self.muscles)))
+        for j, seg in enumerate(b.segments):
+            agg[j, self.muscles.index(seg.muscle)] = b.segment_mass[j]
+        self.aggregate = agg / agg.sum(axis=0, keepdims=True)
+        x, y = b.raster.grid()
+        flat = b.fields.reshape(len(b.skin_rows), 5, -1)
+        self.areas: list[_Area] = []
+        for area in face.areas.values():
+            cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
+            f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(b.skin_rows), -1)
+            self.areas.append(
+                _Area(area.name, EXPRESSIONS.index(area.expression), cells, f,
+                      area.skin_region, area.targets)
+            )
+        self.brow_uy = {
+            f"{k}_{s}": b.sample(*face.landmarks[f"brow_{k}_{s}"])[:, 1]
+            for s in SIDES for k in BROW_POINTS
+        }
+        self.frontalis = {
+            s: np.array(b.segment_index(f"frontalis_{s}"), dtype=np.intp) for s in SIDES
+        }
+        self.skin_mask = np.zeros(n_seg, dtype=bool)
+        self.skin_mask[b.skin_rows] = True
+
+
+@cache
+def _engine(face_key: str, spacing: float | None) -> _Engine:
+    return _Engine(reference_face(face_key), spacing)  # type: ignore[arg-type]
+
+
+def _injection_depth(face: Face, inj: ResolvedInjection) -> float:
+    if inj.depth != "intramuscular":
+        return float(value("toxins.yaml", "spread", "injection_depth_mm", inj.depth))
+    below = [m for m in face.muscles_at(inj.x_mm, inj.y_mm) if not m.behind_septum]
+    if not below:
+        return float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
+    return max(m.depth_mm for m in below)
+
+
+def uptake_at_points(
+    face: Face,
+    injections: list[ResolvedInjection],
+    product: Product,
+    xy: Array,
+    depth_mm: Array,
+    behind_septum: NDArray[np.bool_],
+) -> Array:
+    """Uptake density q (ona-equivalent U/mm³) of each injection at each point: ``(n_inj, P)``."""
+    sp = spread_parameters()
+    out = np.empty((len(injections), len(xy)))
+    transmission = np.where(behind_septum, sp.septum_transmission, 1.0)
+    for i, inj in enumerate(injections):
+        dz = depth_mm - _injection_depth(face, inj)
+        r = np.sqrt((xy[:, 0] - inj.x_mm) ** 2 + (xy[:, 1] - inj.y_mm) ** 2 + dz**2)
+        a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
+        units = inj.units * product.ona_equivalent_per_unit
+        out[i] = uptake_density(r, units, a, sp.length_mm) * transmission
+    return out
+
+
+@dataclass(frozen=True)
+class BlockState:
+    """Block over time: per segment ``(n_days, n_seg)`` and per muscle ``(n_days, n_muscles)``."""
+
+    days: Array
+    segment: Array
+    muscle: Array
+    muscles: list[str]
+    uptake: Array  # (n_inj, P) at the quadrature points
+
+    def of(self, muscle: str) -> Array:
+        return self.muscle[:, self.muscles.index(muscle)]
+
+
+def block_state(
+    engine: _Engine, injections: list[ResolvedInjection], product: Product, days: Array
+) -> BlockState:
+    """Endplate-weighted block of every segment and muscle on each day (module docstring)."""
+    b = engine.basis
+    q = uptake_at_points(
+        engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum
+    )
+    t_inj = np.array([inj.day for inj in injections])
+    kin = active_fraction(
+        days[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day
+    )
+    blocked = block_fraction(kin @ q, dose_response())
+    seg = blocked @ b.quad_weights
+    return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
+
+
+def _effective_activation(
+    engine: _Engine, seg_block: Array, strength: float
+) -> Array:
+    """``(n_days, n_expr, n_seg)`` activation × strength × (1 − block), with frontalis recruitment."""
+    p = engine.params
+    act = engine.activation[None, :, :] * (1.0 - seg_block[:, None, :])
+    mass = engine.basis.segment_mass
+    for idx in engine.frontalis.values():
+        mean_block = (seg_block[:, idx] * mass[idx]).sum(axis=1) / mass[idx].sum()
+        gain = np.minimum(p.frontalis_compensation_max, 1.0 / np.maximum(1.0 - mean_block, 1e-6))
+        rest = act[:, _REST, :][:, idx] * gain[:, None]
+        act[:, _REST, idx] = np.minimum(rest, 1.0)
+    return act * strength
+
+
+def _patient_scales(patient: Patient, p: TissueParameters) -> tuple[float, float]:
+    """(activation scale, dermis modulus factor) of a patient relative to the reference face."""
+    stiffness = 1.0 + p.modulus_age_slope_per_year * (patient.age - p.reference_age)
+    strength = patient.muscle_strength * (p.male_strength_factor if patient.sex == "male" else 1.0)
+    return strength / stiffness, stiffness
+
+
+def _area_buckling(region: str, patient: Patient, stiffness: float, p: TissueParameters) -> Buckling:
+    return buckling(
+        p.skin_thickness_mm[region][patient.sex],
+        p.dermis_modulus_mpa * stiffness,
+        p.subcutis_modulus_kpa * 1e-3,
+        p.poisson_ratio,
+        p.prestress_kpa * 1e-3,
+    )
+
+
+def _area_depths(
+    engine: _Engine, area: _Area, act: Array, habitual: Array, bk: Buckling, static_years: float
+) -> Array:
+    """95th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``."""
+    p = engine.params
+    n = len(area.cells)
+    skin = engine.basis.skin_rows
+    weights = act[:, [_REST, area.expression], :][:, :, skin].astype(np.float32)
+    strain = (weights @ area.fields).reshape(*weights.shape[:2], 3, n)
+    depth = dynamic_depth_um(compression(strain[..., 0, :], strain[..., 1, :], strain[..., 2, :]), bk)
+    hab = habitual[area.expression, skin].astype(np.float32) @ area.fields
+    hab_strain = hab.reshape(3, n)
+    habitual_depth = dynamic_depth_um(compression(hab_strain[0], hab_strain[1], hab_strain[2]), bk)
+    static = static_depth_um(habitual_depth, static_years, p.static_etch_per_year)
+    return np.asarray(np.percentile(depth + static, p.depth_percentile, axis=-1))
+
+
+def _risks(
+    engine: _Engine,
+    injections: list[ResolvedInjection],
+    state: BlockState,
+    brow: dict[str, Array],
+    droop: dict[str, Array],
+) -> list[Risk]:
+    p = engine.params
+    face = engine.face
+    risks: list[Risk] = []
+    days = state.days
+
+    def level(v: float, thresholds: tuple[float, float, float]) -> str | None:
+        names = ("low", "moderate", "high")
+        hit = [n for n, t in zip(names, thresholds, strict=True) if v >= t]
+        return hit[-1] if hit else None
+
+    levator_rows = engine.basis.quad_behind_septum
+    for s in SIDES:
+        peak = float(droop[s].max())
+        lv = level(peak, p.risk_eyelid_droop_mm)
+        if lv is None:
+            continue
+        on_side = levator_rows & (
+            (engine.basis.quad_xy[:, 0] > 0) if s == "l" else (engine.basis.quad_xy[:, 0] < 0)
+        )
+        share = state.uptake[:, on_side].sum(axis=1)
+        worst = int(np.argmax(share))
+        inj = injections[worst]
+        rim = face.distance_to_orbital_rim(inj.x_mm, inj.y_mm, s)
+        frac = share[worst] / max(share.sum(), 1e-30)
+        day = days[int(np.argmax(droop[s]))]
+        risks.append(Risk(
+            "eyelid_ptosis", s, lv,  # type: ignore[arg-type]
+            f"injection {inj.index} lies {rim:.0f} mm from the orbital rim and gives "
+            f"{frac:.0%} of the toxin reaching the levator; predicted droop {peak:.1f} mm "
+            f"around day {day:g}",
+            inj.index,
+        ))
+    for s in SIDES:
+        drops = {k: float(-brow[f"{k}_{s}"].min()) for k in BROW_POINTS}
+        point, drop = max(drops.items(), key=lambda kv: kv[1])
+        lv = level(drop, p.risk_brow_drop_mm)
+        if lv is not None:
+            risks.append(Risk(
+                "brow_ptosis", s, lv,  # type: ignore[arg-type]
+                f"{point} brow drops {drop:.1f} mm at rest (frontalis block "
+                f"{state.of(f'frontalis_{s}').max():.0%})",
+            ))
+    diffs = [
+        (np.abs(brow[f"{k}_l"] - brow[f"{k}_r"]).max(), f"{k} brow") for k in BROW_POINTS
+    ] + [(np.abs(droop["l"] - droop["r"]).max(), "upper eyelid")]
+    diff, what = max(diffs, key=lambda d: d[0])
+    thr = p.risk_asymmetry_mm
+    lv = level(float(diff), (thr, 2 * thr, 3 * thr))
+    if lv is not None:
+        risks.append(Risk(
+            "asymmetry", None, lv,  # type: ignore[arg-type]
+            f"left and right {what} differ by {diff:.1f} mm at rest",
+        ))
+    treated = _treated_areas(face, injections)
+    targeted = {t for a in treated for t in face.areas[a].targets}
+    for name in state.muscles:
+        m = face.muscles[name]
+        if name in targeted or m.behind_septum:
+            continue
+        peak = float(state.of(name).max())
+        lv = level(peak, p.risk_unintended_block)
+        if lv is not None:
+            risks.append(Risk(
+                "unintended_muscle", m.side, lv,  # type: ignore[arg-type]
+                f"{name} ({m.role.replace('_', ' ')}) is blocked up to {peak:.0%}; "
+                f"no treated area ({', '.join(sorted(treated)) or 'none'}) targets it",
+            ))
+    return risks
+
+
+def _treated_areas(face: Face, injections: list[ResolvedInjection]) -> set[str]:
+    out = set()
+    for inj in injections:
+        if inj.site is not None:
+            out.add(face.sites[inj.site].area)
+            continue
+        inside = [a.name for a in face.areas.values() if a.contains(inj.x_mm, inj.y_mm)]
+        if inside:
+            out.update(inside)
+        else:
+            nearest = min(
+                face.sites.values(),
+                key=lambda s: np.hypot(s.xy[0] - inj.x_mm, s.xy[1] - inj.y_mm),
+            )
+            out.add(nearest.area)
+    return out
+
+
+def _warnings(face: Face, injections: list[ResolvedInjection], days: Array) -> list[str]:
+    out = []
+    for inj in injections:
+        if inj.depth == "intramuscular" and not any(
+            not m.behind_septum for m in face.muscles_at(inj.x_mm, inj.y_mm)
+        ):
+            out.append(
+                f"injection {inj.index} at ({inj.x_mm:g}, {inj.y_mm:g}) mm lies over no modelled "
+                "muscle; its toxin acts only through spread"
+            )
+    if 0 not in days:
+        out.append("the timeline has no day 0; changes are relative to before treatment")
+    return out
+
+
+def simulate(
+    plan: Plan, patient: Patient | None = None, *, raster_mm: float | None = None
+) -> Outcome:
+    """Simulate a treatment plan on a patient (default: the plan's patient, else the reference
+    female face aged 45). Pure and deterministic; see the module docstring for the chain."""
+    patient = patient or plan.patient or Patient()
+    face = reference_face(patient.sex)
+    engine = _engine(face.key, raster_mm)
+    p = engine.params
+    injections = plan.resolve(face)
+    product = get_product(plan.product.name)
+    days = np.asarray(plan.simulation.days, dtype=float)
+    all_days = np.concatenate([[-1.0], days])  # row 0: before any treatment
+    state = block_state(engine, injections, product, all_days)
+    scale, stiffness = _patient_scales(patient, p)
+    act = _effective_activation(engine, state.segment, scale)
+    habitual = engine.activation * scale
+    years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
+
+    area_depth = {}
+    for area in engine.areas:
+        bk = _area_buckling(area.skin_region, patient, stiffness, p)
+        area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years)
+
+    skin = engine.basis.skin_rows
+    rest = act[:, _REST, :][:, skin]
+    brow = {}
+    for key, uy in engine.brow_uy.items():
+        y = rest @ uy.astype(np.float64)
+        brow[key] = (y - y[0])[1:]
+    droop = {
+        s: p.levator_rest_lift_mm * (state.of(f"levator_palpebrae_{s}") - state.of(f"levator_palpebrae_{s}")[0])[1:]
+        for s in SIDES
+    }
+    timeline = []
+    for d, day in enumerate(days, start=1):
+        areas = {}
+        for name, dep in area_depth.items():
+            g = grade_from_depth(dep[d], p.grade_thresholds_um)
+            areas[name] = AreaState(int(g[0]), float(dep[d, 0]), int(g[1]), float(dep[d, 1]))
+        timeline.append(Visit(
+            day=float(day),
+            muscle_block={m: float(state.muscle[d, i]) for i, m in enumerate(state.muscles)},
+            areas=areas,
+            brow_height_change_mm={k: float(v[d - 1]) for k, v in brow.items()},
+            eyelid_droop_mm={s: float(max(droop[s][d - 1], 0.0)) for s in SIDES},
+        ))
+    trimmed = BlockState(days, state.segment[1:], state.muscle[1:], state.muscles, state.uptake)
+    risks = _risks(engine, injections, trimmed, brow, {s: np.maximum(v, 0) for s, v in droop.items()})
+    plan_dict = {
+        "product": product.name,
+        "units_per_ml": round(plan.units_per_ml, 3),
+        "total_units": _num(plan.total_units),
+        "injections": [
+            {
+                "x_mm": round(i.x_mm, 2), "y_mm": round(i.y_mm, 2), "units": _num(i.units),
+                "volume_ml": round(i.volume_ml, 4), "depth": i.depth, "site": i.site,
+                "day": _num(i.day),
+            }
+            for i in injections
+        ],
+    }
+    return Outcome(
+        model_version=__version__,
+        parameters_hash=parameters_hash(),
+        plan=plan_dict,
+        patient=patient.model_dump(),
+        timeline=timeline,
+        risks=risks,
+        warnings=_warnings(face, injections, days),
+    )
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else float(x)

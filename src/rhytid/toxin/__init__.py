@@ -1,0 +1,25 @@
+"""Toxin: products (potency, reconstitution), spread (field of effect), kinetics (block over time)."""
+
+from rhytid.toxin._kinetics import DoseResponse, active_fraction, block_fraction, dose_response
+from rhytid.toxin._products import PRODUCT_NAMES, Product, get_product, label_pattern
+from rhytid.toxin._spread import (
+    SpreadParameters,
+    bolus_radius_mm,
+    spread_parameters,
+    uptake_density,
+)
+
+__all__ = [
+    "PRODUCT_NAMES",
+    "DoseResponse",
+    "Product",
+    "SpreadParameters",
+    "active_fraction",
+    "block_fraction",
+    "bolus_radius_mm",
+    "dose_response",
+    "get_product",
+    "label_pattern",
+    "spread_parameters",
+    "uptake_density",
+]
