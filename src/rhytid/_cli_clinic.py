@@ -106,9 +106,7 @@ def triage(
     report: Annotated[
         Path | None, typer.Argument(help="REPORT.json: days since treatment, areas, symptoms.")
     ] = None,
-    interactive: Annotated[
-        bool, typer.Option("--interactive", help="Ask the questions one by one.")
-    ] = False,
+    interactive: Annotated[bool, typer.Option("--interactive", help="Ask the questions one by one.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Aftercare triage: expected, self care, contact the clinic, or emergency."""

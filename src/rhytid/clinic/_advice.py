@@ -71,9 +71,7 @@ def advise_from_grades(area: str, grade_rest: int, grade_max: int) -> AreaAdvice
     dynamic = grade_max >= number("advice", "treat_from_grade_max") and (
         grade_max - grade_rest >= number("advice", "dynamic_from_grade_increase")
     )
-    reason = (
-        f"grade {grade_rest} at rest, {grade_max} at maximum contraction: {_why(static, dynamic)}"
-    )
+    reason = f"grade {grade_rest} at rest, {grade_max} at maximum contraction: {_why(static, dynamic)}"
     src = _source("static_from_grade_rest", "treat_from_grade_max", "dynamic_from_grade_increase")
     return AreaAdvice(area, _recommend(static, dynamic), reason, src)
 

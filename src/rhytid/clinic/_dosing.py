@@ -78,8 +78,8 @@ def convert_units(units: float, from_product: str, to_product: str) -> UnitConve
     a, b = _product(from_product), _product(to_product)
     from_lo, from_hi = (float(r) for r in a.units_per_ona_unit.value)
     to_lo, to_hi = (float(r) for r in b.units_per_ona_unit.value)
-    low, high = units / from_hi * to_lo, units / from_lo * to_hi
     same = from_product == to_product
+    low, high = (units, units) if same else (units / from_hi * to_lo, units / from_lo * to_hi)
     return UnitConversion(
         units=units,
         from_product=from_product,
@@ -95,9 +95,7 @@ def convert_units(units: float, from_product: str, to_product: str) -> UnitConve
 def volume_per_point_ml(units: float, vial_units: float, diluent_ml: float) -> float:
     """Volume (mL) that carries ``units`` at ``vial_units`` reconstituted in ``diluent_ml``."""
     if vial_units <= 0 or diluent_ml <= 0:
-        raise PlanError(
-            f"product: vial_units and diluent_ml must be > 0, got {vial_units} and {diluent_ml}"
-        )
+        raise PlanError(f"product: vial_units and diluent_ml must be > 0, got {vial_units} and {diluent_ml}")
     return units * diluent_ml / vial_units
 
 
@@ -154,8 +152,7 @@ def _site_findings(plan: PlanView, p: ProductRules) -> list[PlanFinding]:
                 PlanFinding(
                     "site_volume_above_label",
                     severity,
-                    f"{inj.volume_ml:.3g} mL at one point spreads farther than the label's "
-                    f"{per_volume} mL",
+                    f"{inj.volume_ml:.3g} mL at one point spreads farther than the label's {per_volume} mL",
                     p.label_volume_per_site_ml.source,
                     injection=n,
                     site=inj.site,
@@ -200,8 +197,7 @@ def check_doses(plan: PlanView, face: Face) -> list[PlanFinding]:
                 PlanFinding(
                     "area_units_above_label",
                     "warning",
-                    f"{area}: {units:g} U planned; the {plan.product} label gives "
-                    f"{label_area[area]:g} U",
+                    f"{area}: {units:g} U planned; the {plan.product} label gives {label_area[area]:g} U",
                     p.label_area_units.source,
                 )
             )
@@ -219,15 +215,12 @@ def check_doses(plan: PlanView, face: Face) -> list[PlanFinding]:
     return out
 
 
-def check_vial_age(
-    product: str, reconstituted_at: dt.datetime, used_at: dt.datetime
-) -> list[PlanFinding]:
+def check_vial_age(product: str, reconstituted_at: dt.datetime, used_at: dt.datetime) -> list[PlanFinding]:
     """A reconstituted vial is usable for its label shelf life (24 h; 72 h daxibotulinumtoxinA)."""
     p = _product(product)
     if used_at < reconstituted_at:
         raise ClinicError(
-            f"used_at: {used_at.isoformat()} is before reconstituted_at "
-            f"{reconstituted_at.isoformat()}"
+            f"used_at: {used_at.isoformat()} is before reconstituted_at {reconstituted_at.isoformat()}"
         )
     hours = (used_at - reconstituted_at).total_seconds() / dt.timedelta(hours=1).total_seconds()
     limit = float(p.shelf_life_after_reconstitution_h.value)
@@ -248,8 +241,7 @@ def check_retreatment(product: str, last_treatment: dt.date, planned: dt.date) -
     p = _product(product)
     if last_treatment > planned:
         raise ClinicError(
-            f"last_treatment: {last_treatment.isoformat()} is after the planned date "
-            f"{planned.isoformat()}"
+            f"last_treatment: {last_treatment.isoformat()} is after the planned date {planned.isoformat()}"
         )
     days = (planned - last_treatment).days
     interval = int(p.retreatment_interval_days.value)

@@ -137,9 +137,7 @@ class History(_Answers):
 
 #: The answers a complete questionnaire must hold (free text is optional).
 ANSWERED_FIELDS: tuple[str, ...] = tuple(
-    name
-    for name in History.model_fields
-    if name not in ("schema_version", "facial_surgery_details", "notes")
+    name for name in History.model_fields if name not in ("schema_version", "facial_surgery_details", "notes")
 )
 
 
@@ -171,9 +169,7 @@ def load_history(path: str | Path) -> History:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ScreeningError(
-            f"history file {str(path)!r}: cannot be read ({exc.strerror})"
-        ) from None
+        raise ScreeningError(f"history file {str(path)!r}: cannot be read ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise ScreeningError(
             f"history file {str(path)!r}: not valid JSON (line {exc.lineno}: {exc.msg})"

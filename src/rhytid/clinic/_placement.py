@@ -118,9 +118,7 @@ def zone_risks(face: Face, x: float, y: float, area: str | None) -> list[ZoneRis
         out.append(_risk("forehead", "forehead_min_above_brow_mm", s, y - brow_height_mm(face, x)))
     if area is not None and area.startswith("lateral_canthal"):
         lateral_of_rim = float(abs(x) - _lateral_rim_x(face, y, s))
-        out.append(
-            _risk("lateral_canthal", "lateral_canthal_min_outside_rim_mm", s, lateral_of_rim)
-        )
+        out.append(_risk("lateral_canthal", "lateral_canthal_min_outside_rim_mm", s, lateral_of_rim))
     return out
 
 

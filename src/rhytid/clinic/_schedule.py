@@ -48,9 +48,7 @@ def typical_duration_days(product: str, units: float) -> tuple[int, str]:
         raise ClinicError(f"product: unknown product {product!r}; allowed: {', '.join(PRODUCTS)}")
     if not units > 0:
         raise ClinicError(f"units: must be > 0, got {units!r}")
-    matches = [
-        r for r in rules().typical_duration_days if r.product == product and r.min_units <= units
-    ]
+    matches = [r for r in rules().typical_duration_days if r.product == product and r.min_units <= units]
     best = max(matches, key=lambda r: r.min_units)
     return best.value, best.source
 

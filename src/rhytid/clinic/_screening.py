@@ -103,9 +103,7 @@ def _allergy_findings(history: History, product: str | None) -> list[ScreeningFi
         if substance == "other":
             continue
         containing = [
-            name
-            for name, p in rules().products.items()
-            if substance in p.formulation_allergens.value
+            name for name, p in rules().products.items() if substance in p.formulation_allergens.value
         ]
         code = f"formulation_allergy_{substance}"
         if product is None:
@@ -120,9 +118,7 @@ def _allergy_findings(history: History, product: str | None) -> list[ScreeningFi
             )
         elif product in containing:
             out.append(
-                _finding(
-                    code, "formulation_allergy", f"allergy to {substance}: {product} contains it"
-                )
+                _finding(code, "formulation_allergy", f"allergy to {substance}: {product} contains it")
             )
         else:
             out.append(
@@ -161,15 +157,11 @@ def _condition_findings(history: History) -> list[ScreeningFinding]:
     if history.dry_eye or conditions & {"dry_eye", "corneal_disorder"}:
         out.append(_finding("dry_eye", "dry_eye", "dry eye or corneal disorder: reduced blinking"))
     if "cardiovascular_disease" in conditions:
-        out.append(
-            _finding("cardiovascular_disease", "cardiovascular_disease", "cardiovascular disease")
-        )
+        out.append(_finding("cardiovascular_disease", "cardiovascular_disease", "cardiovascular disease"))
     if history.infection_at_injection_site:
         out.append(_finding("infection_at_site", "infection_at_site", "infection at a site"))
     if history.inflammation_at_injection_site:
-        out.append(
-            _finding("inflammation_at_site", "inflammation_at_site", "inflammation at a site")
-        )
+        out.append(_finding("inflammation_at_site", "inflammation_at_site", "inflammation at a site"))
     if history.pregnant:
         out.append(_finding("pregnant", "pregnant", "pregnant: safety not established"))
     if history.breastfeeding:
@@ -248,9 +240,7 @@ def _previous_findings(
         if answer
     ]
     if droops:
-        out.append(
-            _finding("previous_droop", "previous_droop", f"previous {' and '.join(droops)} droop")
-        )
+        out.append(_finding("previous_droop", "previous_droop", f"previous {' and '.join(droops)} droop"))
     if history.facial_surgery:
         detail = f": {history.facial_surgery_details}" if history.facial_surgery_details else ""
         out.append(_finding("facial_surgery", "facial_surgery", f"previous facial surgery{detail}"))
@@ -282,9 +272,7 @@ def screen(
     dates.
     """
     if product is not None and product not in PRODUCTS:
-        raise ScreeningError(
-            f"product: unknown product {product!r}; allowed: {', '.join(PRODUCTS)}"
-        )
+        raise ScreeningError(f"product: unknown product {product!r}; allowed: {', '.join(PRODUCTS)}")
     today = today or dt.date.today()
     planned = planned_date or today
     findings = [
@@ -317,8 +305,7 @@ def acknowledge(
     if unknown or not codes:
         allowed = ", ".join(screening.precautions) or "none"
         raise ScreeningError(
-            f"codes: {unknown or list(codes)!r} are not precautions of this screening; "
-            f"allowed: {allowed}"
+            f"codes: {unknown or list(codes)!r} are not precautions of this screening; allowed: {allowed}"
         )
     record = Acknowledgement(clinician=clinician.strip(), at=at, codes=tuple(codes))
     return replace(screening, acknowledgements=(*screening.acknowledgements, record))

@@ -111,19 +111,9 @@ def _symptom_level(s: Symptom, rule: SymptomRule, days_since: float) -> tuple[Tr
             how = "sudden" if s.onset == "sudden" else "not known to be gradual"
             where = "outside the treated area" if s.location != "treated_area" else "treated area"
             candidates = [(rule.level, f"facial droop ({how}, {where}): possible stroke")]
-    if (
-        rule.expected_days is not None
-        and rule.later is not None
-        and days_since > rule.expected_days
-    ):
-        candidates.append(
-            (rule.later, f"{name} more than {rule.expected_days} days after treatment")
-        )
-    if (
-        rule.lasting_days is not None
-        and rule.lasting is not None
-        and (s.days or 0) > rule.lasting_days
-    ):
+    if rule.expected_days is not None and rule.later is not None and days_since > rule.expected_days:
+        candidates.append((rule.later, f"{name} more than {rule.expected_days} days after treatment"))
+    if rule.lasting_days is not None and rule.lasting is not None and (s.days or 0) > rule.lasting_days:
         candidates.append((rule.lasting, f"{name} lasting more than {rule.lasting_days} days"))
     if rule.sudden is not None and s.onset == "sudden":
         candidates.append((rule.sudden, f"sudden {name}"))
@@ -189,9 +179,7 @@ def parse_report(data: Any) -> AftercareReport:
             message = "unknown field; allowed: days_since_treatment, treated_areas, symptoms"
         if err["type"] == "value_error":
             raise TriageError(f"{where.lstrip('.')}: {message}") from None
-        raise TriageError(
-            f"{where.lstrip('.') or 'report'}: {message} (got {err['input']!r})"
-        ) from None
+        raise TriageError(f"{where.lstrip('.') or 'report'}: {message} (got {err['input']!r})") from None
 
 
 def load_report(path: str | Path) -> AftercareReport:
