@@ -1,11 +1,132 @@
-"""Command-line commands of the model: ``anatomy``, ``simulate``."""
+"""Command-line commands of the model: ``anatomy`` and ``simulate``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from rhytid.errors import PatientError
 
 __all__ = ["register"]
+
+_GRADE = ("none", "mild", "moderate", "severe")
+
+
+def _check_age(age: float) -> None:
+    if not 18 <= age <= 90:
+        raise PatientError(f"--age must be between 18 and 90, got {age:g}")
+
+
+def anatomy(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the anatomy as JSON.")] = False,
+    png: Annotated[Path | None, typer.Option("--png", help="Write a labelled face chart (PNG).")] = None,
+    sex: Annotated[str, typer.Option(help="female | male")] = "female",
+    age: Annotated[float, typer.Option(help="Age in years (18..90).")] = 45,
+) -> None:
+    """Show the reference face: landmarks, muscles, injection sites and treatment areas."""
+    from rhytid.anatomy import reference_face
+
+    _check_age(age)
+    if sex not in ("female", "male"):
+        raise PatientError(f"--sex must be 'female' or 'male', got {sex!r}")
+    face = reference_face("male" if sex == "male" else "female")
+    if png is not None:
+        from rhytid.report import face_chart_png
+
+        face_chart_png(face, png)
+        typer.echo(f"face chart written to {png}", err=as_json)
+    if as_json:
+        typer.echo(json.dumps({**face.to_dict(), "age": age}, indent=2))
+    elif png is None:
+        console = Console()
+        table = Table(title=f"Injection sites of the reference {sex} face (mm, face frame)")
+        for col in ("site", "x_mm", "y_mm", "area"):
+            table.add_column(col)
+        for s in face.sites.values():
+            table.add_row(s.name, f"{s.xy[0]:.1f}", f"{s.xy[1]:.1f}", s.area)
+        console.print(table)
+        muscles = Table(title="Muscles")
+        for col in ("muscle", "role", "depth_mm", "thickness_mm"):
+            muscles.add_column(col)
+        for m in face.muscles.values():
+            muscles.add_row(m.name, m.role, f"{m.depth_mm:g}", f"{m.thickness_mm:g}")
+        console.print(muscles)
+
+
+def simulate(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN.toml", help="Treatment plan (TOML).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", metavar="DIR", help="Write an HTML report with figures.")
+    ] = None,
+) -> None:
+    """Simulate a treatment plan: block, wrinkle grades, brow and eyelid over time, and risks."""
+    import rhytid
+
+    plan = rhytid.load_plan(plan_file)
+    outcome = rhytid.simulate(plan)
+    if report is not None:
+        from rhytid.report import write_simulation_report
+
+        index = write_simulation_report(plan, outcome, report)
+        typer.echo(f"report written to {index}", err=as_json)
+    if as_json:
+        typer.echo(json.dumps(outcome.to_dict(), indent=2))
+        return
+    _print_outcome(outcome, plan_file)
+
+
+def _print_outcome(outcome: object, plan_file: Path) -> None:
+    from rhytid import Outcome
+
+    assert isinstance(outcome, Outcome)
+    console = Console()
+    plan = outcome.plan
+    console.print(
+        f"[bold]{plan_file.name}[/bold]: {plan['total_units']} U {plan['product']} in "
+        f"{len(plan['injections'])} injections ({plan['units_per_ml']:g} U/mL); patient "
+        f"{outcome.patient['sex']}, {outcome.patient['age']:g} y"
+    )
+    areas = list(outcome.timeline[0].areas)
+    table = Table(title="Facial Wrinkle Scale at maximum contraction (rest) per visit")
+    table.add_column("day", justify="right")
+    for a in areas:
+        table.add_column(a)
+    table.add_column("corrugator block", justify="right")
+    table.add_column("frontalis block", justify="right")
+    table.add_column("brow change mm (peak l/r)", justify="right")
+    table.add_column("lid droop mm (l/r)", justify="right")
+    for v in outcome.timeline:
+        cells = [f"{_GRADE[v.areas[a].max_grade]} ({_GRADE[v.areas[a].rest_grade]})" for a in areas]
+        mb = v.muscle_block
+        table.add_row(
+            f"{v.day:g}",
+            *cells,
+            f"{(mb['corrugator_l'] + mb['corrugator_r']) / 2:.0%}",
+            f"{(mb['frontalis_l'] + mb['frontalis_r']) / 2:.0%}",
+            f"{v.brow_height_change_mm['peak_l']:+.1f} / {v.brow_height_change_mm['peak_r']:+.1f}",
+            f"{v.eyelid_droop_mm['l']:.1f} / {v.eyelid_droop_mm['r']:.1f}",
+        )
+    console.print(table)
+    if outcome.risks:
+        risks = Table(title="Risks")
+        for col in ("kind", "side", "level", "detail"):
+            risks.add_column(col)
+        for r in outcome.risks:
+            risks.add_row(r.kind, r.side or "-", r.level, r.detail)
+        console.print(risks)
+    else:
+        console.print("Risks: none predicted.")
+    for w in outcome.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the model commands to the ``rhytid`` app."""
+    app.command("anatomy")(anatomy)
+    app.command("simulate")(simulate)

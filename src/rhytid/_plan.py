@@ -119,7 +119,7 @@ class Simulation(_Model):
             raise ValueError(f"at most 100 days, got {len(v)}")
         if any(d < 0 or d > _DAY_MAX for d in v):
             raise ValueError(f"each day must be between 0 and {_DAY_MAX:g}")
-        return tuple(sorted(set(float(d) for d in v)))
+        return tuple(sorted({float(d) for d in v}))
 
 
 class ResolvedInjection(_Model):
@@ -179,8 +179,14 @@ class Plan(_Model):
                 )
             out.append(
                 ResolvedInjection(
-                    index=n, x_mm=x, y_mm=y, units=inj.units, volume_ml=volume,
-                    depth=inj.depth, day=inj.day, site=inj.site,
+                    index=n,
+                    x_mm=x,
+                    y_mm=y,
+                    units=inj.units,
+                    volume_ml=volume,
+                    depth=inj.depth,
+                    day=inj.day,
+                    site=inj.site,
                 )
             )
         return out

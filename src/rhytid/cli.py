@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from rhytid.errors import RhytidError
@@ -34,24 +33,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
     except RhytidError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         return 1
-    except click.ClickException as exc:
+    except typer.TyperException as exc:
         print(f"error: {exc.format_message()}", file=sys.stderr)
-        return 2
+        return 2 if exc.exit_code == 2 else exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: say so plainly, without a traceback
         print(f"internal error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -22,20 +22,23 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
-from rhytid._data import parameters_hash
+from rhytid._data import parameters_hash, value
 from rhytid._outcome import AreaState, Outcome, Risk, Visit
 from rhytid._plan import Patient, Plan, ResolvedInjection
 from rhytid._version import __version__
 from rhytid.anatomy import Face, reference_face
 from rhytid.anatomy._geometry import point_in_polygon
+from rhytid.errors import PlanError
 from rhytid.tissue import (
     EXPRESSIONS,
     Basis,
     Buckling,
+    Raster,
     TissueParameters,
     activation_matrix,
     buckling,
     compression,
+    compression_direction,
     dynamic_depth_um,
     get_basis,
     grade_from_depth,
@@ -52,14 +55,21 @@ from rhytid.toxin import (
     spread_parameters,
     uptake_density,
 )
-from rhytid._data import value
 
-__all__ = ["BlockState", "block_state", "simulate", "uptake_at_points"]
+__all__ = [
+    "BlockState",
+    "FieldMaps",
+    "block_state",
+    "field_maps",
+    "simulate",
+    "uptake_at_points",
+]
 
 Array = NDArray[np.float64]
 BROW_POINTS = ("medial", "peak", "lateral")
 SIDES = ("l", "r")
 _REST = EXPRESSIONS.index("rest")
+_HABITUAL = [EXPRESSIONS.index(e) for e in ("frown", "raise_brows", "squint")]
 
 
 @dataclass(frozen=True)
@@ -94,23 +104,26 @@ class _Engine:
             cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
             f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(b.skin_rows), -1)
             self.areas.append(
-                _Area(area.name, EXPRESSIONS.index(area.expression), cells, f,
-                      area.skin_region, area.targets)
+                _Area(
+                    area.name,
+                    EXPRESSIONS.index(area.expression),
+                    cells,
+                    f,
+                    area.skin_region,
+                    area.targets,
+                )
             )
         self.brow_uy = {
-            f"{k}_{s}": b.sample(*face.landmarks[f"brow_{k}_{s}"])[:, 1]
-            for s in SIDES for k in BROW_POINTS
+            f"{k}_{s}": b.sample(*face.landmarks[f"brow_{k}_{s}"])[:, 1] for s in SIDES for k in BROW_POINTS
         }
-        self.frontalis = {
-            s: np.array(b.segment_index(f"frontalis_{s}"), dtype=np.intp) for s in SIDES
-        }
+        self.frontalis = {s: np.array(b.segment_index(f"frontalis_{s}"), dtype=np.intp) for s in SIDES}
         self.skin_mask = np.zeros(n_seg, dtype=bool)
         self.skin_mask[b.skin_rows] = True
 
 
 @cache
 def _engine(face_key: str, spacing: float | None) -> _Engine:
-    return _Engine(reference_face(face_key), spacing)  # type: ignore[arg-type]
+    return _Engine(reference_face("male" if face_key == "male" else "female"), spacing)
 
 
 def _injection_depth(face: Face, inj: ResolvedInjection) -> float:
@@ -162,21 +175,15 @@ def block_state(
 ) -> BlockState:
     """Endplate-weighted block of every segment and muscle on each day (module docstring)."""
     b = engine.basis
-    q = uptake_at_points(
-        engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum
-    )
+    q = uptake_at_points(engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum)
     t_inj = np.array([inj.day for inj in injections])
-    kin = active_fraction(
-        days[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day
-    )
+    kin = active_fraction(days[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
     blocked = block_fraction(kin @ q, dose_response())
     seg = blocked @ b.quad_weights
     return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
 
 
-def _effective_activation(
-    engine: _Engine, seg_block: Array, strength: float
-) -> Array:
+def _effective_activation(engine: _Engine, seg_block: Array, strength: float) -> Array:
     """``(n_days, n_expr, n_seg)`` activation × strength × (1 − block), with frontalis recruitment."""
     p = engine.params
     act = engine.activation[None, :, :] * (1.0 - seg_block[:, None, :])
@@ -209,16 +216,15 @@ def _area_buckling(region: str, patient: Patient, stiffness: float, p: TissuePar
 def _area_depths(
     engine: _Engine, area: _Area, act: Array, habitual: Array, bk: Buckling, static_years: float
 ) -> Array:
-    """95th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``."""
+    """90th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``."""
     p = engine.params
     n = len(area.cells)
     skin = engine.basis.skin_rows
     weights = act[:, [_REST, area.expression], :][:, :, skin].astype(np.float32)
     strain = (weights @ area.fields).reshape(*weights.shape[:2], 3, n)
     depth = dynamic_depth_um(compression(strain[..., 0, :], strain[..., 1, :], strain[..., 2, :]), bk)
-    hab = habitual[area.expression, skin].astype(np.float32) @ area.fields
-    hab_strain = hab.reshape(3, n)
-    habitual_depth = dynamic_depth_um(compression(hab_strain[0], hab_strain[1], hab_strain[2]), bk)
+    hab = (habitual[_HABITUAL][:, skin].astype(np.float32) @ area.fields).reshape(-1, 3, n)
+    habitual_depth = dynamic_depth_um(compression(hab[:, 0], hab[:, 1], hab[:, 2]), bk).max(axis=0)
     static = static_depth_um(habitual_depth, static_years, p.static_etch_per_year)
     return np.asarray(np.percentile(depth + static, p.depth_percentile, axis=-1))
 
@@ -255,34 +261,46 @@ def _risks(
         rim = face.distance_to_orbital_rim(inj.x_mm, inj.y_mm, s)
         frac = share[worst] / max(share.sum(), 1e-30)
         day = days[int(np.argmax(droop[s]))]
-        risks.append(Risk(
-            "eyelid_ptosis", s, lv,  # type: ignore[arg-type]
-            f"injection {inj.index} lies {rim:.0f} mm from the orbital rim and gives "
-            f"{frac:.0%} of the toxin reaching the levator; predicted droop {peak:.1f} mm "
-            f"around day {day:g}",
-            inj.index,
-        ))
+        risks.append(
+            Risk(
+                "eyelid_ptosis",
+                s,
+                lv,  # type: ignore[arg-type]
+                f"injection {inj.index} lies {rim:.0f} mm from the orbital rim and gives "
+                f"{frac:.0%} of the toxin reaching the levator; predicted droop {peak:.1f} mm "
+                f"around day {day:g}",
+                inj.index,
+            )
+        )
     for s in SIDES:
         drops = {k: float(-brow[f"{k}_{s}"].min()) for k in BROW_POINTS}
         point, drop = max(drops.items(), key=lambda kv: kv[1])
         lv = level(drop, p.risk_brow_drop_mm)
         if lv is not None:
-            risks.append(Risk(
-                "brow_ptosis", s, lv,  # type: ignore[arg-type]
-                f"{point} brow drops {drop:.1f} mm at rest (frontalis block "
-                f"{state.of(f'frontalis_{s}').max():.0%})",
-            ))
-    diffs = [
-        (np.abs(brow[f"{k}_l"] - brow[f"{k}_r"]).max(), f"{k} brow") for k in BROW_POINTS
-    ] + [(np.abs(droop["l"] - droop["r"]).max(), "upper eyelid")]
+            risks.append(
+                Risk(
+                    "brow_ptosis",
+                    s,
+                    lv,  # type: ignore[arg-type]
+                    f"{point} brow drops {drop:.1f} mm at rest (frontalis block "
+                    f"{state.of(f'frontalis_{s}').max():.0%})",
+                )
+            )
+    diffs = [(np.abs(brow[f"{k}_l"] - brow[f"{k}_r"]).max(), f"{k} brow") for k in BROW_POINTS] + [
+        (np.abs(droop["l"] - droop["r"]).max(), "upper eyelid")
+    ]
     diff, what = max(diffs, key=lambda d: d[0])
     thr = p.risk_asymmetry_mm
     lv = level(float(diff), (thr, 2 * thr, 3 * thr))
     if lv is not None:
-        risks.append(Risk(
-            "asymmetry", None, lv,  # type: ignore[arg-type]
-            f"left and right {what} differ by {diff:.1f} mm at rest",
-        ))
+        risks.append(
+            Risk(
+                "asymmetry",
+                None,
+                lv,  # type: ignore[arg-type]
+                f"left and right {what} differ by {diff:.1f} mm at rest",
+            )
+        )
     treated = _treated_areas(face, injections)
     targeted = {t for a in treated for t in face.areas[a].targets}
     for name in state.muscles:
@@ -292,11 +310,15 @@ def _risks(
         peak = float(state.of(name).max())
         lv = level(peak, p.risk_unintended_block)
         if lv is not None:
-            risks.append(Risk(
-                "unintended_muscle", m.side, lv,  # type: ignore[arg-type]
-                f"{name} ({m.role.replace('_', ' ')}) is blocked up to {peak:.0%}; "
-                f"no treated area ({', '.join(sorted(treated)) or 'none'}) targets it",
-            ))
+            risks.append(
+                Risk(
+                    "unintended_muscle",
+                    m.side,
+                    lv,  # type: ignore[arg-type]
+                    f"{name} ({m.role.replace('_', ' ')}) is blocked up to {peak:.0%}; "
+                    f"no treated area ({', '.join(sorted(treated)) or 'none'}) targets it",
+                )
+            )
     return risks
 
 
@@ -333,9 +355,7 @@ def _warnings(face: Face, injections: list[ResolvedInjection], days: Array) -> l
     return out
 
 
-def simulate(
-    plan: Plan, patient: Patient | None = None, *, raster_mm: float | None = None
-) -> Outcome:
+def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | None = None) -> Outcome:
     """Simulate a treatment plan on a patient (default: the plan's patient, else the reference
     female face aged 45). Pure and deterministic; see the module docstring for the chain."""
     patient = patient or plan.patient or Patient()
@@ -364,7 +384,8 @@ def simulate(
         y = rest @ uy.astype(np.float64)
         brow[key] = (y - y[0])[1:]
     droop = {
-        s: p.levator_rest_lift_mm * (state.of(f"levator_palpebrae_{s}") - state.of(f"levator_palpebrae_{s}")[0])[1:]
+        s: p.levator_rest_lift_mm
+        * (state.of(f"levator_palpebrae_{s}") - state.of(f"levator_palpebrae_{s}")[0])[1:]
         for s in SIDES
     }
     timeline = []
@@ -373,13 +394,15 @@ def simulate(
         for name, dep in area_depth.items():
             g = grade_from_depth(dep[d], p.grade_thresholds_um)
             areas[name] = AreaState(int(g[0]), float(dep[d, 0]), int(g[1]), float(dep[d, 1]))
-        timeline.append(Visit(
-            day=float(day),
-            muscle_block={m: float(state.muscle[d, i]) for i, m in enumerate(state.muscles)},
-            areas=areas,
-            brow_height_change_mm={k: float(v[d - 1]) for k, v in brow.items()},
-            eyelid_droop_mm={s: float(max(droop[s][d - 1], 0.0)) for s in SIDES},
-        ))
+        timeline.append(
+            Visit(
+                day=float(day),
+                muscle_block={m: float(state.muscle[d, i]) for i, m in enumerate(state.muscles)},
+                areas=areas,
+                brow_height_change_mm={k: float(v[d - 1]) for k, v in brow.items()},
+                eyelid_droop_mm={s: float(max(droop[s][d - 1], 0.0)) for s in SIDES},
+            )
+        )
     trimmed = BlockState(days, state.segment[1:], state.muscle[1:], state.muscles, state.uptake)
     risks = _risks(engine, injections, trimmed, brow, {s: np.maximum(v, 0) for s, v in droop.items()})
     plan_dict = {
@@ -388,8 +411,12 @@ def simulate(
         "total_units": _num(plan.total_units),
         "injections": [
             {
-                "x_mm": round(i.x_mm, 2), "y_mm": round(i.y_mm, 2), "units": _num(i.units),
-                "volume_ml": round(i.volume_ml, 4), "depth": i.depth, "site": i.site,
+                "x_mm": round(i.x_mm, 2),
+                "y_mm": round(i.y_mm, 2),
+                "units": _num(i.units),
+                "volume_ml": round(i.volume_ml, 4),
+                "depth": i.depth,
+                "site": i.site,
                 "day": _num(i.day),
             }
             for i in injections
@@ -408,3 +435,100 @@ def simulate(
 
 def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
+
+
+@dataclass(frozen=True)
+class FieldMaps:
+    """Raster fields of one day and expression, for figures.
+
+    depth_um: total wrinkle depth (dynamic + static); compression_angle: direction of the most
+    compressive strain (radians from +x; lines run across it); wavelength_mm: buckling wavelength;
+    uptake: toxin uptake density of all injections in the plane of each injection's depth
+    (ona-equivalent U/mm³); block: fraction of nerve endings blocked in that plane on ``day``;
+    displacement: ``(2, ny, nx)`` skin displacement (mm) from rest.
+    """
+
+    face: Face
+    raster: Raster
+    day: float
+    expression: str
+    depth_um: Array
+    compression_angle: Array
+    wavelength_mm: Array
+    uptake: Array
+    block: Array
+    displacement: Array
+
+
+def field_maps(
+    plan: Plan,
+    day: float,
+    expression: str,
+    patient: Patient | None = None,
+    *,
+    raster_mm: float | None = None,
+) -> FieldMaps:
+    """Full-raster fields of ``expression`` on ``day`` under ``plan`` (see :class:`FieldMaps`)."""
+    if expression not in EXPRESSIONS:
+        raise PlanError(f"expression must be one of {', '.join(EXPRESSIONS)}, got {expression!r}")
+    patient = patient or plan.patient or Patient()
+    face = reference_face(patient.sex)
+    engine = _engine(face.key, raster_mm)
+    p = engine.params
+    b = engine.basis
+    injections = plan.resolve(face)
+    product = get_product(plan.product.name)
+    state = block_state(engine, injections, product, np.array([-1.0, float(day)]))
+    scale, stiffness = _patient_scales(patient, p)
+    act = _effective_activation(engine, state.segment, scale)
+    skin = b.skin_rows
+    e = EXPRESSIONS.index(expression)
+    field = np.tensordot(act[1, e, skin].astype(np.float32), b.fields, axes=1)
+    rest = np.tensordot(act[0, _REST, skin].astype(np.float32), b.fields, axes=1)
+    x, y = b.raster.grid()
+    region = np.full(x.shape, "forehead", dtype=object)
+    for area in face.areas.values():
+        region[point_in_polygon(x, y, area.polygon)] = area.skin_region
+    depth = np.zeros(x.shape)
+    wavelength = np.zeros(x.shape)
+    years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
+    habitual = np.tensordot(engine.activation[_HABITUAL][:, skin] * scale, b.fields[:, 2:5], axes=1)
+    for name in set(region.ravel()):
+        mask = region == name
+        bk = _area_buckling(str(name), patient, stiffness, p)
+        dyn = dynamic_depth_um(compression(field[2][mask], field[3][mask], field[4][mask]), bk)
+        hab = dynamic_depth_um(
+            compression(habitual[:, 0][:, mask], habitual[:, 1][:, mask], habitual[:, 2][:, mask]),
+            bk,
+        ).max(axis=0)
+        depth[mask] = dyn + static_depth_um(hab, years, p.static_etch_per_year)
+        wavelength[mask] = bk.wavelength_mm
+    angle = compression_direction(field[2], field[3], field[4])
+    sp = spread_parameters()
+    plane_xy = np.column_stack([x.ravel(), y.ravel()])
+    uptake = np.zeros(x.size)
+    block = np.zeros(x.size)
+    kin = active_fraction(
+        float(day) - np.array([i.day for i in injections]),
+        product.onset_days,
+        product.recovery_rate_per_day,
+    )
+    for i, inj in enumerate(injections):
+        r = np.hypot(plane_xy[:, 0] - inj.x_mm, plane_xy[:, 1] - inj.y_mm)
+        a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
+        q = uptake_density(r, inj.units * product.ona_equivalent_per_unit, a, sp.length_mm)
+        uptake += q
+        block += kin[i] * q
+    block = block_fraction(block, dose_response())
+    return FieldMaps(
+        face=face,
+        raster=b.raster,
+        day=float(day),
+        expression=expression,
+        depth_um=depth,
+        compression_angle=np.asarray(angle, dtype=np.float64),
+        wavelength_mm=wavelength,
+        uptake=uptake.reshape(x.shape),
+        block=block.reshape(x.shape),
+        displacement=np.asarray(field[:2] - rest[:2], dtype=float),
+    )

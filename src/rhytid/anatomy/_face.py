@@ -8,6 +8,7 @@ x toward the patient's left, y up.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal
@@ -56,6 +57,8 @@ class Muscle:
     endplate_angle_deg: float
     segments: dict[str, Point]
     behind_septum: bool = False
+    fascia_above_y_mm: float | None = None
+    """Above this height (mm) the muscle adheres to deep fascia (the skin there is tethered)."""
 
     @property
     def loads_skin(self) -> bool:
@@ -146,7 +149,7 @@ class Face:
         rim = self.orbital_rims[side]
         px, py = np.array([x]), np.array([y])
         d = np.inf
-        for a, b in zip(rim[:-1], rim[1:], strict=True):
+        for a, b in itertools.pairwise(rim):
             ab = b - a
             t = float(np.clip(((px - a[0]) * ab[0] + (py - a[1]) * ab[1])[0] / (ab @ ab), 0, 1))
             d = min(d, float(np.hypot(x - (a[0] + t * ab[0]), y - (a[1] + t * ab[1]))))
@@ -159,9 +162,7 @@ class Face:
         return {
             "sex": self.sex,
             "landmarks": {k: [round(v[0], 2), round(v[1], 2)] for k, v in self.landmarks.items()},
-            "sites": {
-                k: [round(s.xy[0], 2), round(s.xy[1], 2)] for k, s in self.sites.items()
-            },
+            "sites": {k: [round(s.xy[0], 2), round(s.xy[1], 2)] for k, s in self.sites.items()},
             "site_areas": {k: s.area for k, s in self.sites.items()},
             "muscles": [
                 {
@@ -216,9 +217,7 @@ def _shape(name: str, spec: dict[str, Any]) -> tuple[Array, Array | None]:
         return ellipse_polygon(tuple(spec["center"]), tuple(spec["radii"])), None
     if kind == "annulus":
         c = tuple(spec["center"])
-        return quadrant_ellipse(c, spec["outer"], 1.0, 128), quadrant_ellipse(
-            c, spec["inner"], 1.0, 128
-        )
+        return quadrant_ellipse(c, spec["outer"], 1.0, 128), quadrant_ellipse(c, spec["inner"], 1.0, 128)
     raise ParameterError(f"anatomy.yaml:muscles.{name}.shape.kind must be polygon|ellipse|annulus")
 
 
@@ -247,7 +246,16 @@ def _left_muscle(name: str, spec: dict[str, Any]) -> Muscle:
         endplate_angle_deg=float(ep.get("angle_deg", 0.0)),
         segments={k: (float(v[0]), float(v[1])) for k, v in spec["segments"].items()},
         behind_septum=bool(spec.get("behind_septum", False)),
+        fascia_above_y_mm=_fascia_anchor(name, spec.get("fascia_anchor")),
     )
+
+
+def _fascia_anchor(name: str, spec: dict[str, Any] | None) -> float | None:
+    if spec is None:
+        return None
+    if not str(spec.get("source", "")).strip():
+        raise ParameterError(f"anatomy.yaml:muscles.{name}.fascia_anchor needs a source")
+    return float(spec["above_y_mm"])
 
 
 def _mirror_muscle(m: Muscle) -> Muscle:
@@ -334,6 +342,7 @@ def _warp(face: Face, sx: float, sy_up: float, sy_down: float, brow_dy: float, k
             fibre_point=p(m.fibre_point) if m.fibre_point else None,
             endplate_center=p(m.endplate_center),
             segments={s: p(v) for s, v in m.segments.items()},
+            fascia_above_y_mm=(m.fascia_above_y_mm * sy_up if m.fascia_above_y_mm is not None else None),
         )
         for k, m in face.muscles.items()
     }

@@ -10,9 +10,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "quadrant_ellipse",
     "ellipse_polygon",
     "point_in_polygon",
+    "quadrant_ellipse",
     "signed_distance",
     "smooth_mask",
 ]
@@ -25,19 +25,26 @@ def _segment_distance(x: Array, y: Array, a: Array, b: Array) -> Array:
     ab = b - a
     t = ((x - a[0]) * ab[0] + (y - a[1]) * ab[1]) / max(float(ab @ ab), 1e-300)
     t = np.clip(t, 0.0, 1.0)
-    return np.hypot(x - (a[0] + t * ab[0]), y - (a[1] + t * ab[1]))
+    return np.asarray(np.hypot(x - (a[0] + t * ab[0]), y - (a[1] + t * ab[1])), dtype=np.float64)
 
 
 def point_in_polygon(x: Array, y: Array, polygon: Array) -> NDArray[np.bool_]:
     """Even-odd rule: True where (x, y) lies inside the closed polygon (vertices ``(n, 2)``)."""
-    inside = np.zeros(np.broadcast(x, y).shape, dtype=bool)
-    n = len(polygon)
-    for i in range(n):
-        (x1, y1), (x2, y2) = polygon[i], polygon[(i + 1) % n]
-        crosses = (y1 > y) != (y2 > y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-        inside ^= crosses & (x < x_cross)
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    poly = np.asarray(polygon, dtype=float)
+    x1, y1 = poly[:, 0], poly[:, 1]
+    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    dy = np.where(y2 == y1, 1.0, y2 - y1)
+    if x.size * len(poly) <= 200_000:  # few points: vectorise over points and edges at once
+        px, py = x.reshape(-1, 1), y.reshape(-1, 1)
+        crosses = (y1 > py) != (y2 > py)
+        x_cross = x1 + (py - y1) * (x2 - x1) / dy
+        inside = (np.count_nonzero(crosses & (px < x_cross), axis=1) % 2).astype(bool)
+        return np.asarray(inside.reshape(x.shape), dtype=np.bool_)
+    inside = np.zeros(x.shape, dtype=bool)
+    for i in range(len(poly)):
+        crosses = (y1[i] > y) != (y2[i] > y)
+        inside ^= crosses & (x < x1[i] + (y - y1[i]) * (x2[i] - x1[i]) / dy[i])
     return inside
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +25,16 @@ from rhytid.anatomy import Face, Muscle
 from rhytid.tissue._muscle_fields import (
     active_stress,
     endplate_density,
+    fascia_tether_points,
     muscle_mask,
-    origin_anchor,
+    origin_traction,
     segment_weights,
 )
 from rhytid.tissue._parameters import TissueParameters, sheet_material, tissue_parameters
 from rhytid.tissue._raster import Raster
-from rhytid.tissue._sheet import solve_sheet
+from rhytid.tissue._sheet import SheetSolver, Tethers
 
-__all__ = ["Basis", "Segment", "build_basis", "get_basis", "muscle_base"]
+__all__ = ["Basis", "Segment", "build_basis", "face_tethers", "get_basis", "muscle_base"]
 
 Array = NDArray[np.float64]
 FIELD_NAMES = ("ux", "uy", "exx", "eyy", "exy")
@@ -104,9 +107,11 @@ def _bbox_slices(m: Muscle, raster: Raster, margin: float) -> tuple[slice, slice
 
 
 def _unit_loads(face: Face, raster: Raster, p: TissueParameters) -> tuple[Array, Array]:
-    """Active stress ``(n_skin, 3, ny, nx)`` and anchors ``(n_skin, ny, nx)`` of unit activations."""
+    """Active stress ``(n_skin, 3, ny, nx)`` and traction ``(n_skin, 2, ny, nx)`` of a unit
+    activation of each skin-loading segment: muscles with a bony origin pull the skin toward it
+    (traction); the others contract within the skin sheet (active stress)."""
     x, y = raster.grid()
-    stresses, anchors = [], []
+    stresses, tractions = [], []
     margin = 8.0 * p.mask_edge_mm
     for m in face.muscles.values():
         if not m.loads_skin:
@@ -116,21 +121,30 @@ def _unit_loads(face: Face, raster: Raster, p: TissueParameters) -> tuple[Array,
         mask = muscle_mask(m, xs, ys, p.mask_edge_mm)
         seg_w = segment_weights(m, xs, ys, p.segment_softness_mm)
         force = p.skin_coupling * p.max_active_stress_kpa * 1e-3 * m.thickness_mm
-        anchor_full = np.zeros((raster.ny, raster.nx))
-        a = origin_anchor(m, xs, ys, p.origin_anchor_radius_mm, p.mask_edge_mm)
-        if a is not None:
-            anchor_full[rows, cols] = a
         for k in range(len(m.segments)):
             s = np.zeros((3, raster.ny, raster.nx))
-            s[:, rows, cols] = active_stress(m, xs, ys, force, mask * seg_w[k])
+            t = np.zeros((2, raster.ny, raster.nx))
+            if m.fibre == "toward_origin":
+                t[:, rows, cols] = origin_traction(m, xs, ys, force, mask * seg_w[k])
+            else:
+                s[:, rows, cols] = active_stress(m, xs, ys, force, mask * seg_w[k])
             stresses.append(s)
-            anchors.append(anchor_full)
-    return np.array(stresses), np.array(anchors)
+            tractions.append(t)
+    return np.array(stresses), np.array(tractions)
 
 
-def _quadrature(face: Face, segments: tuple[Segment, ...], p: TissueParameters) -> tuple[
-    Array, Array, NDArray[np.bool_], Array, Array
-]:
+def face_tethers(face: Face, p: TissueParameters) -> Tethers:
+    """Where the skin is tied to deep fascia, as point springs."""
+    points = [fascia_tether_points(m, p.tether_spacing_mm) for m in face.muscles.values()]
+    pts = np.vstack(points)
+    return Tethers(
+        pts, np.full(len(pts), p.tether_fascia_n_per_mm3 * p.tether_spacing_mm**2), p.tether_width_mm
+    )
+
+
+def _quadrature(
+    face: Face, segments: tuple[Segment, ...], p: TissueParameters
+) -> tuple[Array, Array, NDArray[np.bool_], Array, Array]:
     lattice = Raster.over(face.window, p.quadrature_mm)
     gx, gy = lattice.grid()
     gx, gy = gx.ravel(), gy.ravel()
@@ -161,11 +175,22 @@ def _quadrature(face: Face, segments: tuple[Segment, ...], p: TissueParameters) 
     )
 
 
+@cache
+def _code_hash() -> str:
+    """Hash of the code that builds a basis, so a changed solver never reuses a stale cache."""
+    digest = hashlib.sha256()
+    for package in ("rhytid.tissue", "rhytid.anatomy"):
+        for path in sorted(resources.files(package).iterdir(), key=lambda p: p.name):
+            if path.name.endswith(".py"):
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _cache_path(face: Face, spacing: float) -> Path | None:
     root = os.environ.get("RHYTID_CACHE_DIR") or str(Path.home() / ".cache" / "rhytid")
     if root.lower() in ("", "off", "none"):
         return None
-    key = f"{__version__}|{parameters_hash()}|{face.key}|{spacing:.6f}"
+    key = f"{__version__}|{parameters_hash()}|{_code_hash()}|{face.key}|{spacing:.6f}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return Path(root) / f"basis-{face.key}-{digest}.npy"
 
@@ -189,14 +214,12 @@ def build_basis(face: Face, spacing_mm: float | None = None, *, use_disk: bool =
         except (OSError, ValueError):
             fields = None
     if fields is None:
-        stresses, anchors = _unit_loads(face, raster, p)
-        material = sheet_material(face.sex, p)
+        stresses, tractions = _unit_loads(face, raster, p)
+        solver = SheetSolver(raster, sheet_material(face.sex, p), p.padding_mm, face_tethers(face, p))
         out = np.empty(expected, dtype=np.float32)
         for start in range(0, len(stresses), _SOLVE_CHUNK):
             chunk = slice(start, start + _SOLVE_CHUNK)
-            out[chunk] = solve_sheet(
-                stresses[chunk], raster, material, p.padding_mm, anchor=anchors[chunk]
-            )
+            out[chunk] = solver.solve(stresses[chunk], tractions[chunk])
         fields = out
         if path is not None:
             try:

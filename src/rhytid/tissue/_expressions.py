@@ -34,9 +34,7 @@ def activation_matrix(segments: tuple[Segment, ...], p: TissueParameters | None 
     return out
 
 
-def brow_point(basis: Basis, side: str, x_from_midline: float, offset_mm: float = 0.0) -> tuple[
-    float, float
-]:
+def brow_point(basis: Basis, side: str, x_from_midline: float, offset_mm: float = 0.0) -> tuple[float, float]:
     """A point on the brow centre line at ``x_from_midline`` mm (plus ``offset_mm`` up)."""
     lm = basis.face.landmarks
     sign = 1.0 if side == "l" else -1.0

@@ -11,9 +11,10 @@ from rhytid.anatomy import Muscle
 __all__ = [
     "active_stress",
     "endplate_density",
+    "fascia_tether_points",
     "fibre_direction",
     "muscle_mask",
-    "origin_anchor",
+    "origin_traction",
     "segment_weights",
 ]
 
@@ -57,20 +58,43 @@ def endplate_density(m: Muscle, x: Array, y: Array, edge_mm: float) -> Array:
     ra, rb = m.endplate_radii
     rho = np.hypot(u / ra, v / rb)
     inside = 0.5 * (1.0 - np.tanh((rho - 1.0) * min(ra, rb) / edge_mm))
-    return inside * muscle_mask(m, x, y, edge_mm)
+    return np.asarray(inside * muscle_mask(m, x, y, edge_mm), dtype=np.float64)
 
 
-def origin_anchor(m: Muscle, x: Array, y: Array, radius_mm: float, edge_mm: float) -> Array | None:
-    """Fraction of the load carried by bone near a bony origin (None for muscles without one)."""
-    if m.fibre != "toward_origin" or m.fibre_point is None:
-        return None
-    r = np.hypot(x - m.fibre_point[0], y - m.fibre_point[1])
-    return 0.5 * (1.0 - np.tanh((r - radius_mm) / edge_mm))
+def fascia_tether_points(m: Muscle, spacing_mm: float) -> Array:
+    """Lattice points ``(n, 2)`` where the muscle adheres to deep fascia (skin tethered there)."""
+    if m.fascia_above_y_mm is None:
+        return np.zeros((0, 2))
+    lo = np.floor(m.outline.min(axis=0) / spacing_mm) - 1
+    hi = np.ceil(m.outline.max(axis=0) / spacing_mm) + 1
+    # a lattice at (k + 1/2) * spacing: mirror-symmetric about x = 0, like the face
+    grid_x, grid_y = np.meshgrid(
+        (np.arange(lo[0], hi[0]) + 0.5) * spacing_mm, (np.arange(lo[1], hi[1]) + 0.5) * spacing_mm
+    )
+    gx, gy = grid_x.ravel(), grid_y.ravel()
+    inside = (m.signed_distance(gx, gy) < 0) & (gy >= m.fascia_above_y_mm)
+    return np.column_stack([gx[inside], gy[inside]])
 
 
-def active_stress(
-    m: Muscle, x: Array, y: Array, membrane_force_n_per_mm: float, weight: Array
-) -> Array:
+def origin_traction(m: Muscle, x: Array, y: Array, membrane_force_n_per_mm: float, weight: Array) -> Array:
+    r"""Traction ``(2, *x.shape)`` (N/mm²) of a muscle pulling the skin toward its bony origin.
+
+    The fibres insert into the dermis progressively toward the insertion end: the traction grows
+    with the distance :math:`\rho` from the origin, :math:`f = F\,w\,(\rho/\rho_{max})\,d /
+    (\ell/2)`, so that along a fibre of length :math:`\ell` the skin receives the muscle's force
+    per width :math:`F`, and the reaction goes into bone.
+    """
+    assert m.fibre_point is not None
+    ox, oy = m.fibre_point
+    r_outline = np.hypot(m.outline[:, 0] - ox, m.outline[:, 1] - oy)
+    length = float(r_outline.max() - r_outline.min())
+    rho = np.clip((np.hypot(x - ox, y - oy) - r_outline.min()) / length, 0.0, 1.0)
+    dx, dy = fibre_direction(m, x, y)
+    s = membrane_force_n_per_mm * weight * rho / (0.5 * length)
+    return np.stack([s * dx, s * dy])
+
+
+def active_stress(m: Muscle, x: Array, y: Array, membrane_force_n_per_mm: float, weight: Array) -> Array:
     """Active membrane stress ``(3, *x.shape)`` (σxx, σyy, σxy in N/mm) along the fibres.
 
     ``weight`` is the muscle mask times the motor-region weight; a unit activation gives

@@ -26,7 +26,9 @@ class TissueParameters:
     max_active_stress_kpa: float
     skin_coupling: float
     male_strength_factor: float
-    origin_anchor_radius_mm: float
+    tether_fascia_n_per_mm3: float
+    tether_spacing_mm: float
+    tether_width_mm: float
     spacing_mm: float
     padding_mm: float
     mask_edge_mm: float
@@ -82,7 +84,9 @@ def tissue_parameters() -> TissueParameters:
         max_active_stress_kpa=_f("muscle", "max_active_stress_kpa"),
         skin_coupling=_f("muscle", "skin_coupling"),
         male_strength_factor=_f("muscle", "male_strength_factor"),
-        origin_anchor_radius_mm=_f("muscle", "origin_anchor_radius_mm"),
+        tether_fascia_n_per_mm3=_f("tethers", "fascia_n_per_mm3"),
+        tether_spacing_mm=_f("tethers", "spacing_mm"),
+        tether_width_mm=_f("tethers", "width_mm"),
         spacing_mm=_f("raster", "spacing_mm"),
         padding_mm=_f("raster", "padding_mm"),
         mask_edge_mm=_f("raster", "mask_edge_mm"),

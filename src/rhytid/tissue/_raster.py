@@ -30,17 +30,17 @@ class Raster:
         (x0, y0), (x1, y1) = window
         if spacing <= 0:
             raise ValueError(f"raster spacing must be > 0 mm, got {spacing}")
-        nx = int(round((x1 - x0) / spacing))
-        ny = int(round((y1 - y0) / spacing))
+        nx = round((x1 - x0) / spacing)
+        ny = round((y1 - y0) / spacing)
         return cls(float(x0), float(y0), float(spacing), nx, ny)
 
     @property
     def xs(self) -> Array:
-        return self.x0 + (np.arange(self.nx) + 0.5) * self.spacing
+        return np.asarray(self.x0 + (np.arange(self.nx) + 0.5) * self.spacing, dtype=np.float64)
 
     @property
     def ys(self) -> Array:
-        return self.y0 + (np.arange(self.ny) + 0.5) * self.spacing
+        return np.asarray(self.y0 + (np.arange(self.ny) + 0.5) * self.spacing, dtype=np.float64)
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
@@ -65,7 +65,12 @@ class Raster:
         j0 = int(np.clip(np.floor(fy), 0, self.ny - 2))
         tx, ty = float(np.clip(fx - i0, 0, 1)), float(np.clip(fy - j0, 0, 1))
         idx = np.array(
-            [j0 * self.nx + i0, j0 * self.nx + i0 + 1, (j0 + 1) * self.nx + i0, (j0 + 1) * self.nx + i0 + 1]
+            [
+                j0 * self.nx + i0,
+                j0 * self.nx + i0 + 1,
+                (j0 + 1) * self.nx + i0,
+                (j0 + 1) * self.nx + i0 + 1,
+            ]
         )
         w = np.array([(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty])
         return idx, w

@@ -48,7 +48,11 @@ class Buckling:
 
 
 def buckling(
-    thickness_mm: float, film_mpa: float, substrate_mpa: float, nu: float, prestress_mpa: float = 0.0
+    thickness_mm: float,
+    film_mpa: float,
+    substrate_mpa: float,
+    nu: float,
+    prestress_mpa: float = 0.0,
 ) -> Buckling:
     """Chen–Hutchinson wavelength and critical strain, and the pre-strain σ0/E (module docstring)."""
     ratio = (film_mpa / (1 - nu**2)) / (3.0 * substrate_mpa / (1 - nu**2))
@@ -84,6 +88,6 @@ def static_depth_um(habitual_depth_um: Array, years: float, etch_per_year: float
     return np.asarray(etch_per_year * max(years, 0.0) * np.asarray(habitual_depth_um))
 
 
-def grade_from_depth(depth_um: Array, thresholds_um: tuple[float, float, float]) -> Array:
+def grade_from_depth(depth_um: Array, thresholds_um: tuple[float, float, float]) -> NDArray[np.intp]:
     """Facial Wrinkle Scale grade 0..3: the number of thresholds the depth reaches."""
     return np.searchsorted(np.asarray(thresholds_um), np.asarray(depth_um), side="right")

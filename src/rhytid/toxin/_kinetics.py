@@ -63,4 +63,4 @@ def block_fraction(active: Array, params: DoseResponse) -> Array:
     """Fraction of nerve endings blocked for active toxin density ``active`` (U/mm³)."""
     x = np.maximum(np.asarray(active, dtype=float), 0.0) / params.ec50_u_per_mm3
     xn = x**params.hill
-    return params.max_block * xn / (1.0 + xn)
+    return np.asarray(params.max_block * xn / (1.0 + xn), dtype=np.float64)

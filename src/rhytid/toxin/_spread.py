@@ -60,9 +60,7 @@ def bolus_radius_mm(volume_ml: float | Array, interstitial_fraction: float) -> f
     return np.cbrt(3.0 * np.asarray(volume_ml) * 1000.0 / (4.0 * np.pi * interstitial_fraction))
 
 
-def uptake_density(
-    distance_mm: Array, units: float, bolus_radius: float, length_mm: float
-) -> Array:
+def uptake_density(distance_mm: Array, units: float, bolus_radius: float, length_mm: float) -> Array:
     """Uptake density q (U/mm³) at 3-D distance ``distance_mm`` from one injection (see module)."""
     kappa = 1.0 / length_mm
     ka = kappa * bolus_radius
@@ -73,4 +71,4 @@ def uptake_density(
     inside = pref * (1.0 - (1.0 + ka) * np.exp(-ka) * np.sinh(np.minimum(kr, ka)) / kr)
     shell = ka * np.cosh(ka) - np.sinh(ka)
     outside = pref / kappa * shell * np.exp(-kr) / r
-    return np.where(r < bolus_radius, inside, outside)
+    return np.asarray(np.where(r < bolus_radius, inside, outside), dtype=np.float64)

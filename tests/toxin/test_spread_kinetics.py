@@ -1,0 +1,123 @@
+"""Toxin: conservation of the spread kernel, volume and dose monotonicity, kinetics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rhytid.errors import ProductError
+from rhytid.toxin import (
+    PRODUCT_NAMES,
+    active_fraction,
+    block_fraction,
+    bolus_radius_mm,
+    dose_response,
+    get_product,
+    label_pattern,
+    spread_parameters,
+    uptake_density,
+)
+
+R = np.linspace(0.0, 80.0, 16001)
+
+
+def _total(q: np.ndarray) -> float:
+    return float(np.trapezoid(q * 4.0 * np.pi * R**2, R))
+
+
+@pytest.mark.parametrize("volume_ml", [0.02, 0.05, 0.1, 0.2, 0.4])
+@pytest.mark.parametrize("length_mm", [1.5, 3.0, 6.0])
+def test_uptake_integrates_to_the_injected_units(volume_ml: float, length_mm: float) -> None:
+    a = float(bolus_radius_mm(volume_ml, 0.15))
+    assert _total(uptake_density(R, 4.0, a, length_mm)) == pytest.approx(4.0, rel=2e-3)
+
+
+def test_uptake_is_continuous_at_the_bolus_edge() -> None:
+    a = 5.0
+    inside = uptake_density(np.array([a - 1e-7]), 4.0, a, 3.0)
+    outside = uptake_density(np.array([a + 1e-7]), 4.0, a, 3.0)
+    assert inside[0] == pytest.approx(outside[0], rel=1e-5)
+
+
+def test_small_bolus_tends_to_the_screened_point_source() -> None:
+    r = np.array([8.0, 12.0])
+    q = uptake_density(r, 1.0, 1e-3, 3.0)
+    point = np.exp(-r / 3.0) / (4.0 * np.pi * 3.0**2 * r)
+    assert q == pytest.approx(point, rel=1e-4)
+
+
+@given(
+    v1=st.floats(0.01, 0.5),
+    factor=st.floats(1.05, 4.0),
+)
+@settings(max_examples=40, deadline=None)
+def test_more_volume_same_units_gives_a_wider_field(v1: float, factor: float) -> None:
+    sp = spread_parameters()
+    a1 = float(bolus_radius_mm(v1, sp.interstitial_fraction))
+    a2 = float(bolus_radius_mm(v1 * factor, sp.interstitial_fraction))
+    q1, q2 = uptake_density(R, 4.0, a1, sp.length_mm), uptake_density(R, 4.0, a2, sp.length_mm)
+    rms1 = np.sqrt(np.trapezoid(q1 * R**4, R) / np.trapezoid(q1 * R**2, R))
+    rms2 = np.sqrt(np.trapezoid(q2 * R**4, R) / np.trapezoid(q2 * R**2, R))
+    assert rms2 > rms1
+    assert q2[0] < q1[0]  # the same units, diluted: lower peak
+
+
+@given(u1=st.floats(0.5, 50.0), extra=st.floats(0.01, 50.0), c=st.floats(0.0, 1.0))
+@settings(max_examples=60, deadline=None)
+def test_more_units_same_volume_never_less_block(u1: float, extra: float, c: float) -> None:
+    params = dose_response()
+    q1 = uptake_density(R[::100], u1, 5.0, 3.0)
+    q2 = uptake_density(R[::100], u1 + extra, 5.0, 3.0)
+    assert np.all(block_fraction(q2 * c, params) >= block_fraction(q1 * c, params))
+
+
+def test_block_saturates_between_zero_and_max() -> None:
+    params = dose_response()
+    b = block_fraction(np.logspace(-10, 2, 60), params)
+    assert np.all(np.diff(b) >= 0)
+    assert b[0] == pytest.approx(0.0, abs=1e-6) and b[-1] == pytest.approx(params.max_block, rel=1e-3)
+    assert block_fraction(np.array([params.ec50_u_per_mm3]), params)[0] == pytest.approx(params.max_block / 2)
+
+
+def test_kinetics_onset_peak_and_recovery() -> None:
+    p = get_product("onabotulinumtoxinA")
+    t = np.arange(0.0, 400.0, 0.5)
+    f = active_fraction(t, p.onset_days, p.recovery_rate_per_day)
+    assert f[0] == 0.0 and active_fraction(np.array([-3.0]), 5, 0.02)[0] == 0.0
+    peak_day = t[np.argmax(f)]
+    assert 3.0 <= peak_day <= 30.0  # onset in days, peak within weeks
+    assert f[t == 180][0] < 0.5 * f.max()  # recovered over months
+
+
+def test_faster_onset_product_acts_earlier() -> None:
+    inco, ona = get_product("incobotulinumtoxinA"), get_product("onabotulinumtoxinA")
+    t = np.array([2.0])
+    assert (
+        active_fraction(t, inco.onset_days, inco.recovery_rate_per_day)[0]
+        > active_fraction(t, ona.onset_days, ona.recovery_rate_per_day)[0]
+    )
+
+
+def test_products_and_reconstitution() -> None:
+    assert set(PRODUCT_NAMES) == {
+        "onabotulinumtoxinA",
+        "abobotulinumtoxinA",
+        "incobotulinumtoxinA",
+        "prabotulinumtoxinA",
+        "daxibotulinumtoxinA",
+    }
+    assert get_product("onabotulinumtoxinA").default_units_per_ml == pytest.approx(40.0)
+    assert get_product("daxibotulinumtoxinA").default_units_per_ml == pytest.approx(80.0)
+    assert get_product("daxibotulinumtoxinA").use_within_h == 72
+    with pytest.raises(ProductError, match="unknown product 'botox'"):
+        get_product("botox")
+
+
+def test_label_patterns_total_the_label_doses() -> None:
+    assert sum(label_pattern("glabellar", "onabotulinumtoxinA").values()) == 20
+    assert sum(label_pattern("glabellar", "abobotulinumtoxinA").values()) == 50
+    assert sum(label_pattern("glabellar", "daxibotulinumtoxinA").values()) == 40
+    assert sum(label_pattern("lateral_canthal", "onabotulinumtoxinA").values()) == 24
+    assert sum(label_pattern("forehead", "onabotulinumtoxinA").values()) == 20
