@@ -9,7 +9,7 @@ from rhytid.tissue._expressions import (
 )
 from rhytid.tissue._parameters import TissueParameters, sheet_material, tissue_parameters
 from rhytid.tissue._raster import Raster
-from rhytid.tissue._sheet import SheetMaterial, solve_sheet
+from rhytid.tissue._sheet import SheetMaterial, SheetSolver, Tethers, solve_sheet
 from rhytid.tissue._wrinkles import (
     Buckling,
     buckling,
@@ -27,6 +27,8 @@ __all__ = [
     "Raster",
     "Segment",
     "SheetMaterial",
+    "SheetSolver",
+    "Tethers",
     "TissueParameters",
     "activation_matrix",
     "brow_point",

@@ -102,15 +102,15 @@ class SheetSolver:
         self.shape = (sfft.next_fast_len(ny + 2 * pad), sfft.next_fast_len(nx + 2 * pad, real=True))
         self.window = (slice(pad, pad + ny), slice(pad, pad + nx))
         nyp, nxp = self.shape
-        self.kx = 2.0 * np.pi * sfft.rfftfreq(nxp, raster.spacing)[None, :]
-        self.ky = 2.0 * np.pi * sfft.fftfreq(nyp, raster.spacing)[:, None]
+        self.kx = (2.0 * np.pi * sfft.rfftfreq(nxp, raster.spacing)[None, :]).astype(np.float32)
+        self.ky = (2.0 * np.pi * sfft.fftfreq(nyp, raster.spacing)[:, None]).astype(np.float32)
         mu, lam = material.shear_n_per_mm, material.lambda_n_per_mm
         kf = material.foundation_n_per_mm3
         k2 = self.kx**2 + self.ky**2
-        self.a_t = 1.0 / (mu * k2 + kf)
-        self.a_l = 1.0 / ((lam + 2.0 * mu) * k2 + kf)
+        self.a_t = (1.0 / (mu * k2 + kf)).astype(np.float32)
+        self.a_l = (1.0 / ((lam + 2.0 * mu) * k2 + kf)).astype(np.float32)
         with np.errstate(invalid="ignore", divide="ignore"):
-            self.inv_k2 = np.where(k2 > 0, 1.0 / k2, 0.0)
+            self.inv_k2 = np.where(k2 > 0, 1.0 / k2, 0.0).astype(np.float32)
         self.tethers = tethers
         if tethers is not None and len(tethers.points):
             self._deposit = self._gaussian_deposit(tethers)
@@ -120,32 +120,36 @@ class SheetSolver:
 
     def _embed(self, field: Array) -> Array:
         lead = field.shape[:-2]
-        big = np.zeros((*lead, *self.shape))
+        big = np.zeros((*lead, *self.shape), dtype=np.float32)
         big[(..., *self.window)] = field
         return big
 
-    def _solve_hat(self, fx: Array, fy: Array) -> Array:
+    def _displacement_hat(self, fx: Array, fy: Array) -> tuple[Array, Array]:
         kx, ky = self.kx, self.ky
         proj = (kx * fx + ky * fy) * self.inv_k2
         ux = self.a_t * fx + (self.a_l - self.a_t) * kx * proj
         uy = self.a_t * fy + (self.a_l - self.a_t) * ky * proj
-        out_hat = np.stack([ux, uy, 1j * kx * ux, 1j * ky * uy, 0.5j * (kx * uy + ky * ux)], axis=-3)
-        out = sfft.irfft2(out_hat, s=self.shape, workers=-1)
-        return np.ascontiguousarray(out[(..., slice(None), *self.window)])
+        return ux, uy
 
-    def _free(self, active_stress: Array | None, body_force: Array | None, lead: tuple[int, ...]) -> Array:
+    def _crop(self, field_hat: Array) -> Array:
+        out = sfft.irfft2(field_hat, s=self.shape, workers=-1)
+        return np.asarray(out[(..., slice(None), *self.window)])
+
+    def _load_hat(
+        self, active_stress: Array | None, body_force: Array | None, lead: tuple[int, ...]
+    ) -> tuple[Array, Array]:
         nyp, nxp = self.shape
-        fx = np.zeros((*lead, nyp, nxp // 2 + 1), dtype=complex)
+        fx = np.zeros((*lead, nyp, nxp // 2 + 1), dtype=np.complex64)
         fy = np.zeros_like(fx)
         if active_stress is not None:
-            s_hat = sfft.rfft2(self._embed(np.asarray(active_stress, dtype=float)), workers=-1)
+            s_hat = sfft.rfft2(self._embed(np.asarray(active_stress)), workers=-1)
             fx += 1j * (self.kx * s_hat[..., 0, :, :] + self.ky * s_hat[..., 2, :, :])
             fy += 1j * (self.kx * s_hat[..., 2, :, :] + self.ky * s_hat[..., 1, :, :])
         if body_force is not None:
-            b_hat = sfft.rfft2(self._embed(np.asarray(body_force, dtype=float)), workers=-1)
+            b_hat = sfft.rfft2(self._embed(np.asarray(body_force)), workers=-1)
             fx += b_hat[..., 0, :, :]
             fy += b_hat[..., 1, :, :]
-        return self._solve_hat(fx, fy)
+        return fx, fy
 
     # -- tethers -----------------------------------------------------------------------------
 
@@ -180,9 +184,7 @@ class SheetSolver:
         smooth = np.exp(-(self.kx**2 + self.ky**2) * sigma**2)  # two Gaussian bumps
         kernels = []
         for fx, fy in ((smooth, 0 * smooth), (0 * smooth, smooth)):
-            proj = (self.kx * fx + self.ky * fy) * self.inv_k2
-            ux = self.a_t * fx + (self.a_l - self.a_t) * self.kx * proj
-            uy = self.a_t * fy + (self.a_l - self.a_t) * self.ky * proj
+            ux, uy = self._displacement_hat(fx, fy)
             kernels.append(sfft.irfft2(np.stack([ux, uy]), s=self.shape, workers=-1) / h**2)
         p = tethers.points
         dx = (p[:, None, 0] - p[None, :, 0]) / h
@@ -211,18 +213,28 @@ class SheetSolver:
         ref = active_stress if active_stress is not None else body_force
         assert ref is not None
         lead = np.shape(ref)[:-3]
-        out = self._free(active_stress, body_force, lead)
-        if self.tethers is None or not len(self.tethers.points):
-            return out
+        fx, fy = self._load_hat(active_stress, body_force, lead)
+        if self.tethers is not None and len(self.tethers.points):
+            fx, fy = self._add_tether_forces(fx, fy, lead)
+        ux, uy = self._displacement_hat(fx, fy)
+        kx, ky = self.kx, self.ky
+        out_hat = np.stack([ux, uy, 1j * kx * ux, 1j * ky * uy, 0.5j * (kx * uy + ky * ux)], axis=-3)
+        return np.ascontiguousarray(self._crop(out_hat), dtype=np.float64)
+
+    def _add_tether_forces(self, fx: Array, fy: Array, lead: tuple[int, ...]) -> tuple[Array, Array]:
+        """Solve the capacitance system and add the tether forces to the load (Fourier space)."""
+        assert self.tethers is not None
         r = self.raster
         m = len(self.tethers.points)
-        u_cells = out[..., :2, :, :].reshape(-1, r.ny * r.nx)
+        u_free = self._crop(np.stack(self._displacement_hat(fx, fy), axis=-3))
+        u_cells = u_free.reshape(-1, r.ny * r.nx).astype(np.float64)
         u_t = np.asarray(self._deposit.T @ u_cells.T).T * r.spacing**2  # Gaussian-averaged
         rhs = u_t.reshape(-1, 2 * m).T
         u_tethered = sla.lu_solve(self._capacitance, rhs).T.reshape(-1, m)
         forces = -u_tethered * self.tethers.stiffness
         force_field = np.asarray(self._deposit @ forces.T).T.reshape(*lead, 2, r.ny, r.nx)
-        return out + self._free(None, force_field, lead)
+        f_hat = sfft.rfft2(self._embed(force_field), workers=-1)
+        return fx + f_hat[..., 0, :, :], fy + f_hat[..., 1, :, :]
 
 
 def solve_sheet(

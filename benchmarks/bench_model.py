@@ -1,0 +1,64 @@
+"""Core-model benchmarks: building the per-anatomy basis, and a warm simulate().
+
+Targets (issue 2): basis at 0.5 mm <= 5 s on this 2-core machine; warm simulate of a 10-point
+plan over 10 visits <= 50 ms on one core. Run with `make bench`; figures are printed, never
+asserted.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # "on one core" for simulate; the basis FFTs use 2 workers
+
+import statistics
+import time
+from pathlib import Path
+
+import rhytid
+from rhytid.anatomy import reference_face
+from rhytid.tissue import build_basis
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _time(fn: object, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def bench_basis(spacing: float = 0.5, repeat: int = 3) -> None:
+    face = reference_face("female")
+    times = _time(lambda: build_basis(face, spacing, use_disk=False), repeat)
+    b = build_basis(face, spacing, use_disk=False)
+    print(
+        f"basis build, {spacing} mm raster ({b.raster.nx}x{b.raster.ny} cells, {len(b.skin_rows)} unit "
+        f"fields): median {statistics.median(times):.2f} s, min {min(times):.2f} s  [target <= 5 s]"
+    )
+
+
+def ten_point_plan() -> rhytid.Plan:
+    forehead = rhytid.load_plan(ROOT / "examples" / "forehead-glabellar-40U.toml")
+    assert len(forehead.injections) == 10 and len(forehead.simulation.days) == 10
+    return forehead
+
+
+def bench_simulate(repeat: int = 50) -> None:
+    plan = ten_point_plan()
+    rhytid.simulate(plan)  # warm: basis and engine cached
+    times = _time(lambda: rhytid.simulate(plan), repeat)
+    p95 = sorted(times)[int(0.95 * len(times)) - 1]
+    print(
+        f"warm simulate, 10 injections x 10 visits: median {1000 * statistics.median(times):.1f} ms, "
+        f"p95 {1000 * p95:.1f} ms  [target <= 50 ms]"
+    )
+
+
+if __name__ == "__main__":
+    bench_basis()
+    bench_simulate()

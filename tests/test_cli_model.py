@@ -1,0 +1,108 @@
+"""The `rhytid anatomy` and `rhytid simulate` commands: contracts, exit codes, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rhytid
+from rhytid.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_anatomy_json_has_the_contract_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["anatomy", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["landmarks"]["nasion"] == [0.0, 0.0]
+    for name in ("pupil_l", "orbital_rim_sup_r", "brow_peak_l", "lateral_canthus_r", "trichion"):
+        assert name in data["landmarks"]
+    assert "procerus" in data["sites"] and "corrugator_lateral_l" in data["sites"]
+    assert {"glabellar", "forehead"} <= set(data["areas"])
+
+
+def test_anatomy_male_differs(capsys: pytest.CaptureFixture[str]) -> None:
+    _, female, _ = _run(["anatomy", "--json"], capsys)
+    _, male, _ = _run(["anatomy", "--json", "--sex", "male", "--age", "60"], capsys)
+    assert json.loads(male)["landmarks"]["pupil_l"] != json.loads(female)["landmarks"]["pupil_l"]
+
+
+def test_anatomy_png_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "face.png"
+    code, _, _ = _run(["anatomy", "--png", str(target)], capsys)
+    assert code == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["anatomy", "--sex", "other"], "--sex"),
+        (["anatomy", "--age", "10"], "--age"),
+    ],
+    ids=["bad-sex", "child"],
+)
+def test_anatomy_bad_options_exit_2(args: list[str], field: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(args, capsys)
+    assert code == 2
+    assert field in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_simulates(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["simulate", str(example), "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data == json.loads(json.dumps(rhytid.simulate(rhytid.load_plan(example)).to_dict()))
+    assert data["timeline"][0]["day"] == 0
+
+
+def test_simulate_prints_a_table_per_visit(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["simulate", str(ROOT / "examples" / "risky-lateral-corrugator.toml")], capsys)
+    assert code == 0
+    assert "180" in out and "eyelid_ptosis" in out
+
+
+def test_simulate_report_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = _run(
+        ["simulate", str(ROOT / "examples" / "glabellar-20U.toml"), "--report", str(tmp_path)], capsys
+    )
+    assert code == 0
+    assert "<html" in (tmp_path / "index.html").read_text().lower()
+
+
+def test_bad_plan_exits_2_with_one_line(tmp_path: Path) -> None:
+    """Through the installed console script: exit status 2, one clear line, no traceback."""
+    plan = tmp_path / "bad.toml"
+    plan.write_text(
+        '[product]\nname = "onabotulinumtoxinA"\n[[injection]]\nsite = "procerus"\nunits = 5000\n'
+    )
+    script = Path(sys.executable).parent / "rhytid"
+    done = subprocess.run(
+        [str(script), "simulate", str(plan)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: injection 1: units: must be between 0.5 and 100, got 5000"
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_missing_argument_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["simulate"], capsys)
+    assert code == 2 and "Traceback" not in err
