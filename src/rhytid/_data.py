@@ -6,6 +6,10 @@ Every number lives in a YAML file next to its unit and source, in the form::
 
 :func:`load_yaml` reads a file once; :func:`value` takes the ``value`` of such an entry and
 fails at start-up, naming the file and key, when it is missing or has no source.
+
+``calibrated.yaml`` (written by ``rhytid calibrate``) overrides individual values with fitted
+ones: its ``parameters`` map ``"<file>:<dotted.path>"`` to ``{value, source}`` entries, and its
+``provenance`` records how they were obtained. :func:`value` consults it first.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import yaml
 
 from rhytid.errors import ParameterError
 
-__all__ = ["load_yaml", "parameters_hash", "sourced", "value"]
+__all__ = ["CALIBRATED", "calibrated_overrides", "load_yaml", "parameters_hash", "sourced", "value"]
 
-DATA_FILES = ("anatomy.yaml", "toxins.yaml", "tissue.yaml", "clinic.yaml")
+CALIBRATED = "calibrated.yaml"
+
+DATA_FILES = ("anatomy.yaml", "toxins.yaml", "tissue.yaml", "clinic.yaml", CALIBRATED)
 
 
 @cache
@@ -50,8 +56,28 @@ def sourced(entry: Any, where: str) -> Any:
     return entry["value"]
 
 
+@cache
+def calibrated_overrides() -> dict[str, Any]:
+    """The fitted values of ``calibrated.yaml`` by ``"<file>:<dotted.path>"`` (empty if none)."""
+    try:
+        data = load_yaml(CALIBRATED)
+    except ParameterError:
+        return {}
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ParameterError(f"{CALIBRATED}: 'parameters' must be a mapping")
+    return params
+
+
 def value(file: str, *path: str) -> Any:
-    """Look up a sourced value, e.g. ``value("tissue.yaml", "skin", "dermis_modulus_mpa")``."""
+    """Look up a sourced value, e.g. ``value("tissue.yaml", "skin", "dermis_modulus_mpa")``.
+
+    A fitted value in ``calibrated.yaml`` takes precedence over the file's own.
+    """
+    key = f"{file}:{'.'.join(path)}"
+    overrides = calibrated_overrides()
+    if key in overrides:
+        return sourced(overrides[key], f"{CALIBRATED}:{key}")
     node: Any = load_yaml(file)
     for i, key in enumerate(path):
         if not isinstance(node, dict) or key not in node:

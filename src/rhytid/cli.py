@@ -23,10 +23,12 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from rhytid import _cli_clinic, _cli_model
+    from rhytid import _cli_clinic, _cli_model, _cli_trial, _cli_web
 
     _cli_model.register(app)
     _cli_clinic.register(app)
+    _cli_trial.register(app)
+    _cli_web.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

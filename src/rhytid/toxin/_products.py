@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from rhytid._data import load_yaml, sourced
+from rhytid._data import load_yaml, sourced, value
 from rhytid.errors import ProductError
 
 __all__ = ["PRODUCT_NAMES", "Product", "get_product", "label_pattern"]
@@ -36,7 +36,7 @@ class Product:
 
 def _load(name: str, spec: dict[str, object]) -> Product:
     def v(key: str) -> float:
-        return float(sourced(spec[key], f"toxins.yaml:products.{name}.{key}"))
+        return float(value("toxins.yaml", "products", name, key))
 
     return Product(
         name=name,
