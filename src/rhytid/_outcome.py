@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["AreaState", "Outcome", "Risk", "Visit"]
+__all__ = ["LEVELS", "AreaState", "Level", "Outcome", "Risk", "Visit"]
 
 RiskKind = Literal["eyelid_ptosis", "brow_ptosis", "asymmetry", "unintended_muscle"]
 Level = Literal["low", "moderate", "high"]
+LEVELS: tuple[Level, Level, Level] = ("low", "moderate", "high")
 
 
 def _r(x: float, nd: int = 3) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rhytid._data import parameters_hash, value
-from rhytid._outcome import AreaState, Outcome, Risk, Visit
+from rhytid._outcome import LEVELS, AreaState, Level, Outcome, Risk, Visit
 from rhytid._plan import Patient, Plan, ResolvedInjection
 from rhytid._version import __version__
 from rhytid.anatomy import Face, reference_face
@@ -241,9 +241,8 @@ def _risks(
     risks: list[Risk] = []
     days = state.days
 
-    def level(v: float, thresholds: tuple[float, float, float]) -> str | None:
-        names = ("low", "moderate", "high")
-        hit = [n for n, t in zip(names, thresholds, strict=True) if v >= t]
+    def level(v: float, thresholds: tuple[float, float, float]) -> Level | None:
+        hit: list[Level] = [n for n, t in zip(LEVELS, thresholds, strict=True) if v >= t]
         return hit[-1] if hit else None
 
     levator_rows = engine.basis.quad_behind_septum
@@ -265,10 +264,11 @@ def _risks(
             Risk(
                 "eyelid_ptosis",
                 s,
-                lv,  # type: ignore[arg-type]
-                f"injection {inj.index} lies {rim:.0f} mm from the orbital rim and gives "
-                f"{frac:.0%} of the toxin reaching the levator; predicted droop {peak:.1f} mm "
-                f"around day {day:g}",
+                lv,
+                f"injection {inj.index} lies {abs(rim):.0f} mm {'above' if rim >= 0 else 'below'} the "
+                f"orbital rim and gives {frac:.0%} of the toxin reaching the levator, which is up "
+                f"to {state.of(f'levator_palpebrae_{s}').max():.0%} blocked; predicted droop "
+                f"{peak:.1f} mm around day {day:g}",
                 inj.index,
             )
         )
@@ -281,7 +281,7 @@ def _risks(
                 Risk(
                     "brow_ptosis",
                     s,
-                    lv,  # type: ignore[arg-type]
+                    lv,
                     f"{point} brow drops {drop:.1f} mm at rest (frontalis block "
                     f"{state.of(f'frontalis_{s}').max():.0%})",
                 )
@@ -297,7 +297,7 @@ def _risks(
             Risk(
                 "asymmetry",
                 None,
-                lv,  # type: ignore[arg-type]
+                lv,
                 f"left and right {what} differ by {diff:.1f} mm at rest",
             )
         )
@@ -314,7 +314,7 @@ def _risks(
                 Risk(
                     "unintended_muscle",
                     m.side,
-                    lv,  # type: ignore[arg-type]
+                    lv,
                     f"{name} ({m.role.replace('_', ' ')}) is blocked up to {peak:.0%}; "
                     f"no treated area ({', '.join(sorted(treated)) or 'none'}) targets it",
                 )
