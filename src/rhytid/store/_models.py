@@ -1,0 +1,270 @@
+"""SQLAlchemy 2 table models of the clinic (one clinic database; every row names its clinic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "ROLES",
+    "AdverseEvent",
+    "AftercareReport",
+    "Appointment",
+    "AppointmentSlot",
+    "Assessment",
+    "AuditEntry",
+    "Base",
+    "Clinic",
+    "MedicalHistory",
+    "Patient",
+    "Photo",
+    "Plan",
+    "Treatment",
+    "TreatmentInjection",
+    "User",
+    "Vial",
+]
+
+ROLES = ("admin", "clinician", "front_desk")
+APPOINTMENT_KINDS = ("consultation", "treatment", "review", "recall")
+APPOINTMENT_STATUSES = ("booked", "cancelled", "attended", "no_show")
+
+
+def utcnow() -> dt.datetime:
+    """The current UTC time as a naive datetime (the database stores UTC without zone)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin','clinician','front_desk')", name="ck_users_role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (CheckConstraint("sex IN ('female','male')", name="ck_patients_sex"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100), index=True)
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    clinical_notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MedicalHistory(Base):
+    """One version of a patient's questionnaire answers, its screening and acknowledgements."""
+
+    __tablename__ = "medical_histories"
+    __table_args__ = (UniqueConstraint("patient_id", "version", name="uq_history_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    screening: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decision: Mapped[str] = mapped_column(String(30))
+    acknowledgements: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    grades: Mapped[dict[str, Any]] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    photos: Mapped[list[Photo]] = relationship(back_populates="assessment", order_by="Photo.id")
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    stored_as: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    assessment: Mapped[Assessment] = relationship(back_populates="photos")
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    product: Mapped[str] = mapped_column(String(40))
+    vial_units: Mapped[float] = mapped_column(Float)
+    diluent_ml: Mapped[float] = mapped_column(Float)
+    injections: Mapped[list[Any]] = mapped_column(JSON)
+    total_units: Mapped[float] = mapped_column(Float)
+    preview: Mapped[dict[str, Any]] = mapped_column(JSON)
+    check: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Vial(Base):
+    __tablename__ = "vials"
+    __table_args__ = (CheckConstraint("units_left >= 0", name="ck_vials_units_left"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    product: Mapped[str] = mapped_column(String(40))
+    lot: Mapped[str] = mapped_column(String(60))
+    expiry: Mapped[dt.date] = mapped_column(Date)
+    vial_units: Mapped[float] = mapped_column(Float)
+    diluent_ml: Mapped[float] = mapped_column(Float)
+    reconstituted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    units_left: Mapped[float] = mapped_column(Float)
+    discarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Treatment(Base):
+    __tablename__ = "treatments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    vial_id: Mapped[int] = mapped_column(ForeignKey("vials.id"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    performed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    product: Mapped[str] = mapped_column(String(40))
+    lot: Mapped[str] = mapped_column(String(60))
+    expiry: Mapped[dt.date] = mapped_column(Date)
+    total_units: Mapped[float] = mapped_column(Float)
+    areas: Mapped[list[Any]] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    injections: Mapped[list[TreatmentInjection]] = relationship(
+        back_populates="treatment", order_by="TreatmentInjection.id"
+    )
+
+
+class TreatmentInjection(Base):
+    __tablename__ = "treatment_injections"
+    __table_args__ = (CheckConstraint("units > 0", name="ck_injection_units"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatments.id"), index=True)
+    site: Mapped[str | None] = mapped_column(String(60))
+    x_mm: Mapped[float] = mapped_column(Float)
+    y_mm: Mapped[float] = mapped_column(Float)
+    units: Mapped[float] = mapped_column(Float)
+    depth: Mapped[str] = mapped_column(String(20))
+    treatment: Mapped[Treatment] = relationship(back_populates="injections")
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint("kind IN ('consultation','treatment','review','recall')", name="ck_appt_kind"),
+        CheckConstraint("minutes > 0", name="ck_appt_minutes"),
+        Index("ix_appointments_starts_at", "starts_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="booked")
+    treatment_id: Mapped[int | None] = mapped_column(ForeignKey("treatments.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AppointmentSlot(Base):
+    """One occupied slot of a clinician's book: the primary key forbids double booking."""
+
+    __tablename__ = "appointment_slots"
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    slot_start: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+
+
+class AftercareReport(Base):
+    __tablename__ = "aftercare_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    treatment_id: Mapped[int | None] = mapped_column(ForeignKey("treatments.id"))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    level: Mapped[str] = mapped_column(String(20))
+    advice: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    alert_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AdverseEvent(Base):
+    __tablename__ = "adverse_events"
+    __table_args__ = (CheckConstraint("severity IN ('mild','moderate','severe')", name="ck_ae_severity"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    treatment_id: Mapped[int | None] = mapped_column(ForeignKey("treatments.id"))
+    onset_date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(60))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who read or changed what, when; written in the transaction of the act itself."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,832 @@
+"""Repositories: keyword-only functions that check, change and audit in one transaction.
+
+Each function takes the session ``db`` (inside a transaction the caller commits) and the ``actor``
+doing it; reads and changes of a patient record write an :class:`AuditEntry` in the same
+transaction, so an act and its audit record are stored together or not at all. Errors are
+:class:`~rhytid.errors.RhytidError` subclasses whose message starts with the field at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from rhytid.anatomy import reference_face
+from rhytid.clinic import (
+    FollowUp,
+    PlannedInjection,
+    acknowledge,
+    check_vial_age,
+    clear,
+    follow_up,
+    parse_history,
+    parse_report,
+    triage,
+)
+from rhytid.clinic._plan_view import injection_area  # the rules' own area of a point
+from rhytid.errors import ClinicError, ScreeningError
+from rhytid.store import _models as m
+from rhytid.store._clinical import age_on, preview, rebuild_screening, screen_answers
+from rhytid.store._errors import ConflictError, NotFoundError, StoreError
+from rhytid.store._models import utcnow
+from rhytid.store._schemas import (
+    AdverseEventCreate,
+    AppointmentCreate,
+    AssessmentCreate,
+    PatientCreate,
+    PatientUpdate,
+    PlanCreate,
+    TreatmentCreate,
+    UserCreate,
+    VialCreate,
+)
+from rhytid.store._security import hash_password, verify_password
+
+__all__ = [
+    "Actor",
+    "acknowledge_precautions",
+    "add_photo",
+    "audit",
+    "authenticate",
+    "book_appointment",
+    "cancel_appointment",
+    "close_alert",
+    "create_adverse_event",
+    "create_assessment",
+    "create_clinic",
+    "create_patient",
+    "create_plan",
+    "create_treatment",
+    "create_user",
+    "create_vial",
+    "due_follow_ups",
+    "get_patient",
+    "latest_history",
+    "list_adverse_events",
+    "list_aftercare",
+    "list_appointments",
+    "list_assessments",
+    "list_audit",
+    "list_histories",
+    "list_plans",
+    "list_treatments",
+    "list_users",
+    "list_vials",
+    "open_alerts",
+    "patient_record",
+    "plan_preview",
+    "search_patients",
+    "submit_aftercare",
+    "submit_history",
+    "treatment_follow_up",
+    "update_patient",
+    "usable_vials",
+]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user, or a patient through a signed link (``user_id`` None)."""
+
+    clinic_id: int
+    label: str
+    user_id: int | None = None
+    role: str | None = None
+
+
+def audit(
+    db: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    patient_id: int | None,
+    detail: str | None = None,
+) -> None:
+    db.add(
+        m.AuditEntry(
+            actor=actor.label,
+            user_id=actor.user_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            patient_id=patient_id,
+            detail=detail,
+        )
+    )
+
+
+# --- clinics and users -------------------------------------------------------------------------
+def create_clinic(*, db: Session, name: str, slot_minutes: int = 15) -> m.Clinic:
+    clinic = m.Clinic(name=name, slot_minutes=slot_minutes)
+    db.add(clinic)
+    db.flush()
+    return clinic
+
+
+def create_user(*, db: Session, clinic_id: int, data: UserCreate, actor: Actor | None = None) -> m.User:
+    email = data.email.lower()
+    if db.scalar(select(m.User.id).where(m.User.email == email)) is not None:
+        raise ConflictError(f"email: a user with {email!r} exists already")
+    user = m.User(
+        clinic_id=clinic_id,
+        email=email,
+        name=data.name,
+        role=data.role,
+        password_hash=hash_password(data.password),
+    )
+    db.add(user)
+    db.flush()
+    if actor is not None:
+        audit(db, actor, "create", "user", user.id, None, f"role={data.role}")
+    return user
+
+
+def list_users(*, db: Session, actor: Actor) -> list[m.User]:
+    return list(db.scalars(select(m.User).where(m.User.clinic_id == actor.clinic_id).order_by(m.User.id)))
+
+
+def authenticate(*, db: Session, email: str, password: str) -> m.User | None:
+    """The active user with this e-mail and password, else None (constant work either way)."""
+    user = db.scalar(select(m.User).where(m.User.email == email.strip().lower()))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+
+# --- patients ----------------------------------------------------------------------------------
+def create_patient(*, db: Session, data: PatientCreate, actor: Actor) -> m.Patient:
+    patient = m.Patient(clinic_id=actor.clinic_id, **data.model_dump())
+    db.add(patient)
+    db.flush()
+    audit(db, actor, "create", "patient", patient.id, patient.id)
+    return patient
+
+
+def get_patient(*, db: Session, patient_id: int, actor: Actor, clinical: bool = False) -> m.Patient:
+    """Read a patient of the actor's clinic (audited); NotFoundError otherwise."""
+    patient = db.get(m.Patient, patient_id)
+    if patient is None or patient.clinic_id != actor.clinic_id:
+        raise NotFoundError(f"patient_id: no patient {patient_id}")
+    audit(db, actor, "read", "patient", patient.id, patient.id, "clinical" if clinical else "demographics")
+    return patient
+
+
+def _patient(db: Session, patient_id: int, actor: Actor) -> m.Patient:
+    patient = db.get(m.Patient, patient_id)
+    if patient is None or patient.clinic_id != actor.clinic_id:
+        raise NotFoundError(f"patient_id: no patient {patient_id}")
+    return patient
+
+
+def update_patient(*, db: Session, patient_id: int, data: PatientUpdate, actor: Actor) -> m.Patient:
+    patient = _patient(db, patient_id, actor)
+    changes = data.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    audit(db, actor, "update", "patient", patient.id, patient.id, ",".join(sorted(changes)))
+    return patient
+
+
+def search_patients(*, db: Session, query: str, actor: Actor, limit: int = 50) -> list[m.Patient]:
+    q = select(m.Patient).where(m.Patient.clinic_id == actor.clinic_id)
+    for word in query.split():
+        like = f"%{word.lower()}%"
+        q = q.where(
+            or_(func.lower(m.Patient.family_name).like(like), func.lower(m.Patient.given_name).like(like))
+        )
+    found = list(db.scalars(q.order_by(m.Patient.family_name, m.Patient.given_name).limit(limit)))
+    audit(db, actor, "search", "patient", None, None, f"{len(found)} results")
+    return found
+
+
+# --- medical history and screening -------------------------------------------------------------
+def submit_history(
+    *, db: Session, patient_id: int, answers: dict[str, Any], actor: Actor
+) -> m.MedicalHistory:
+    """Store a new version of the answers with their screening (ScreeningError names the field)."""
+    patient = _patient(db, patient_id, actor)
+    screening = screen_answers(answers)
+    version = (
+        db.scalar(select(func.max(m.MedicalHistory.version)).where(m.MedicalHistory.patient_id == patient.id))
+        or 0
+    ) + 1
+    record = m.MedicalHistory(
+        patient_id=patient.id,
+        version=version,
+        answers=answers,
+        screening=screening.to_dict(),
+        decision=screening.decision,
+        acknowledgements=[],
+        submitted_by=actor.label,
+    )
+    db.add(record)
+    db.flush()
+    audit(db, actor, "create", "medical_history", record.id, patient.id, f"version {version}")
+    return record
+
+
+def list_histories(*, db: Session, patient_id: int, actor: Actor) -> list[m.MedicalHistory]:
+    patient = _patient(db, patient_id, actor)
+    rows = list(
+        db.scalars(
+            select(m.MedicalHistory)
+            .where(m.MedicalHistory.patient_id == patient.id)
+            .order_by(m.MedicalHistory.version.desc())
+        )
+    )
+    audit(db, actor, "read", "medical_history", None, patient.id)
+    return rows
+
+
+def latest_history(*, db: Session, patient_id: int, actor: Actor) -> m.MedicalHistory | None:
+    patient = _patient(db, patient_id, actor)
+    row = db.scalar(
+        select(m.MedicalHistory)
+        .where(m.MedicalHistory.patient_id == patient.id)
+        .order_by(m.MedicalHistory.version.desc())
+        .limit(1)
+    )
+    audit(db, actor, "read", "medical_history", row.id if row else None, patient.id)
+    return row
+
+
+def acknowledge_precautions(
+    *, db: Session, patient_id: int, codes: list[str], actor: Actor, at: dt.datetime | None = None
+) -> m.MedicalHistory:
+    """A clinician acknowledges precaution codes of the latest history (rules: ``clinic.acknowledge``)."""
+    if actor.role != "clinician":
+        raise StoreError("role: only a clinician may acknowledge precautions")
+    row = latest_history(db=db, patient_id=patient_id, actor=actor)
+    if row is None:
+        raise NotFoundError("history: the patient has no medical history yet")
+    at = at or utcnow()
+    screening = rebuild_screening(row.answers, row.acknowledgements, planned=at.date())
+    updated = acknowledge(screening, clinician=actor.label, at=at, codes=tuple(codes))
+    row.acknowledgements = [a.to_dict() for a in updated.acknowledgements]
+    row.screening = {**row.screening, "acknowledgements": row.acknowledgements}
+    audit(db, actor, "update", "medical_history", row.id, patient_id, "acknowledged " + ",".join(codes))
+    return row
+
+
+# --- assessments and photos --------------------------------------------------------------------
+def create_assessment(*, db: Session, patient_id: int, data: AssessmentCreate, actor: Actor) -> m.Assessment:
+    patient = _patient(db, patient_id, actor)
+    row = m.Assessment(
+        patient_id=patient.id,
+        assessed_on=data.assessed_on,
+        grades={k: v.model_dump() for k, v in data.grades.items()},
+        notes=data.notes,
+        created_by=actor.user_id,
+    )
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "assessment", row.id, patient.id)
+    return row
+
+
+def list_assessments(*, db: Session, patient_id: int, actor: Actor) -> list[m.Assessment]:
+    patient = _patient(db, patient_id, actor)
+    rows = list(
+        db.scalars(
+            select(m.Assessment)
+            .where(m.Assessment.patient_id == patient.id)
+            .options(selectinload(m.Assessment.photos))
+            .order_by(m.Assessment.assessed_on)
+        )
+    )
+    audit(db, actor, "read", "assessment", None, patient.id)
+    return rows
+
+
+PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def add_photo(
+    *,
+    db: Session,
+    assessment_id: int,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    folder: Path,
+    actor: Actor,
+) -> m.Photo:
+    """Store a JPEG or PNG photo as a file named by its SHA-256, with the checksum in the database."""
+    assessment = db.get(m.Assessment, assessment_id)
+    if assessment is None:
+        raise NotFoundError(f"assessment_id: no assessment {assessment_id}")
+    _patient(db, assessment.patient_id, actor)
+    if content_type not in PHOTO_TYPES:
+        raise StoreError(
+            f"file: content type {content_type!r} not allowed; allowed: {', '.join(PHOTO_TYPES)}"
+        )
+    if not content.startswith(PHOTO_TYPES[content_type]):
+        raise StoreError(f"file: the content is not a {content_type} image")
+    if len(content) > MAX_PHOTO_BYTES:
+        raise StoreError(f"file: {len(content)} bytes; at most {MAX_PHOTO_BYTES}")
+    digest = hashlib.sha256(content).hexdigest()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}{'.jpg' if content_type == 'image/jpeg' else '.png'}"
+    if not path.exists():
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(content)
+        tmp.replace(path)
+    photo = m.Photo(
+        assessment_id=assessment.id,
+        filename=Path(filename or "photo").name[:255],
+        content_type=content_type,
+        sha256=digest,
+        size_bytes=len(content),
+        stored_as=path.name,
+    )
+    db.add(photo)
+    db.flush()
+    audit(db, actor, "create", "photo", photo.id, assessment.patient_id)
+    return photo
+
+
+# --- plans -------------------------------------------------------------------------------------
+def plan_preview(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor) -> dict[str, Any]:
+    """The model's preview of a plan for this patient (sex, age, history) — audited read."""
+    patient = _patient(db, patient_id, actor)
+    history = db.scalar(
+        select(m.MedicalHistory)
+        .where(m.MedicalHistory.patient_id == patient.id)
+        .order_by(m.MedicalHistory.version.desc())
+        .limit(1)
+    )
+    today = dt.date.today()
+    result = preview(
+        data,
+        sex=patient.sex,
+        age=age_on(patient.birth_date, today),
+        history=parse_history(history.answers) if history else None,
+        planned=today,
+    )
+    audit(db, actor, "read", "plan_preview", None, patient.id)
+    return result
+
+
+def create_plan(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor) -> m.Plan:
+    result = plan_preview(db=db, patient_id=patient_id, data=data, actor=actor)
+    row = m.Plan(
+        patient_id=patient_id,
+        product=data.product,
+        vial_units=data.vial_units,
+        diluent_ml=data.diluent_ml,
+        injections=result["plan"]["injections"],
+        total_units=float(result["plan"]["total_units"]),
+        preview={k: v for k, v in result.items() if k not in ("field", "check")},
+        check=result["check"],
+        created_by=actor.user_id,
+    )
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "plan", row.id, patient_id)
+    return row
+
+
+def list_plans(*, db: Session, patient_id: int, actor: Actor) -> list[m.Plan]:
+    patient = _patient(db, patient_id, actor)
+    rows = list(db.scalars(select(m.Plan).where(m.Plan.patient_id == patient.id).order_by(m.Plan.id.desc())))
+    audit(db, actor, "read", "plan", None, patient.id)
+    return rows
+
+
+# --- vials -------------------------------------------------------------------------------------
+def create_vial(*, db: Session, data: VialCreate, actor: Actor) -> m.Vial:
+    now = utcnow()
+    if data.reconstituted_at > now + dt.timedelta(minutes=5):
+        raise StoreError("reconstituted_at: lies in the future")
+    row = m.Vial(clinic_id=actor.clinic_id, units_left=data.vial_units, **data.model_dump())
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "vial", row.id, None, f"{data.product} lot {data.lot}")
+    return row
+
+
+def _vial_problem(vial: m.Vial, product: str, at: dt.datetime, units: float) -> str | None:
+    """Why the vial cannot be used for ``units`` of ``product`` at ``at`` (None when it can)."""
+    if vial.discarded:
+        return "the vial was discarded"
+    if vial.product != product:
+        return f"the vial holds {vial.product}, the plan uses {product}"
+    if vial.expiry < at.date():
+        return f"lot {vial.lot} expired on {vial.expiry.isoformat()}"
+    if at < vial.reconstituted_at:
+        return "the vial was reconstituted after the treatment time"
+    findings = check_vial_age(vial.product, vial.reconstituted_at, at)
+    if findings:
+        return findings[0].reason
+    if vial.units_left + 1e-9 < units:
+        return f"{vial.units_left:g} U left, the plan needs {units:g} U"
+    return None
+
+
+def list_vials(*, db: Session, actor: Actor) -> list[m.Vial]:
+    return list(
+        db.scalars(select(m.Vial).where(m.Vial.clinic_id == actor.clinic_id).order_by(m.Vial.id.desc()))
+    )
+
+
+def usable_vials(*, db: Session, actor: Actor, product: str, units: float, at: dt.datetime) -> list[m.Vial]:
+    return [v for v in list_vials(db=db, actor=actor) if _vial_problem(v, product, at, units) is None]
+
+
+# --- treatments --------------------------------------------------------------------------------
+def _treated_areas(injections: list[dict[str, Any]], sex: str) -> list[str]:
+    face = reference_face(sex)
+    areas: set[str] = set()
+    for i in injections:
+        inj = PlannedInjection(
+            x_mm=i["x_mm"],
+            y_mm=i["y_mm"],
+            units=i["units"],
+            volume_ml=i["volume_ml"],
+            depth=i["depth"],
+            site=i.get("site"),
+        )
+        area = injection_area(face, inj)
+        if area:
+            areas.add("lateral_canthal" if area.startswith("lateral_canthal") else area)
+    return sorted(areas)
+
+
+def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, actor: Actor) -> m.Treatment:
+    """Record a treatment from a saved plan with a vial from the inventory.
+
+    Refused (nothing stored) when: the actor is not a clinician, the screening is not cleared
+    (contraindication, missing answers, unacknowledged precaution), the plan has a blocking finding,
+    or the vial is expired, too old since reconstitution, of another product or short of units.
+    """
+    if actor.role != "clinician":
+        raise StoreError("role: only a clinician may record a treatment")
+    patient = _patient(db, patient_id, actor)
+    plan = db.get(m.Plan, data.plan_id)
+    if plan is None or plan.patient_id != patient.id:
+        raise NotFoundError(f"plan_id: no plan {data.plan_id} for this patient")
+    at = data.performed_at.replace(tzinfo=None) if data.performed_at else utcnow()
+    history = db.scalar(
+        select(m.MedicalHistory)
+        .where(m.MedicalHistory.patient_id == patient.id)
+        .order_by(m.MedicalHistory.version.desc())
+        .limit(1)
+    )
+    if history is None:
+        raise StoreError("history: no medical history; the patient must complete the intake first")
+    try:
+        clear(
+            rebuild_screening(
+                history.answers, history.acknowledgements, planned=at.date(), product=plan.product
+            )
+        )
+    except ScreeningError as exc:
+        raise StoreError(f"screening: {exc}") from None
+    if plan.check.get("blocking"):
+        raise StoreError("plan_id: the plan has blocking findings; change the plan")
+    vial = db.get(m.Vial, data.vial_id, with_for_update=True)
+    if vial is None or vial.clinic_id != actor.clinic_id:
+        raise NotFoundError(f"vial_id: no vial {data.vial_id}")
+    problem = _vial_problem(vial, plan.product, at, plan.total_units)
+    if problem:
+        raise StoreError(f"vial_id: {problem}")
+    vial.units_left = round(vial.units_left - plan.total_units, 3)
+    row = m.Treatment(
+        patient_id=patient.id,
+        plan_id=plan.id,
+        vial_id=vial.id,
+        clinician_id=actor.user_id,
+        performed_at=at,
+        product=plan.product,
+        lot=vial.lot,
+        expiry=vial.expiry,
+        total_units=plan.total_units,
+        areas=_treated_areas(plan.injections, patient.sex),
+        notes=data.notes,
+    )
+    db.add(row)
+    db.flush()
+    for i in plan.injections:
+        db.add(
+            m.TreatmentInjection(
+                treatment_id=row.id,
+                site=i.get("site"),
+                x_mm=i["x_mm"],
+                y_mm=i["y_mm"],
+                units=i["units"],
+                depth=i["depth"],
+            )
+        )
+    db.flush()
+    audit(
+        db,
+        actor,
+        "create",
+        "treatment",
+        row.id,
+        patient.id,
+        f"{plan.total_units:g} U {plan.product} lot {vial.lot}",
+    )
+    return row
+
+
+def list_treatments(*, db: Session, patient_id: int, actor: Actor) -> list[m.Treatment]:
+    patient = _patient(db, patient_id, actor)
+    rows = list(
+        db.scalars(
+            select(m.Treatment)
+            .where(m.Treatment.patient_id == patient.id)
+            .options(selectinload(m.Treatment.injections))
+            .order_by(m.Treatment.performed_at.desc())
+        )
+    )
+    audit(db, actor, "read", "treatment", None, patient.id)
+    return rows
+
+
+def treatment_follow_up(treatment: m.Treatment) -> FollowUp:
+    return follow_up(treatment.performed_at.date(), treatment.product, treatment.total_units)
+
+
+# --- appointments ------------------------------------------------------------------------------
+def book_appointment(*, db: Session, data: AppointmentCreate, actor: Actor) -> m.Appointment:
+    """Book an appointment; the slot table's primary key makes a double booking impossible.
+
+    Raises ConflictError (``starts_at``) when any slot of the clinician's book is taken.
+    """
+    clinic = db.get(m.Clinic, actor.clinic_id)
+    assert clinic is not None
+    slot = clinic.slot_minutes
+    start = data.starts_at.replace(second=0, microsecond=0)
+    if data.starts_at != start or start.minute % slot:
+        raise StoreError(
+            f"starts_at: must fall on a {slot}-minute boundary, got {data.starts_at.isoformat()}"
+        )
+    if data.minutes % slot:
+        raise StoreError(f"minutes: must be a multiple of {slot}, got {data.minutes}")
+    _patient(db, data.patient_id, actor)
+    clinician = db.get(m.User, data.clinician_id)
+    if clinician is None or clinician.clinic_id != actor.clinic_id or clinician.role != "clinician":
+        raise NotFoundError(f"clinician_id: no clinician {data.clinician_id}")
+    if data.treatment_id is not None:
+        t = db.get(m.Treatment, data.treatment_id)
+        if t is None or t.patient_id != data.patient_id:
+            raise NotFoundError(f"treatment_id: no treatment {data.treatment_id} for this patient")
+    row = m.Appointment(clinic_id=actor.clinic_id, status="booked", **data.model_dump())
+    row.starts_at = start
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+            for k in range(data.minutes // slot):
+                db.add(
+                    m.AppointmentSlot(
+                        clinician_id=clinician.id,
+                        slot_start=start + dt.timedelta(minutes=k * slot),
+                        appointment_id=row.id,
+                    )
+                )
+            db.flush()
+    except IntegrityError:
+        raise ConflictError(
+            f"starts_at: {clinician.name} is already booked at {start.isoformat(' ', 'minutes')}"
+        ) from None
+    audit(db, actor, "create", "appointment", row.id, data.patient_id, f"{data.kind} {start.isoformat()}")
+    return row
+
+
+def cancel_appointment(*, db: Session, appointment_id: int, actor: Actor) -> m.Appointment:
+    row = db.get(m.Appointment, appointment_id)
+    if row is None or row.clinic_id != actor.clinic_id:
+        raise NotFoundError(f"appointment_id: no appointment {appointment_id}")
+    if row.status != "booked":
+        raise ConflictError(f"status: the appointment is {row.status}, not booked")
+    row.status = "cancelled"
+    db.execute(delete(m.AppointmentSlot).where(m.AppointmentSlot.appointment_id == row.id))
+    audit(db, actor, "update", "appointment", row.id, row.patient_id, "cancelled")
+    return row
+
+
+def list_appointments(
+    *,
+    db: Session,
+    actor: Actor,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    patient_id: int | None = None,
+) -> list[m.Appointment]:
+    q = select(m.Appointment).where(
+        m.Appointment.clinic_id == actor.clinic_id, m.Appointment.status != "cancelled"
+    )
+    if start is not None:
+        q = q.where(m.Appointment.starts_at >= start)
+    if end is not None:
+        q = q.where(m.Appointment.starts_at < end)
+    if patient_id is not None:
+        _patient(db, patient_id, actor)
+        q = q.where(m.Appointment.patient_id == patient_id)
+    rows = list(db.scalars(q.order_by(m.Appointment.starts_at)))
+    audit(db, actor, "read", "appointment", None, patient_id, f"{len(rows)} appointments")
+    return rows
+
+
+def due_follow_ups(
+    *, db: Session, actor: Actor, today: dt.date, horizon_days: int = 7
+) -> list[dict[str, Any]]:
+    """Reviews and recalls due up to ``horizon_days`` ahead that have no appointment booked."""
+    out: list[dict[str, Any]] = []
+    rows = db.execute(
+        select(m.Treatment, m.Patient)
+        .join(m.Patient, m.Patient.id == m.Treatment.patient_id)
+        .where(m.Patient.clinic_id == actor.clinic_id)
+    ).all()
+    until = today + dt.timedelta(days=horizon_days)
+    for treatment, patient in rows:
+        plan = treatment_follow_up(treatment)
+        for kind, due in (("review", plan.review_date), ("recall", plan.recall_date)):
+            if due > until:
+                continue
+            booked = db.scalar(
+                select(m.Appointment.id).where(
+                    m.Appointment.patient_id == patient.id,
+                    m.Appointment.kind == kind,
+                    m.Appointment.status != "cancelled",
+                    m.Appointment.starts_at >= treatment.performed_at,
+                )
+            )
+            if booked is None and (kind == "recall" or due >= today - dt.timedelta(days=14)):
+                out.append({"kind": kind, "due": due, "patient": patient, "treatment_id": treatment.id})
+    out.sort(key=lambda d: d["due"])
+    return out
+
+
+# --- aftercare and adverse events --------------------------------------------------------------
+def submit_aftercare(
+    *, db: Session, patient_id: int, treatment_id: int | None, report: dict[str, Any], actor: Actor
+) -> m.AftercareReport:
+    """Triage a patient's report (``clinic.triage``); contact_clinic/emergency open an alert."""
+    patient = _patient(db, patient_id, actor)
+    if treatment_id is not None:
+        t = db.get(m.Treatment, treatment_id)
+        if t is None or t.patient_id != patient.id:
+            raise NotFoundError(f"treatment_id: no treatment {treatment_id} for this patient")
+    result = triage(parse_report(report))
+    row = m.AftercareReport(
+        patient_id=patient.id,
+        treatment_id=treatment_id,
+        report=report,
+        level=result.level,
+        advice=result.advice,
+        reasons=list(result.reasons),
+        alert_open=result.level in ("contact_clinic", "emergency"),
+    )
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "aftercare_report", row.id, patient.id, result.level)
+    return row
+
+
+def list_aftercare(*, db: Session, patient_id: int, actor: Actor) -> list[m.AftercareReport]:
+    patient = _patient(db, patient_id, actor)
+    rows = list(
+        db.scalars(
+            select(m.AftercareReport)
+            .where(m.AftercareReport.patient_id == patient.id)
+            .order_by(m.AftercareReport.id.desc())
+        )
+    )
+    audit(db, actor, "read", "aftercare_report", None, patient.id)
+    return rows
+
+
+def open_alerts(*, db: Session, actor: Actor) -> list[tuple[m.AftercareReport, m.Patient]]:
+    rows = db.execute(
+        select(m.AftercareReport, m.Patient)
+        .join(m.Patient, m.Patient.id == m.AftercareReport.patient_id)
+        .where(m.Patient.clinic_id == actor.clinic_id, m.AftercareReport.alert_open.is_(True))
+        .order_by(m.AftercareReport.id.desc())
+    ).all()
+    return [(r, p) for r, p in rows]
+
+
+def close_alert(*, db: Session, report_id: int, actor: Actor) -> m.AftercareReport:
+    row = db.get(m.AftercareReport, report_id)
+    if row is None:
+        raise NotFoundError(f"report_id: no aftercare report {report_id}")
+    _patient(db, row.patient_id, actor)
+    if not row.alert_open:
+        raise ConflictError("alert_open: the alert is closed already")
+    row.alert_open = False
+    row.closed_by = actor.user_id
+    row.closed_at = utcnow()
+    audit(db, actor, "update", "aftercare_report", row.id, row.patient_id, "alert closed")
+    return row
+
+
+def create_adverse_event(
+    *, db: Session, patient_id: int, data: AdverseEventCreate, actor: Actor
+) -> m.AdverseEvent:
+    patient = _patient(db, patient_id, actor)
+    if data.treatment_id is not None:
+        t = db.get(m.Treatment, data.treatment_id)
+        if t is None or t.patient_id != patient.id:
+            raise NotFoundError(f"treatment_id: no treatment {data.treatment_id} for this patient")
+    if data.onset_date > dt.date.today():
+        raise ClinicError("onset_date: lies in the future")
+    row = m.AdverseEvent(patient_id=patient.id, recorded_by=actor.user_id, **data.model_dump())
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "adverse_event", row.id, patient.id, data.kind)
+    return row
+
+
+def list_adverse_events(*, db: Session, patient_id: int, actor: Actor) -> list[m.AdverseEvent]:
+    patient = _patient(db, patient_id, actor)
+    rows = list(
+        db.scalars(
+            select(m.AdverseEvent).where(m.AdverseEvent.patient_id == patient.id).order_by(m.AdverseEvent.id)
+        )
+    )
+    audit(db, actor, "read", "adverse_event", None, patient.id)
+    return rows
+
+
+# --- the whole record --------------------------------------------------------------------------
+def patient_record(*, db: Session, patient_id: int, actor: Actor) -> dict[str, Any]:
+    """Everything about one patient, for the record page and the FHIR export (one audit row)."""
+    patient = get_patient(db=db, patient_id=patient_id, actor=actor, clinical=True)
+    histories = list(
+        db.scalars(
+            select(m.MedicalHistory)
+            .where(m.MedicalHistory.patient_id == patient.id)
+            .order_by(m.MedicalHistory.version.desc())
+        )
+    )
+    return {
+        "patient": patient,
+        "histories": histories,
+        "assessments": list(
+            db.scalars(
+                select(m.Assessment)
+                .where(m.Assessment.patient_id == patient.id)
+                .options(selectinload(m.Assessment.photos))
+                .order_by(m.Assessment.assessed_on)
+            )
+        ),
+        "plans": list(
+            db.scalars(select(m.Plan).where(m.Plan.patient_id == patient.id).order_by(m.Plan.id.desc()))
+        ),
+        "treatments": list(
+            db.scalars(
+                select(m.Treatment)
+                .where(m.Treatment.patient_id == patient.id)
+                .options(selectinload(m.Treatment.injections))
+                .order_by(m.Treatment.performed_at.desc())
+            )
+        ),
+        "appointments": list(
+            db.scalars(
+                select(m.Appointment)
+                .where(m.Appointment.patient_id == patient.id, m.Appointment.status != "cancelled")
+                .order_by(m.Appointment.starts_at)
+            )
+        ),
+        "aftercare": list(
+            db.scalars(
+                select(m.AftercareReport)
+                .where(m.AftercareReport.patient_id == patient.id)
+                .order_by(m.AftercareReport.id.desc())
+            )
+        ),
+        "adverse_events": list(
+            db.scalars(
+                select(m.AdverseEvent)
+                .where(m.AdverseEvent.patient_id == patient.id)
+                .order_by(m.AdverseEvent.id)
+            )
+        ),
+    }
+
+
+def list_audit(
+    *, db: Session, actor: Actor, patient_id: int | None = None, limit: int = 500
+) -> list[m.AuditEntry]:
+    q = select(m.AuditEntry)
+    if patient_id is not None:
+        q = q.where(m.AuditEntry.patient_id == patient_id)
+    return list(db.scalars(q.order_by(m.AuditEntry.id.desc()).limit(limit)))

@@ -1,0 +1,330 @@
+"""Pydantic models split by direction: ``XCreate`` (input), ``XUpdate`` (partial), ``XPublic`` (output)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rhytid.clinic import PRODUCTS
+
+__all__ = [
+    "AcknowledgeRequest",
+    "AdverseEventCreate",
+    "AdverseEventPublic",
+    "AftercarePublic",
+    "AppointmentCreate",
+    "AppointmentPublic",
+    "AssessmentCreate",
+    "AssessmentPublic",
+    "AuditPublic",
+    "GradePair",
+    "HistoryPublic",
+    "InjectionIn",
+    "PatientClinical",
+    "PatientCreate",
+    "PatientPublic",
+    "PatientUpdate",
+    "PhotoPublic",
+    "PlanCreate",
+    "PlanPublic",
+    "TreatmentCreate",
+    "TreatmentPublic",
+    "UserCreate",
+    "UserPublic",
+    "VialCreate",
+    "VialPublic",
+]
+
+Role = Literal["admin", "clinician", "front_desk"]
+Sex = Literal["female", "male"]
+Depth = Literal["intramuscular", "subcutaneous", "intradermal"]
+Kind = Literal["consultation", "treatment", "review", "recall"]
+Area = Literal["glabellar", "forehead", "lateral_canthal_l", "lateral_canthal_r"]
+
+
+def _product(v: str) -> str:
+    if v not in PRODUCTS:
+        raise ValueError(f"unknown product {v!r}; allowed: {', '.join(PRODUCTS)}")
+    return v
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- users -------------------------------------------------------------------------------------
+class UserCreate(_In):
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(min_length=10, max_length=200)
+
+
+class UserPublic(_Out):
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+
+
+# --- patients ----------------------------------------------------------------------------------
+class PatientCreate(_In):
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: dt.date
+    sex: Sex
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    clinical_notes: str | None = Field(default=None, max_length=20000)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _adult(cls, v: dt.date) -> dt.date:
+        today = dt.date.today()
+        age = today.year - v.year - ((today.month, today.day) < (v.month, v.day))
+        if not 18 <= age <= 120:
+            raise ValueError(f"patient must be 18 to 120 years old; this date gives {age}")
+        return v
+
+
+class PatientUpdate(_In):
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    clinical_notes: str | None = Field(default=None, max_length=20000)
+
+
+class PatientPublic(_Out):
+    """Demographics only: what the front desk may see."""
+
+    id: int
+    given_name: str
+    family_name: str
+    birth_date: dt.date
+    sex: str
+    phone: str | None
+    email: str | None
+
+
+class PatientClinical(PatientPublic):
+    clinical_notes: str | None
+
+
+# --- histories ---------------------------------------------------------------------------------
+class HistoryPublic(_Out):
+    id: int
+    patient_id: int
+    version: int
+    answers: dict[str, Any]
+    screening: dict[str, Any]
+    decision: str
+    acknowledgements: list[Any]
+    unacknowledged: list[str] = []
+    submitted_by: str
+    created_at: dt.datetime
+
+
+class AcknowledgeRequest(_In):
+    codes: list[str] = Field(min_length=1, max_length=50)
+
+
+# --- assessments -------------------------------------------------------------------------------
+class GradePair(_In):
+    rest: int = Field(ge=0, le=3)
+    max: int = Field(ge=0, le=3)
+
+
+class AssessmentCreate(_In):
+    assessed_on: dt.date
+    grades: dict[Area, GradePair] = Field(min_length=1)
+    notes: str | None = Field(default=None, max_length=20000)
+
+
+class PhotoPublic(_Out):
+    id: int
+    filename: str
+    content_type: str
+    sha256: str
+    size_bytes: int
+
+
+class AssessmentPublic(_Out):
+    id: int
+    patient_id: int
+    assessed_on: dt.date
+    grades: dict[str, Any]
+    notes: str | None
+    photos: list[PhotoPublic] = []
+
+
+# --- plans -------------------------------------------------------------------------------------
+class InjectionIn(_In):
+    site: str | None = Field(default=None, max_length=60)
+    x_mm: float | None = Field(default=None, ge=-200, le=200)
+    y_mm: float | None = Field(default=None, ge=-200, le=200)
+    units: float = Field(ge=0.5, le=100)
+    depth: Depth = "intramuscular"
+
+
+class PlanCreate(_In):
+    product: str
+    vial_units: float = Field(default=100, gt=0, le=1000)
+    diluent_ml: float = Field(default=2.5, gt=0, le=10)
+    injections: list[InjectionIn] = Field(min_length=1, max_length=60)
+
+    _check_product = field_validator("product")(_product)
+
+
+class PlanPublic(_Out):
+    id: int
+    patient_id: int
+    product: str
+    vial_units: float
+    diluent_ml: float
+    injections: list[Any]
+    total_units: float
+    preview: dict[str, Any]
+    check: dict[str, Any]
+    created_at: dt.datetime
+
+
+# --- vials and treatments ----------------------------------------------------------------------
+class VialCreate(_In):
+    product: str
+    lot: str = Field(min_length=1, max_length=60)
+    expiry: dt.date
+    vial_units: float = Field(gt=0, le=1000)
+    diluent_ml: float = Field(gt=0, le=10)
+    reconstituted_at: dt.datetime
+
+    _check_product = field_validator("product")(_product)
+
+    @field_validator("reconstituted_at")
+    @classmethod
+    def _naive(cls, v: dt.datetime) -> dt.datetime:
+        return v.astimezone(dt.UTC).replace(tzinfo=None) if v.tzinfo else v
+
+
+class VialPublic(_Out):
+    id: int
+    product: str
+    lot: str
+    expiry: dt.date
+    vial_units: float
+    diluent_ml: float
+    reconstituted_at: dt.datetime
+    units_left: float
+    discarded: bool
+
+
+class TreatmentCreate(_In):
+    plan_id: int
+    vial_id: int
+    performed_at: dt.datetime | None = None
+    notes: str | None = Field(default=None, max_length=20000)
+
+
+class InjectionPublic(_Out):
+    site: str | None
+    x_mm: float
+    y_mm: float
+    units: float
+    depth: str
+
+
+class TreatmentPublic(_Out):
+    id: int
+    patient_id: int
+    plan_id: int | None
+    vial_id: int
+    clinician_id: int
+    performed_at: dt.datetime
+    product: str
+    lot: str
+    expiry: dt.date
+    total_units: float
+    areas: list[Any]
+    notes: str | None
+    injections: list[InjectionPublic] = []
+    follow_up: dict[str, Any] | None = None
+
+
+# --- appointments ------------------------------------------------------------------------------
+class AppointmentCreate(_In):
+    patient_id: int
+    clinician_id: int
+    kind: Kind
+    starts_at: dt.datetime
+    minutes: int = Field(default=15, ge=5, le=240)
+    treatment_id: int | None = None
+    notes: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("starts_at")
+    @classmethod
+    def _naive(cls, v: dt.datetime) -> dt.datetime:
+        return v.replace(tzinfo=None)
+
+
+class AppointmentPublic(_Out):
+    id: int
+    patient_id: int
+    clinician_id: int
+    kind: str
+    starts_at: dt.datetime
+    minutes: int
+    status: str
+    treatment_id: int | None
+    notes: str | None
+
+
+# --- aftercare and adverse events --------------------------------------------------------------
+class AftercarePublic(_Out):
+    id: int
+    patient_id: int
+    treatment_id: int | None
+    report: dict[str, Any]
+    level: str
+    advice: str
+    reasons: list[Any]
+    alert_open: bool
+    created_at: dt.datetime
+
+
+class AdverseEventCreate(_In):
+    treatment_id: int | None = None
+    onset_date: dt.date
+    kind: str = Field(min_length=1, max_length=60)
+    severity: Literal["mild", "moderate", "severe"]
+    description: str = Field(min_length=1, max_length=20000)
+    outcome: str | None = Field(default=None, max_length=60)
+
+
+class AdverseEventPublic(_Out):
+    id: int
+    patient_id: int
+    treatment_id: int | None
+    onset_date: dt.date
+    kind: str
+    severity: str
+    description: str
+    outcome: str | None
+    created_at: dt.datetime
+
+
+class AuditPublic(_Out):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: int | None
+    patient_id: int | None
+    detail: str | None

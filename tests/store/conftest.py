@@ -1,0 +1,128 @@
+"""Store fixtures: every test runs on SQLite and, when RHYTID_TEST_POSTGRES_URL is set, PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from rhytid.store import Actor, make_engine, migrate, repo, session_factory, transaction
+from rhytid.store import schemas as s
+from rhytid.store.testing import temporary_database
+
+POSTGRES_URL = os.environ.get("RHYTID_TEST_POSTGRES_URL")
+
+COMPLETE_ANSWERS: dict[str, object] = {
+    "schema_version": 1,
+    "allergies": [],
+    "conditions": [],
+    "medications": [],
+    "pregnant": False,
+    "breastfeeding": False,
+    "infection_at_injection_site": False,
+    "inflammation_at_injection_site": False,
+    "previous_toxin": [],
+    "previous_eyelid_droop": False,
+    "previous_brow_droop": False,
+    "facial_surgery": False,
+    "dry_eye": False,
+    "bleeding_disorder": False,
+}
+GLABELLAR = [
+    {"site": site, "units": 4}
+    for site in (
+        "procerus",
+        "corrugator_medial_l",
+        "corrugator_medial_r",
+        "corrugator_lateral_l",
+        "corrugator_lateral_r",
+    )
+]
+
+
+@pytest.fixture(
+    scope="session",
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
+            ),
+        ),
+    ],
+)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    with temporary_database(request.param, tmp_path_factory.mktemp("db"), POSTGRES_URL) as url:
+        eng = make_engine(url)
+        migrate(eng)
+        yield eng
+        eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def factory(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@dataclass
+class World:
+    clinic_id: int
+    clinician: Actor
+    front_desk: Actor
+    clinician_id: int
+
+
+_counter = iter(range(1, 10**6))
+
+
+@pytest.fixture()
+def world(factory: sessionmaker[Session]) -> World:
+    n = next(_counter)
+    with transaction(factory) as db:
+        clinic = repo.create_clinic(db=db, name=f"Clinic {n}")
+        doc = repo.create_user(
+            db=db,
+            clinic_id=clinic.id,
+            data=s.UserCreate(
+                email=f"doc{n}-{id(db)}@example.org",
+                name="Dr Who",
+                role="clinician",
+                password="a-long-password",
+            ),
+        )
+        desk = repo.create_user(
+            db=db,
+            clinic_id=clinic.id,
+            data=s.UserCreate(
+                email=f"desk{n}-{id(db)}@example.org",
+                name="Desk",
+                role="front_desk",
+                password="a-long-password",
+            ),
+        )
+        return World(
+            clinic.id,
+            Actor(clinic.id, doc.email, doc.id, "clinician"),
+            Actor(clinic.id, desk.email, desk.id, "front_desk"),
+            doc.id,
+        )
+
+
+def new_patient(factory: sessionmaker[Session], actor: Actor, **answers: object) -> int:
+    with transaction(factory) as db:
+        p = repo.create_patient(
+            db=db,
+            data=s.PatientCreate(
+                given_name="Ann", family_name="Lee", birth_date=dt.date(1980, 5, 1), sex="female"
+            ),
+            actor=actor,
+        )
+        if answers is not None:
+            repo.submit_history(db=db, patient_id=p.id, answers={**COMPLETE_ANSWERS, **answers}, actor=actor)
+        return p.id

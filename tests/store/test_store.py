@@ -1,0 +1,298 @@
+"""Repositories on SQLite and PostgreSQL: audit, rules enforced, nothing changed on failure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from rhytid.errors import RhytidError
+from rhytid.store import ConflictError, is_migrated, migrate, repo, transaction
+from rhytid.store import models as m
+from rhytid.store import schemas as s
+
+from .conftest import GLABELLAR, World, new_patient
+
+
+def _count(factory: sessionmaker[Session], model: type[m.Base]) -> int:
+    with factory() as db:
+        return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _vial(
+    factory: sessionmaker[Session],
+    world: World,
+    *,
+    hours_ago: float = 1.0,
+    product: str = "onabotulinumtoxinA",
+    expiry: dt.date = dt.date(2099, 1, 1),
+    units: float = 100,
+) -> int:
+    with transaction(factory) as db:
+        v = repo.create_vial(
+            db=db,
+            data=s.VialCreate(
+                product=product,
+                lot="L-1",
+                expiry=expiry,
+                vial_units=units,
+                diluent_ml=2.5,
+                reconstituted_at=m.utcnow() - dt.timedelta(hours=hours_ago),
+            ),
+            actor=world.clinician,
+        )
+        return v.id
+
+
+def _plan(factory: sessionmaker[Session], world: World, pid: int, product: str = "onabotulinumtoxinA") -> int:
+    with transaction(factory) as db:
+        return repo.create_plan(
+            db=db,
+            patient_id=pid,
+            data=s.PlanCreate(product=product, injections=GLABELLAR),
+            actor=world.clinician,
+        ).id
+
+
+def test_migrations_are_idempotent(engine) -> None:
+    migrate(engine)
+    assert is_migrated(engine)
+
+
+def test_create_and_read_patient_are_audited(factory, world: World) -> None:
+    pid = new_patient(factory, world.front_desk)
+    with transaction(factory) as db:
+        repo.get_patient(db=db, patient_id=pid, actor=world.clinician)
+    with factory() as db:
+        rows = db.scalars(
+            select(m.AuditEntry).where(m.AuditEntry.patient_id == pid).order_by(m.AuditEntry.id)
+        ).all()
+    assert [(r.action, r.entity, r.actor) for r in rows] == [
+        ("create", "patient", world.front_desk.label),
+        ("create", "medical_history", world.front_desk.label),
+        ("read", "patient", world.clinician.label),
+    ]
+
+
+def test_failed_request_changes_nothing(factory, world: World) -> None:
+    before = (_count(factory, m.Patient), _count(factory, m.AuditEntry))
+    with pytest.raises(RhytidError, match="medications"), transaction(factory) as db:
+        p = repo.create_patient(
+            db=db,
+            data=s.PatientCreate(given_name="B", family_name="C", birth_date=dt.date(1970, 1, 1), sex="male"),
+            actor=world.clinician,
+        )
+        repo.submit_history(
+            db=db,
+            patient_id=p.id,
+            answers={"schema_version": 1, "medications": ["snake_oil"]},
+            actor=world.clinician,
+        )
+    assert (_count(factory, m.Patient), _count(factory, m.AuditEntry)) == before
+
+
+def test_screening_acknowledgement_and_treatment(factory, world: World) -> None:
+    pid = new_patient(factory, world.clinician, medications=["warfarin"])
+    plan_id, vial_id = _plan(factory, world, pid), _vial(factory, world)
+    with (
+        pytest.raises(RhytidError, match="screening: precautions not acknowledged: antithrombotic"),
+        transaction(factory) as db,
+    ):
+        repo.create_treatment(
+            db=db,
+            patient_id=pid,
+            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
+            actor=world.clinician,
+        )
+    with pytest.raises(RhytidError, match="role"), transaction(factory) as db:
+        repo.acknowledge_precautions(db=db, patient_id=pid, codes=["antithrombotic"], actor=world.front_desk)
+    with pytest.raises(RhytidError, match="codes"), transaction(factory) as db:
+        repo.acknowledge_precautions(db=db, patient_id=pid, codes=["pregnant"], actor=world.clinician)
+    with transaction(factory) as db:
+        h = repo.acknowledge_precautions(
+            db=db, patient_id=pid, codes=["antithrombotic"], actor=world.clinician
+        )
+        assert h.acknowledgements[0]["codes"] == ["antithrombotic"]
+    with transaction(factory) as db:
+        t = repo.create_treatment(
+            db=db,
+            patient_id=pid,
+            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
+            actor=world.clinician,
+        )
+        assert (t.lot, t.total_units, t.areas, len(t.injections)) == ("L-1", 20.0, ["glabellar"], 5)
+        assert repo.treatment_follow_up(t).review_date == t.performed_at.date() + dt.timedelta(days=14)
+    with factory() as db:
+        vial = db.get(m.Vial, vial_id)
+        assert vial is not None and vial.units_left == 80
+
+
+@pytest.mark.parametrize(
+    ("vial_kw", "message"),
+    [
+        ({"hours_ago": 30}, "must be used within 24 h"),
+        ({"expiry": dt.date(2020, 1, 1)}, "expired"),
+        ({"units": 10}, "10 U left"),
+        ({"product": "incobotulinumtoxinA"}, "the vial holds incobotulinumtoxinA"),
+    ],
+    ids=["over-24h", "expired-lot", "short-of-units", "other-product"],
+)
+def test_unusable_vials_are_refused(factory, world: World, vial_kw: dict[str, object], message: str) -> None:
+    pid = new_patient(factory, world.clinician)
+    plan_id, vial_id = _plan(factory, world, pid), _vial(factory, world, **vial_kw)  # type: ignore[arg-type]
+    treatments = _count(factory, m.Treatment)
+    with pytest.raises(RhytidError, match=rf"vial_id: .*{message}"), transaction(factory) as db:
+        repo.create_treatment(
+            db=db,
+            patient_id=pid,
+            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
+            actor=world.clinician,
+        )
+    assert _count(factory, m.Treatment) == treatments
+
+
+def test_daxibotulinumtoxin_vial_keeps_72_hours(factory, world: World) -> None:
+    pid = new_patient(factory, world.clinician)
+    plan_id = _plan(factory, world, pid, product="daxibotulinumtoxinA")
+    vial_id = _vial(factory, world, hours_ago=48, product="daxibotulinumtoxinA")
+    with transaction(factory) as db:
+        repo.create_treatment(
+            db=db,
+            patient_id=pid,
+            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
+            actor=world.clinician,
+        )
+
+
+def test_contraindication_blocks_treatment(factory, world: World) -> None:
+    pid = new_patient(factory, world.clinician, conditions=["myasthenia_gravis"])
+    plan_id, vial_id = _plan(factory, world, pid), _vial(factory, world)
+    with pytest.raises(RhytidError, match="do_not_treat"), transaction(factory) as db:
+        repo.create_treatment(
+            db=db,
+            patient_id=pid,
+            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
+            actor=world.clinician,
+        )
+
+
+def _book(factory: sessionmaker[Session], world: World, pid: int, at: dt.datetime, minutes: int = 15) -> int:
+    with transaction(factory) as db:
+        return repo.book_appointment(
+            db=db,
+            data=s.AppointmentCreate(
+                patient_id=pid, clinician_id=world.clinician_id, kind="review", starts_at=at, minutes=minutes
+            ),
+            actor=world.front_desk,
+        ).id
+
+
+def test_no_double_booking_and_cancel_frees_the_slot(factory, world: World) -> None:
+    pid = new_patient(factory, world.front_desk)
+    at = dt.datetime(2031, 3, 3, 10, 0)
+    first = _book(factory, world, pid, at, minutes=30)
+    with pytest.raises(ConflictError, match=r"starts_at: .*already booked"):
+        _book(factory, world, pid, at + dt.timedelta(minutes=15))
+    _book(factory, world, pid, at + dt.timedelta(minutes=30))
+    with pytest.raises(RhytidError, match="starts_at: must fall on a 15-minute boundary"):
+        _book(factory, world, pid, at + dt.timedelta(hours=2, minutes=7))
+    with transaction(factory) as db:
+        repo.cancel_appointment(db=db, appointment_id=first, actor=world.front_desk)
+    _book(factory, world, pid, at + dt.timedelta(minutes=15))
+
+
+def test_fifty_concurrent_bookings_give_exactly_one(factory, world: World) -> None:
+    pid = new_patient(factory, world.front_desk)
+    at = dt.datetime(2032, 4, 5, 11, 0)
+    results: list[str] = []
+    barrier = threading.Barrier(50)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            _book(factory, world, pid, at)
+            results.append("booked")
+        except ConflictError:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["booked"] + ["conflict"] * 49
+    with factory() as db:
+        n = db.scalar(select(func.count()).select_from(m.Appointment).where(m.Appointment.starts_at == at))
+    assert n == 1
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "level", "alert"),
+    [
+        ([{"code": "bruising"}], "expected", False),
+        ([{"code": "eyelid_droop"}], "contact_clinic", True),
+        (
+            [{"code": "facial_droop", "onset": "sudden", "location": "outside_treated_area"}],
+            "emergency",
+            True,
+        ),
+    ],
+    ids=["expected", "contact-clinic", "emergency"],
+)
+def test_aftercare_triage_opens_alerts(
+    factory, world: World, symptoms: list[dict[str, str]], level: str, alert: bool
+) -> None:
+    pid = new_patient(factory, world.clinician)
+    with transaction(factory) as db:
+        r = repo.submit_aftercare(
+            db=db,
+            patient_id=pid,
+            treatment_id=None,
+            report={"days_since_treatment": 3, "symptoms": symptoms},
+            actor=world.clinician,
+        )
+        assert (r.level, r.alert_open) == (level, alert)
+    with transaction(factory) as db:
+        ids = [a.id for a, _ in repo.open_alerts(db=db, actor=world.clinician)]
+    assert (r.id in ids) == alert
+
+
+def test_photo_is_stored_with_its_checksum(factory, world: World, tmp_path) -> None:
+    import hashlib
+
+    pid = new_patient(factory, world.clinician)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    with transaction(factory) as db:
+        a = repo.create_assessment(
+            db=db,
+            patient_id=pid,
+            data=s.AssessmentCreate(assessed_on=dt.date.today(), grades={"glabellar": {"rest": 1, "max": 3}}),
+            actor=world.clinician,
+        )
+        photo = repo.add_photo(
+            db=db,
+            assessment_id=a.id,
+            filename="../../etc/x.png",
+            content_type="image/png",
+            content=png,
+            folder=tmp_path,
+            actor=world.clinician,
+        )
+        assert photo.sha256 == hashlib.sha256(png).hexdigest() and photo.filename == "x.png"
+        assert (tmp_path / photo.stored_as).read_bytes() == png
+    with (
+        pytest.raises(RhytidError, match="file: the content is not a image/jpeg"),
+        transaction(factory) as db,
+    ):
+        repo.add_photo(
+            db=db,
+            assessment_id=a.id,
+            filename="x.jpg",
+            content_type="image/jpeg",
+            content=png,
+            folder=tmp_path,
+            actor=world.clinician,
+        )
