@@ -1,0 +1,178 @@
+"""A patient's record as a FHIR R5 ``collection`` Bundle (validated with fhir.resources).
+
+Patient, AllergyIntolerance and Condition (from the latest questionnaire), QuestionnaireResponse
+(each version of the answers), Observation (wrinkle grades per area, rest and maximum contraction),
+Medication (product with lot and expiry), MedicationAdministration and Procedure (each treatment),
+Appointment, AdverseEvent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from fhir.resources.bundle import Bundle
+
+__all__ = ["patient_bundle"]
+
+_SYSTEM = "https://rhytid.example/codes"
+
+
+def _code(code: str, display: str | None = None) -> dict[str, Any]:
+    coding: dict[str, Any] = {"system": _SYSTEM, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding], "text": display or code.replace("_", " ")}
+
+
+def _dt(value: dt.datetime) -> str:
+    return value.replace(tzinfo=dt.UTC).isoformat()
+
+
+def patient_bundle(record: Mapping[str, Any]) -> str:
+    """The FHIR JSON of ``repo.patient_record(...)``."""
+    p = record["patient"]
+    pref = f"urn:uuid:patient-{p.id}"
+    subject = {"reference": pref}
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": pref,
+            "resource": {
+                "resourceType": "Patient",
+                "id": f"patient-{p.id}",
+                "name": [{"family": p.family_name, "given": [p.given_name]}],
+                "gender": p.sex,
+                "birthDate": p.birth_date.isoformat(),
+                "telecom": [{"system": "phone", "value": p.phone}] if p.phone else None,
+            },
+        }
+    ]
+
+    def add(kind: str, ident: str, resource: dict[str, Any]) -> None:
+        rid = f"{kind.lower()}-{ident}"
+        clean = {k: v for k, v in resource.items() if v is not None}
+        entries.append({"fullUrl": f"urn:uuid:{rid}", "resource": {"resourceType": kind, "id": rid, **clean}})
+
+    histories = record["histories"]
+    for h in histories:
+        add(
+            "QuestionnaireResponse",
+            str(h.id),
+            {
+                "status": "completed",
+                "subject": subject,
+                "authored": _dt(h.created_at),
+                "questionnaire": "https://rhytid.example/Questionnaire/medical-history-v1",
+                "item": [
+                    {"linkId": key, "text": key, "answer": [{"valueString": str(value)}]}
+                    for key, value in h.answers.items()
+                    if value is not None and key != "schema_version"
+                ],
+            },
+        )
+    if histories:
+        latest = histories[0]
+        for i, allergy in enumerate(latest.answers.get("allergies") or []):
+            add(
+                "AllergyIntolerance",
+                f"{latest.id}-{i}",
+                {"patient": subject, "code": _code(allergy["substance"])},
+            )
+        for condition in latest.answers.get("conditions") or []:
+            add(
+                "Condition",
+                f"{latest.id}-{condition}",
+                {
+                    "subject": subject,
+                    "clinicalStatus": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                "code": "active",
+                            }
+                        ]
+                    },
+                    "code": _code(condition),
+                },
+            )
+    for a in record["assessments"]:
+        for area, pair in a.grades.items():
+            for state in ("rest", "max"):
+                add(
+                    "Observation",
+                    f"{a.id}-{area}-{state}",
+                    {
+                        "status": "final",
+                        "code": _code(f"fws_{area}_{state}", f"Facial Wrinkle Scale, {area}, {state}"),
+                        "subject": subject,
+                        "effectiveDateTime": a.assessed_on.isoformat(),
+                        "valueInteger": int(pair[state]),
+                    },
+                )
+    for t in record["treatments"]:
+        med = f"urn:uuid:medication-{t.id}"
+        add(
+            "Medication",
+            str(t.id),
+            {"code": _code(t.product), "batch": {"lotNumber": t.lot, "expirationDate": t.expiry.isoformat()}},
+        )
+        add(
+            "MedicationAdministration",
+            str(t.id),
+            {
+                "status": "completed",
+                "medication": {"reference": {"reference": med}},
+                "subject": subject,
+                "occurenceDateTime": _dt(t.performed_at),
+                "dosage": {
+                    "text": "; ".join(
+                        f"{i.units:g} U {i.site or f'({i.x_mm:g}, {i.y_mm:g}) mm'} {i.depth}"
+                        for i in t.injections
+                    ),
+                    "dose": {"value": t.total_units, "unit": "U"},
+                },
+            },
+        )
+        add(
+            "Procedure",
+            str(t.id),
+            {
+                "status": "completed",
+                "code": _code("botulinum_toxin_injection", "Botulinum toxin injection"),
+                "subject": subject,
+                "occurrenceDateTime": _dt(t.performed_at),
+                "bodySite": [_code(area) for area in t.areas],
+            },
+        )
+    for ap in record["appointments"]:
+        add(
+            "Appointment",
+            str(ap.id),
+            {
+                "status": "booked" if ap.status == "booked" else "cancelled",
+                "serviceType": [{"concept": _code(ap.kind)}],
+                "subject": subject,
+                "start": _dt(ap.starts_at),
+                "end": _dt(ap.starts_at + dt.timedelta(minutes=ap.minutes)),
+                "participant": [{"actor": subject, "status": "accepted"}],
+            },
+        )
+    for ae in record["adverse_events"]:
+        add(
+            "AdverseEvent",
+            str(ae.id),
+            {
+                "status": "completed",
+                "actuality": "actual",
+                "subject": subject,
+                "code": _code(ae.kind),
+                "occurrenceDateTime": ae.onset_date.isoformat(),
+                "seriousness": _code(ae.severity),
+                "note": [{"text": ae.description}],
+            },
+        )
+    entries[0]["resource"] = {k: v for k, v in entries[0]["resource"].items() if v is not None}
+    bundle = Bundle.model_validate({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    out: str = bundle.model_dump_json(exclude_none=True)
+    return out

@@ -1,0 +1,165 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rhytid._version import __version__
+from rhytid.errors import RhytidError
+from rhytid.store import (
+    ConflictError,
+    NotFoundError,
+    StoreError,
+    is_migrated,
+    make_engine,
+    migrate,
+    session_factory,
+)
+from rhytid.web import _api, _pages
+from rhytid.web._auth import NotSignedIn
+from rhytid.web._settings import Settings, load_settings
+
+__all__ = ["create_app"]
+
+_HERE = Path(__file__).parent
+
+
+def _field(message: str) -> str | None:
+    head, sep, _ = message.partition(":")
+    return head.strip() if sep and " " not in head.strip() else None
+
+
+def _status(exc: RhytidError) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, StoreError) and str(exc).startswith("role:"):
+        return 403
+    return 422
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    migrate_on_start: bool = True,
+) -> FastAPI:
+    """The clinic app on ``database_url`` (default: RHYTID_DATABASE_URL, else SQLite in the data dir)."""
+    settings = settings or load_settings(database_url)
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate_on_start:
+            migrate(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Rhytid clinic",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+
+    @app.exception_handler(RhytidError)
+    async def _rhytid_error(request: Request, exc: RhytidError) -> Response:
+        status = _status(exc)
+        if _wants_html(request):
+            return _pages.error_page(request, status, str(exc))
+        return JSONResponse({"detail": str(exc), "field": _field(str(exc))}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors: list[dict[str, Any]] = []
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "form")]
+            errors.append(
+                {
+                    "field": ".".join(loc),
+                    "msg": str(e.get("msg", "")).removeprefix("Value error, "),
+                    "type": e.get("type"),
+                }
+            )
+        first = errors[0] if errors else {"field": "", "msg": "invalid request"}
+        message = f"{first['field'] or 'request'}: {first['msg']}"
+        if _wants_html(request):
+            return _pages.error_page(request, 422, message)
+        return JSONResponse({"detail": message, "field": first["field"], "errors": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            return _pages.error_page(request, exc.status_code, str(exc.detail))
+        detail = str(exc.detail)
+        return JSONResponse(
+            {"detail": detail, "field": _field(detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _db_error(request: Request, exc: SQLAlchemyError) -> Response:
+        status = 503 if isinstance(exc, OperationalError) else 409
+        message = (
+            "database: busy or unreachable; try again"
+            if status == 503
+            else "request: conflicts with stored data"
+        )
+        return JSONResponse({"detail": message, "field": None}, status_code=status)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'",
+        )
+        if request.url.path.startswith(("/p/", "/api/")) or "text/html" in response.headers.get(
+            "content-type", ""
+        ):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        try:
+            ok = is_migrated(engine)
+        except SQLAlchemyError:
+            ok = False
+        if not ok:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    app.include_router(_api.router)
+    app.include_router(_pages.router)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    return app

@@ -1,0 +1,579 @@
+"""Server-rendered pages (Jinja2). Forms post a CSRF token; patients reach only ``/p/`` links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from rhytid.clinic import PRODUCTS
+from rhytid.clinic._history import ANSWERED_FIELDS
+from rhytid.clinic._rules import rules
+from rhytid.clinic._triage import symptom_codes
+from rhytid.errors import RhytidError
+from rhytid.store import Actor, repo
+from rhytid.store import models as m
+from rhytid.store import schemas as s
+from rhytid.store._models import utcnow
+from rhytid.web._auth import (
+    AnyUser,
+    ClinicalUser,
+    Clinician,
+    DbSession,
+    actor_of,
+    check_csrf,
+    csrf_token,
+    link_csrf,
+    make_link,
+    read_link,
+    sign_in,
+    sign_out,
+)
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
+templates.env.globals["PRODUCTS"] = PRODUCTS
+
+_PRE = "rhytid_pre"
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    user = getattr(request.state, "user", None)
+    return templates.TemplateResponse(
+        request, name, {"user": user, "csrf": csrf_token(request), **context}, status_code=status
+    )
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return _render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def _form(request: Request) -> FormData:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token") or ""))
+    return form
+
+
+def _s(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _validation_message(exc: ValidationError) -> str:
+    e = exc.errors()[0]
+    field = ".".join(str(p) for p in e["loc"])
+    return f"{field}: {str(e['msg']).removeprefix('Value error, ')}"
+
+
+# --- sign-in -----------------------------------------------------------------------------------
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, next: str = "/") -> HTMLResponse:
+    pre = secrets.token_urlsafe(16)
+    response = _render(request, "signin.html", next=next if next.startswith("/") else "/", pre=pre)
+    response.set_cookie(_PRE, pre, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.post("/signin", response_class=HTMLResponse)
+async def signin(request: Request, db: DbSession) -> Response:
+    form = await request.form()
+    pre = request.cookies.get(_PRE, "")
+    if not pre or not hmac.compare_digest(pre, str(form.get("pre") or "")):
+        return error_page(request, 403, "csrf_token: the sign-in form expired; reload the page")
+    user = repo.authenticate(db=db, email=_s(form, "email"), password=str(form.get("password") or ""))
+    nxt = _s(form, "next")
+    if user is None:
+        new = secrets.token_urlsafe(16)
+        response: Response = _render(
+            request, "signin.html", 401, error="email/password: not recognised", next=nxt, pre=new
+        )
+        response.set_cookie(_PRE, new, httponly=True, samesite="strict", max_age=3600)
+        return response
+    response = _redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    sign_in(request, response, user)
+    response.delete_cookie(_PRE)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, user: AnyUser) -> Response:
+    await _form(request)
+    response = _redirect("/signin")
+    sign_out(response)
+    return response
+
+
+# --- today -------------------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+def today(request: Request, db: DbSession, user: AnyUser) -> HTMLResponse:
+    actor = actor_of(user)
+    start = dt.datetime.combine(dt.date.today(), dt.time())
+    appts = repo.list_appointments(db=db, actor=actor, start=start, end=start + dt.timedelta(days=1))
+    patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in appts}
+    due = repo.due_follow_ups(db=db, actor=actor, today=dt.date.today())
+    alerts = repo.open_alerts(db=db, actor=actor)
+    db.commit()
+    return _render(request, "today.html", appointments=appts, patients=patients, due=due, alerts=alerts)
+
+
+@router.post("/alerts/{report_id}/close")
+async def close_alert(request: Request, db: DbSession, user: ClinicalUser, report_id: int) -> Response:
+    await _form(request)
+    row = repo.close_alert(db=db, report_id=report_id, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{row.patient_id}")
+
+
+# --- patients ----------------------------------------------------------------------------------
+@router.get("/patients", response_class=HTMLResponse)
+def patients(request: Request, db: DbSession, user: AnyUser, q: str = "") -> HTMLResponse:
+    rows = repo.search_patients(db=db, query=q[:100], actor=actor_of(user)) if q else []
+    db.commit()
+    return _render(request, "patients.html", q=q, rows=rows, values={})
+
+
+@router.post("/patients", response_class=HTMLResponse)
+async def create_patient(request: Request, db: DbSession, user: AnyUser) -> Response:
+    form = await _form(request)
+    values = {k: _s(form, k) for k in ("given_name", "family_name", "birth_date", "sex", "phone", "email")}
+    try:
+        data = s.PatientCreate.model_validate({k: v for k, v in values.items() if v})
+        row = repo.create_patient(db=db, data=data, actor=actor_of(user))
+        db.commit()
+    except ValidationError as exc:
+        return _render(
+            request, "patients.html", 422, q="", rows=[], values=values, error=_validation_message(exc)
+        )
+    return _redirect(f"/patients/{row.id}")
+
+
+def _grade_plot(assessments: list[m.Assessment]) -> dict[str, list[tuple[float, float]]]:
+    """Polylines (x 0..300 by date, y 0..90 by grade) of the maximum-contraction grade per area."""
+    if not assessments:
+        return {}
+    d0 = assessments[0].assessed_on
+    span = max((assessments[-1].assessed_on - d0).days, 1)
+    lines: dict[str, list[tuple[float, float]]] = {}
+    for a in assessments:
+        for area, pair in a.grades.items():
+            x = 20 + 270 * (a.assessed_on - d0).days / span
+            lines.setdefault(area, []).append((round(x, 1), 80 - 22 * int(pair["max"])))
+    return lines
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> HTMLResponse:
+    actor = actor_of(user)
+    if user.role == "front_desk":
+        patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor)
+        appts = repo.list_appointments(db=db, actor=actor, patient_id=patient_id)
+        db.commit()
+        return _render(
+            request, "patient.html", patient=patient, appointments=appts, clinical=False, record=None
+        )
+    record = repo.patient_record(db=db, patient_id=patient_id, actor=actor)
+    db.commit()
+    timeline: list[tuple[dt.datetime, str, str]] = []
+    for h in record["histories"]:
+        timeline.append(
+            (h.created_at, "history", f"Medical history v{h.version}: {h.decision.replace('_', ' ')}")
+        )
+    for t in record["treatments"]:
+        timeline.append(
+            (
+                t.performed_at,
+                "treatment",
+                f"{t.total_units:g} U {t.product}, lot {t.lot} (exp. {t.expiry}) — {', '.join(t.areas)}",
+            )
+        )
+    for r in record["aftercare"]:
+        timeline.append(
+            (r.created_at, f"aftercare {r.level}", f"Aftercare report: {r.level.replace('_', ' ')}")
+        )
+    for ae in record["adverse_events"]:
+        timeline.append(
+            (
+                dt.datetime.combine(ae.onset_date, dt.time()),
+                "adverse",
+                f"Adverse event: {ae.kind} ({ae.severity})",
+            )
+        )
+    for ap in record["appointments"]:
+        timeline.append((ap.starts_at, "appointment", f"Appointment: {ap.kind}"))
+    timeline.sort(key=lambda e: e[0], reverse=True)
+    follow = {t.id: repo.treatment_follow_up(t) for t in record["treatments"]}
+    return _render(
+        request,
+        "patient.html",
+        patient=record["patient"],
+        record=record,
+        appointments=record["appointments"],
+        clinical=True,
+        timeline=timeline,
+        follow=follow,
+        plot=_grade_plot(record["assessments"]),
+    )
+
+
+@router.post("/patients/{patient_id}/links", response_class=HTMLResponse)
+async def create_link(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> HTMLResponse:
+    form = await _form(request)
+    kind = _s(form, "form")
+    if kind not in ("intake", "aftercare"):
+        raise HTTPException(422, detail="form: must be intake or aftercare")
+    treatment_id = int(_s(form, "treatment_id")) if _s(form, "treatment_id").isdigit() else None
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
+    token = make_link(request, patient_id=patient_id, form=kind, treatment_id=treatment_id)
+    repo.audit(db, actor_of(user), "create", "patient_link", None, patient_id, kind)
+    db.commit()
+    url = str(request.base_url).rstrip("/") + f"/p/{kind}/{token}"
+    return _render(request, "link.html", patient=patient, url=url, kind=kind)
+
+
+# --- patient intake (signed link) --------------------------------------------------------------
+_BOOL_FIELDS = [
+    f for f in ANSWERED_FIELDS if f not in ("allergies", "conditions", "medications", "previous_toxin")
+]
+
+
+def _codes(name: str) -> list[str]:
+    return [str(c) for c in rules().codes[name].value]
+
+
+def _intake_options() -> dict[str, Any]:
+    return {
+        "bools": _BOOL_FIELDS,
+        "allergens": _codes("toxin_allergens")[:1] + _codes("component_allergens"),
+        "conditions": _codes("neuromuscular_conditions") + _codes("other_conditions"),
+        "medications": [str(k) for k in rules().medications.value],
+        "areas": _codes("treatment_areas"),
+        "side_effects": _codes("toxin_side_effects"),
+    }
+
+
+def _answers(form: FormData) -> dict[str, Any]:
+    answers: dict[str, Any] = {"schema_version": 1}
+    for name in _BOOL_FIELDS:
+        v = _s(form, name)
+        answers[name] = True if v == "yes" else False if v == "no" else None
+    for name, key in (("allergies", "allergy"), ("conditions", "condition"), ("medications", "medication")):
+        has = _s(form, f"has_{name}")
+        picked = [str(v) for v in form.getlist(key)]
+        if has == "no":
+            answers[name] = []
+        elif has == "yes":
+            answers[name] = [{"substance": c} for c in picked] if name == "allergies" else picked
+        else:
+            answers[name] = None
+    has = _s(form, "has_previous_toxin")
+    if has == "no":
+        answers["previous_toxin"] = []
+    elif has == "yes":
+        entry: dict[str, Any] = {"date": _s(form, "prev_date") or None}
+        for key in ("product", "area"):
+            if _s(form, f"prev_{key}"):
+                entry[key] = _s(form, f"prev_{key}")
+        if _s(form, "prev_units"):
+            try:
+                entry["units"] = float(_s(form, "prev_units"))
+            except ValueError:
+                raise RhytidError(
+                    f"previous_toxin[0].units: not a number: {_s(form, 'prev_units')!r}"
+                ) from None
+        entry["side_effects"] = [str(v) for v in form.getlist("prev_side_effect")]
+        answers["previous_toxin"] = [entry]
+    else:
+        answers["previous_toxin"] = None
+    if _s(form, "facial_surgery_details"):
+        answers["facial_surgery_details"] = _s(form, "facial_surgery_details")[:2000]
+    if _s(form, "notes"):
+        answers["notes"] = _s(form, "notes")[:5000]
+    return answers
+
+
+def _link_actor(patient: m.Patient) -> Actor:
+    return Actor(clinic_id=patient.clinic_id, label=f"patient-link:{patient.id}", role="patient")
+
+
+def _link_patient(db: Session, patient_id: int) -> m.Patient:
+    patient = db.get(m.Patient, patient_id)
+    if patient is None:
+        raise HTTPException(404, detail="link: not a valid link")
+    return patient
+
+
+@router.get("/p/intake/{token}", response_class=HTMLResponse)
+def intake_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
+    link = read_link(request, token, "intake")
+    patient = _link_patient(db, link.patient_id)
+    repo.audit(db, _link_actor(patient), "read", "intake_form", None, patient.id)
+    db.commit()
+    return _render(
+        request,
+        "intake.html",
+        patient=patient,
+        token=token,
+        form_csrf=link_csrf(request, token),
+        options=_intake_options(),
+        values={},
+    )
+
+
+@router.post("/p/intake/{token}", response_class=HTMLResponse)
+async def intake_submit(request: Request, db: DbSession, token: str) -> HTMLResponse:
+    link = read_link(request, token, "intake")
+    form = await request.form()
+    if not hmac.compare_digest(str(form.get("csrf_token") or ""), link_csrf(request, token)):
+        raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
+    patient = _link_patient(db, link.patient_id)
+    try:
+        answers = _answers(form)
+        row = repo.submit_history(db=db, patient_id=patient.id, answers=answers, actor=_link_actor(patient))
+        db.commit()
+    except RhytidError as exc:
+        db.rollback()
+        return _render(
+            request,
+            "intake.html",
+            422,
+            patient=patient,
+            token=token,
+            error=str(exc),
+            form_csrf=link_csrf(request, token),
+            options=_intake_options(),
+            values=dict(form),
+        )
+    return _render(request, "thanks.html", patient=patient, missing=row.screening["missing"])
+
+
+# --- screening ---------------------------------------------------------------------------------
+@router.get("/patients/{patient_id}/screening", response_class=HTMLResponse)
+def screening_page(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> HTMLResponse:
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
+    history = repo.latest_history(db=db, patient_id=patient_id, actor=actor_of(user))
+    db.commit()
+    done = {c for a in (history.acknowledgements if history else []) for c in a["codes"]}
+    return _render(request, "screening.html", patient=patient, history=history, done=done)
+
+
+@router.post("/patients/{patient_id}/screening/acknowledge")
+async def acknowledge(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
+    form = await _form(request)
+    codes = [str(c) for c in form.getlist("code")]
+    if not codes:
+        raise HTTPException(422, detail="codes: tick at least one precaution to acknowledge")
+    repo.acknowledge_precautions(db=db, patient_id=patient_id, codes=codes, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{patient_id}/screening")
+
+
+# --- planner and treatment ---------------------------------------------------------------------
+@router.get("/patients/{patient_id}/planner", response_class=HTMLResponse)
+def planner(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> HTMLResponse:
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
+    db.commit()
+    return _render(request, "planner.html", patient=patient)
+
+
+@router.get("/patients/{patient_id}/treatments/new", response_class=HTMLResponse)
+def treatment_form(
+    request: Request, db: DbSession, user: ClinicalUser, patient_id: int, plan_id: int
+) -> HTMLResponse:
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
+    plan = db.get(m.Plan, plan_id)
+    if plan is None or plan.patient_id != patient.id:
+        raise HTTPException(404, detail=f"plan_id: no plan {plan_id} for this patient")
+    vials = repo.usable_vials(
+        db=db, actor=actor_of(user), product=plan.product, units=plan.total_units, at=utcnow()
+    )
+    db.commit()
+    return _render(request, "treatment.html", patient=patient, plan=plan, vials=vials)
+
+
+@router.post("/patients/{patient_id}/treatments", response_class=HTMLResponse)
+async def record_treatment(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
+    form = await _form(request)
+    try:
+        data = s.TreatmentCreate.model_validate(
+            {
+                "plan_id": _s(form, "plan_id"),
+                "vial_id": _s(form, "vial_id"),
+                "notes": _s(form, "notes") or None,
+            }
+        )
+    except ValidationError as exc:
+        raise HTTPException(422, detail=_validation_message(exc)) from None
+    row = repo.create_treatment(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{patient_id}?treated={row.id}")
+
+
+# --- appointments ------------------------------------------------------------------------------
+@router.get("/appointments", response_class=HTMLResponse)
+def appointment_book(
+    request: Request,
+    db: DbSession,
+    user: AnyUser,
+    day: dt.date | None = None,
+    patient_id: int | None = None,
+    kind: str = "",
+    at: str = "",
+) -> HTMLResponse:
+    day = day or dt.date.today()
+    start = dt.datetime.combine(day, dt.time())
+    rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=start + dt.timedelta(days=1))
+    patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in rows}
+    clinicians = [u for u in repo.list_users(db=db, actor=actor_of(user)) if u.role == "clinician"]
+    db.commit()
+    return _render(
+        request,
+        "appointments.html",
+        day=day,
+        rows=rows,
+        patients=patients,
+        clinicians=clinicians,
+        values={"patient_id": patient_id or "", "kind": kind, "starts_at": at},
+    )
+
+
+@router.post("/appointments", response_class=HTMLResponse)
+async def book(request: Request, db: DbSession, user: AnyUser) -> Response:
+    form = await _form(request)
+    values = {
+        k: _s(form, k) for k in ("patient_id", "clinician_id", "kind", "starts_at", "minutes", "treatment_id")
+    }
+    try:
+        data = s.AppointmentCreate.model_validate({k: v for k, v in values.items() if v})
+    except ValidationError as exc:
+        raise HTTPException(422, detail=_validation_message(exc)) from None
+    row = repo.book_appointment(db=db, data=data, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/appointments?day={row.starts_at.date().isoformat()}")
+
+
+@router.post("/appointments/{appointment_id}/cancel")
+async def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int) -> Response:
+    await _form(request)
+    row = repo.cancel_appointment(db=db, appointment_id=appointment_id, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/appointments?day={row.starts_at.date().isoformat()}")
+
+
+# --- aftercare (signed link) -------------------------------------------------------------------
+_ONSET_CODES = ("facial_droop", "eyelid_droop", "severe_sudden_headache", "asymmetry", "brow_droop")
+
+
+@router.get("/p/aftercare/{token}", response_class=HTMLResponse)
+def aftercare_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
+    link = read_link(request, token, "aftercare")
+    patient = _link_patient(db, link.patient_id)
+    repo.audit(db, _link_actor(patient), "read", "aftercare_form", None, patient.id)
+    db.commit()
+    return _render(
+        request,
+        "aftercare.html",
+        patient=patient,
+        token=token,
+        form_csrf=link_csrf(request, token),
+        symptoms=symptom_codes(),
+        onset_codes=_ONSET_CODES,
+    )
+
+
+@router.post("/p/aftercare/{token}", response_class=HTMLResponse)
+async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLResponse:
+    link = read_link(request, token, "aftercare")
+    form = await request.form()
+    if not hmac.compare_digest(str(form.get("csrf_token") or ""), link_csrf(request, token)):
+        raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
+    patient = _link_patient(db, link.patient_id)
+    treatment = db.get(m.Treatment, link.treatment_id) if link.treatment_id else None
+    if treatment is not None and treatment.patient_id != patient.id:
+        raise HTTPException(404, detail="link: not a valid link")
+    symptoms = []
+    for code in form.getlist("symptom"):
+        entry: dict[str, Any] = {"code": str(code)}
+        for key in ("onset", "location"):
+            if _s(form, f"{code}_{key}"):
+                entry[key] = _s(form, f"{code}_{key}")
+        symptoms.append(entry)
+    if treatment is not None:
+        days = max((utcnow() - treatment.performed_at).total_seconds() / 86400, 0.0)
+        areas = list(treatment.areas)
+    else:
+        try:
+            days = float(_s(form, "days_since_treatment"))
+        except ValueError:
+            raise HTTPException(
+                422, detail="days_since_treatment: give the number of days since the treatment"
+            ) from None
+        areas = []
+    report = {"days_since_treatment": round(days, 2), "treated_areas": areas, "symptoms": symptoms}
+    row = repo.submit_aftercare(
+        db=db,
+        patient_id=patient.id,
+        treatment_id=treatment.id if treatment else None,
+        report=report,
+        actor=_link_actor(patient),
+    )
+    db.commit()
+    return _render(request, "aftercare_result.html", patient=patient, row=row)
+
+
+# --- adverse events and inventory --------------------------------------------------------------
+@router.get("/patients/{patient_id}/adverse-events/new", response_class=HTMLResponse)
+def adverse_form(request: Request, db: DbSession, user: Clinician, patient_id: int) -> HTMLResponse:
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
+    treatments = repo.list_treatments(db=db, patient_id=patient_id, actor=actor_of(user))
+    db.commit()
+    return _render(request, "adverse.html", patient=patient, treatments=treatments)
+
+
+@router.post("/patients/{patient_id}/adverse-events", response_class=HTMLResponse)
+async def adverse_submit(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
+    form = await _form(request)
+    raw = {
+        k: _s(form, k) for k in ("treatment_id", "onset_date", "kind", "severity", "description", "outcome")
+    }
+    try:
+        data = s.AdverseEventCreate.model_validate({k: v for k, v in raw.items() if v})
+    except ValidationError as exc:
+        raise HTTPException(422, detail=_validation_message(exc)) from None
+    repo.create_adverse_event(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{patient_id}")
+
+
+@router.get("/vials", response_class=HTMLResponse)
+def vials(request: Request, db: DbSession, user: ClinicalUser) -> HTMLResponse:
+    rows = repo.list_vials(db=db, actor=actor_of(user))
+    return _render(request, "vials.html", rows=rows, now=utcnow())
+
+
+@router.post("/vials", response_class=HTMLResponse)
+async def add_vial(request: Request, db: DbSession, user: ClinicalUser) -> Response:
+    form = await _form(request)
+    raw = {
+        k: _s(form, k) for k in ("product", "lot", "expiry", "vial_units", "diluent_ml", "reconstituted_at")
+    }
+    try:
+        data = s.VialCreate.model_validate({k: v for k, v in raw.items() if v})
+    except ValidationError as exc:
+        raise HTTPException(422, detail=_validation_message(exc)) from None
+    repo.create_vial(db=db, data=data, actor=actor_of(user))
+    db.commit()
+    return _redirect("/vials")

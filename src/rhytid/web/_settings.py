@@ -1,0 +1,60 @@
+"""Settings of the web app (from arguments, then the environment, then defaults)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["Settings", "load_settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    secret_key: str
+    data_dir: Path
+    cookie_secure: bool | None  # None: secure when the request came over https
+    session_hours: float = 12.0
+    intake_link_days: float = 7.0
+    aftercare_link_days: float = 30.0
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+
+def _secret(data_dir: Path) -> str:
+    env = os.environ.get("RHYTID_SECRET_KEY")
+    if env:
+        return env
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def load_settings(
+    database_url: str | None = None,
+    *,
+    secret_key: str | None = None,
+    data_dir: Path | None = None,
+    cookie_secure: bool | None = None,
+) -> Settings:
+    folder = data_dir or Path(
+        os.environ.get("RHYTID_DATA_DIR") or platformdirs.user_data_dir("rhytid", appauthor=False)
+    )
+    env_secure = os.environ.get("RHYTID_COOKIE_SECURE")
+    if cookie_secure is None and env_secure:
+        cookie_secure = env_secure.lower() in ("1", "true", "yes")
+    return Settings(
+        database_url=database_url,
+        secret_key=secret_key or _secret(folder),
+        data_dir=folder,
+        cookie_secure=cookie_secure,
+    )

@@ -1,0 +1,145 @@
+"""The clinic in a real browser (Playwright + Debian's Chromium) against a live uvicorn server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from rhytid._cli_web import DEMO_PASSWORD
+
+from .conftest import EMAIL
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: browser tests skipped"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def test_full_visit(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    staff = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = staff.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    # sign in
+    page.goto(f"{live_server}/")
+    expect(page).to_have_url(re.compile(r"/signin"))
+    page.fill("input[name=email]", EMAIL["clinician"])
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page.locator("h1")).to_have_text("Today")
+
+    # register a patient
+    page.click("nav >> text=Patients")
+    page.fill("#new-patient input[name=given_name]", "Grace")
+    page.fill("#new-patient input[name=family_name]", "Browser")
+    page.fill("#new-patient input[name=birth_date]", "1982-04-20")
+    page.click("#new-patient button")
+    expect(page.locator("#patient-name")).to_have_text("Grace Browser")
+    record_url = page.url
+
+    # intake through the patient's own link, in a separate browser context (no staff session)
+    page.click("#intake-link")
+    link = page.locator("#patient-link").get_attribute("href")
+    assert link and "/p/intake/" in link
+    patient = browser.new_context().new_page()
+    patient.goto(link)
+    for name in ("allergies", "conditions"):
+        patient.check(f"input[name=has_{name}][value=no]")
+    patient.check("input[name=has_medications][value=yes]")
+    patient.check("input[name=medication][value=warfarin]")
+    patient.check("input[name=has_previous_toxin][value=no]")
+    for radio in patient.locator("fieldset input[type=radio][value=no]").all():
+        name = radio.get_attribute("name")
+        if name and not name.startswith("has_"):
+            radio.check()
+    patient.click("#intake button[type=submit]")
+    expect(patient.locator("#thanks")).to_contain_text("Thank you, Grace")
+
+    # screening: acknowledge the anticoagulant precaution
+    page.goto(record_url)
+    page.click("#screening")
+    expect(page.locator("#decision")).to_have_text("treat with precautions")
+    page.check("#code-antithrombotic")
+    page.click("#acknowledge")
+    expect(page.locator("#ack-antithrombotic")).to_have_text("acknowledged")
+
+    # planner: glabellar label pattern by tapping the five sites, then the preview
+    page.goto(record_url)
+    page.click("#planner")
+    expect(page.locator("#planner[data-ready='1']")).to_have_count(1)
+    for site in (
+        "procerus",
+        "corrugator_medial_l",
+        "corrugator_medial_r",
+        "corrugator_lateral_l",
+        "corrugator_lateral_r",
+    ):
+        page.locator(f"circle.site[data-site='{site}']").dispatch_event("click")
+    expect(page.locator("#total")).to_have_text("5 points, 20 U")
+    expect(page.locator("#grades tr[data-area='glabellar']")).to_have_count(1)
+    glabellar = page.locator("#grades tr[data-area='glabellar'] .grade-max").inner_text()
+    before, after = (int(g) for g in glabellar.split("→"))
+    assert after < before
+    page.screenshot(path=str(ARTIFACTS / "planner.png"), full_page=True)
+    page.click("#save")
+
+    # record the treatment with a lot from the inventory
+    expect(page.locator("#treatment-form")).to_be_visible()
+    expect(page.locator("#vial option")).to_contain_text(["lot DEMO-C1"])
+    page.click("#record")
+    expect(page.locator(".treatment .lot")).to_have_text("DEMO-C1")
+
+    # book the 2-week review
+    page.click("[id^=book-review-]")
+    expect(page.locator("select[name=kind]")).to_have_value("review")
+    page.click("#book-submit")
+    review_day = (dt.date.today() + dt.timedelta(days=14)).isoformat()
+    expect(page.locator("h1")).to_have_text(f"Appointments {review_day}")
+    expect(page.locator("#book-table .kind")).to_contain_text(["review"])
+
+    # aftercare with an emergency symptom, through the patient's aftercare link
+    page.goto(record_url)
+    page.click(".aftercare-link")
+    aftercare = page.locator("#patient-link").get_attribute("href")
+    assert aftercare and "/p/aftercare/" in aftercare
+    patient.goto(aftercare)
+    patient.check("#s-trouble_breathing")
+    patient.click("#aftercare button[type=submit]")
+    expect(patient.locator("#level")).to_have_text("Call the emergency number now")
+
+    # the clinic sees the alert
+    page.goto(f"{live_server}/")
+    expect(page.locator("#alerts .level-emergency")).to_contain_text("Grace Browser")
+    page.goto(record_url)
+    expect(page.locator("#patient-alerts")).to_contain_text("trouble breathing")
+    page.screenshot(path=str(ARTIFACTS / "patient-record.png"), full_page=True)
+    assert errors == []
