@@ -1,0 +1,470 @@
+r"""Running a virtual trial: screening, randomisation, visits, endpoints, durations, adverse events.
+
+**Chunks.** The ``patients`` randomised are split into chunks of ``chunk_patients``; chunk ``j``
+draws everything from its own generator ``default_rng(SeedSequence(seed).spawn(n)[j])``. Chunks
+are independent, so they run in threads on one machine or as tasks on a Dask cluster
+(``scheduler``) with identical results for the same seed.
+
+**Per chunk.** Technique realisations (:mod:`rhytid.trial._engine`) are drawn per sex; candidates
+are drawn (:mod:`rhytid.trial._population`) and rated at maximum contraction at baseline;
+those rated moderate or severe (grade ≥ 2) are enrolled until the chunk is full; enrolled
+patients are randomised 3:1 to toxin or placebo in permuted blocks of four. Placebo is saline in
+the same pattern and volume: no toxin, so nothing is blocked and the wrinkles stay as at baseline;
+only the rating varies.
+
+**Rating.** The investigator sees the area's depth ``d`` (the largest over the graded areas: both
+sides for lateral canthal lines) with multiplicative noise, :math:`d\,e^{\sigma\varepsilon}`,
+:math:`\varepsilon \sim N(0,1)` independent per patient and visit, and grades it with the
+model's thresholds (:func:`rhytid.tissue.grade_from_depth`).
+
+**Endpoints** at each visit, per arm, with Wilson 95 % intervals: ``none_or_mild`` (rated grade
+0 or 1), ``improve1`` / ``improve2`` (rated at least 1 / 2 grades better than the baseline rating).
+
+**Durations** (treated patients, on the noise-free grade, located to about a day by bisection in
+time after the day of peak block, up to ``duration_horizon_days``; a patient still responding
+there counts at the horizon):
+
+* ``median_days_none_or_mild`` — among treated patients whose grade reaches none or mild at peak
+  effect, the median number of days from treatment until the grade is moderate or worse again;
+* ``median_days_to_baseline`` — among treated patients whose grade improves by at least one at
+  peak effect, the median number of days from treatment until the grade is back at its baseline.
+
+**Adverse events** arise from the mechanism (treated and placebo, with Wilson intervals):
+``eyelid_ptosis`` — the upper lid droops (levator block × ``eyelid.levator_rest_lift_mm``) by at
+least the ``ptosis_level`` threshold of ``tissue.yaml risk.eyelid_droop_mm`` on either side at
+the day of peak block or any visit; ``brow_ptosis`` — a brow point at rest drops by at least the
+same level of ``risk.brow_drop_mm``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rhytid._data import parameters_hash
+from rhytid._version import __version__
+from rhytid.errors import TrialError
+from rhytid.tissue import grade_from_depth, tissue_parameters
+from rhytid.trial._design import TrialDesign
+from rhytid.trial._engine import BlockTables, FaceModel, bateman, draw_technique, face_model, peak_day
+from rhytid.trial._params import TrialParameters
+from rhytid.trial._population import Population, draw_population
+
+__all__ = ["ChunkResult", "TrialResult", "run_chunk", "run_trial", "wilson"]
+
+Array = NDArray[np.float64]
+SEXES = ("female", "male")
+_Z95 = 1.959963984540054
+_MAX_SCREENING_ROUNDS = 60
+
+
+def wilson(k: int, n: int, z: float = _Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``k / n``."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class ChunkResult:
+    """Counts and per-patient durations of one chunk (summed/concatenated across chunks)."""
+
+    n_arm: NDArray[np.int64]  # (2,): placebo, treated
+    none_or_mild: NDArray[np.int64]  # (2, T)
+    improve1: NDArray[np.int64]
+    improve2: NDArray[np.int64]
+    eyelid_ptosis: NDArray[np.int64]  # (2,)
+    brow_ptosis: NDArray[np.int64]
+    days_none_or_mild: Array
+    days_to_baseline: Array
+    screened: int
+    baseline_grades: NDArray[np.int64]  # (4,) rated baseline grades of the enrolled
+    mean_block: Array  # (T,) mean block of the graded areas' target muscles, treated
+
+
+@dataclass
+class _Group:
+    """The enrolled patients of one sex in a chunk."""
+
+    sex: str
+    index: NDArray[np.intp]
+    pop: Population
+    static: list[NDArray[np.float32]]
+    baseline: Array  # noise-free baseline depth (µm)
+    rated0: NDArray[np.intp]
+
+
+def _area_depths(fm: FaceModel, pop: Population, seg: Array, static: list[NDArray[np.float32]]) -> Array:
+    """Depth of the graded area(s) at maximum contraction: the largest over the areas, ``(N, T)``."""
+    out = fm.area_depth(fm.areas[0], pop, seg, static[0])
+    for area, st in zip(fm.areas[1:], static[1:], strict=True):
+        out = np.maximum(out, fm.area_depth(area, pop, seg, st))
+    return out
+
+
+def _log_active(t: Array, onset: float, kr: Array, sens: Array, ec50: float) -> Array:
+    """``w = ln(a(t) / (σ EC50))`` (−inf before treatment)."""
+    a = bateman(t, onset, kr)
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.log(a) - np.log(sens)[..., None] - math.log(ec50))
+
+
+def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+    """One chunk of ``n`` randomised patients (module docstring)."""
+    rng = np.random.default_rng(seed)
+    pp = tp.population
+    tissue = tissue_parameters()
+    thr = tp.grade_thresholds_um
+    visits = np.asarray(design.visits, dtype=float)
+    n_visits = len(visits)
+    fms = {s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride) for s in SEXES}
+    n_seg = len(fms["female"].engine.basis.segments)
+    patterns = {s: design.pattern(s) for s in SEXES}
+    n_inj = len(patterns["female"].sites)
+    share = {"female": pp.female_fraction, "male": 1.0 - pp.female_fraction}
+    n_real = {s: max(16, round(pp.realisations * share[s])) for s in SEXES}
+    techs = {s: draw_technique(rng, n_real[s], n_inj, pp) for s in SEXES}
+
+    # --- screening: enrol candidates rated moderate or severe at maximum contraction --------------
+    n_areas = len(design.graded_areas)
+    width = [max(fms[s].areas[a].cells for s in SEXES) for a in range(n_areas)]
+    enrolled: list[Population] = []
+    parts_d0: list[Array] = []
+    parts_r0: list[NDArray[np.intp]] = []
+    parts_static: list[list[NDArray[np.float32]]] = []
+    got, screened, rounds = 0, 0, 0
+    while got < n:
+        rounds += 1
+        if rounds > _MAX_SCREENING_ROUNDS:
+            raise TrialError(
+                f"--area {design.area}: too few candidates are moderate or severe at baseline "
+                f"({got} of {screened} screened); the trial cannot enrol {n} patients"
+            )
+        batch = math.ceil((n - got) * tp.screening_batch_factor) + 8
+        cand = draw_population(rng, batch, pp, tissue.reference_age)
+        eps0 = rng.standard_normal(batch)
+        d0 = np.empty(batch)
+        static = [np.zeros((batch, w), dtype=np.float32) for w in width]
+        for s in SEXES:
+            idx = np.flatnonzero(cand.male == (s == "male"))
+            if not len(idx):
+                continue
+            sub = cand.take(idx)
+            fm = fms[s]
+            mine = [fm.static_um(area, sub, tp) for area in fm.areas]
+            for a, m in enumerate(mine):
+                static[a][idx, : m.shape[1]] = m
+            d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine)[:, 0]
+        rated = grade_from_depth(d0 * np.exp(pp.rater_noise_sd * eps0), thr)
+        take = np.flatnonzero(rated >= 2)[: n - got]
+        screened += int(take[-1]) + 1 if len(take) == n - got else batch
+        if not len(take):
+            continue
+        enrolled.append(cand.take(take))
+        parts_d0.append(d0[take])
+        parts_r0.append(rated[take])
+        parts_static.append([st[take] for st in static])
+        got += len(take)
+    pop = Population.concat(enrolled)
+    d0_all = np.concatenate(parts_d0)
+    r0_all = np.concatenate(parts_r0)
+    static_all = [np.concatenate([p[a] for p in parts_static]) for a in range(n_areas)]
+
+    # --- randomisation, technique, rater noise -----------------------------------------------------
+    block = np.asarray(tp.randomisation_block, dtype=bool)
+    n_blocks = -(-n // len(block))
+    treated = rng.permuted(np.tile(block, (n_blocks, 1)), axis=1).ravel()[:n]
+    u_tech = rng.random(n)
+    eps = rng.standard_normal((n, n_visits))
+
+    product = design.product
+    onset = tp.onset_days[product]
+    kr0 = tp.recovery_rate_per_day[product]
+    depth = np.repeat(d0_all[:, None], n_visits, axis=1)  # placebo: as at baseline
+    eyelid = np.zeros(n, dtype=bool)
+    brow = np.zeros(n, dtype=bool)
+    dur_nm: list[Array] = []
+    dur_base: list[Array] = []
+    block_sum = np.zeros(n_visits)
+    lift = tissue.levator_rest_lift_mm
+    droop_thr = tissue.risk_eyelid_droop_mm[tp.ptosis_level]
+    brow_thr = tissue.risk_brow_drop_mm[tp.ptosis_level]
+    for s in SEXES:
+        fm = fms[s]
+        idx = np.flatnonzero(treated & (pop.male == (s == "male")))
+        if not len(idx):
+            continue
+        g = pop.take(idx)
+        cells = [a.cells for a in fm.areas]
+        st_t = [static_all[a][idx, : cells[a]] for a in range(len(cells))]
+        r = np.minimum((u_tech[idx] * n_real[s]).astype(np.intp), n_real[s] - 1)
+        kr = kr0 * g.recovery
+        t_star = peak_day(onset, kr)
+        w_max = float(np.max(-np.log(g.sensitivity))) - math.log(tp.ec50_u_per_mm3) + 0.5
+        tables = BlockTables.build(fm, fm.uptake(patterns[s], techs[s], tp), tp, w_max)
+        times = np.concatenate([np.broadcast_to(visits, (len(idx), n_visits)), t_star[:, None]], axis=1)
+        seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
+        d = _area_depths(fm, g, seg, st_t)
+        depth[idx] = d[:, :n_visits]
+        muscles = fm.muscle_block(seg)
+        lev = muscles[..., fm.levator]
+        eyelid[idx] = (lift * lev).max(axis=(1, 2)) >= droop_thr
+        b = fm.brow_mm(g, seg) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])))
+        brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
+        targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
+        block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
+        dn, db = _durations(
+            fm,
+            g,
+            r,
+            tables,
+            st_t,
+            d0_all[idx],
+            d[:, n_visits],
+            visits,
+            d[:, :n_visits],
+            t_star,
+            kr,
+            tp,
+            onset,
+        )
+        dur_nm.append(dn)
+        dur_base.append(db)
+
+    rated = grade_from_depth(depth * np.exp(pp.rater_noise_sd * eps), thr)
+    nm = rated <= 1
+    i1 = rated <= r0_all[:, None] - 1
+    i2 = rated <= r0_all[:, None] - 2
+    arms = [~treated, treated]
+    n_treated = int(treated.sum())
+    return ChunkResult(
+        n_arm=np.array([int((~treated).sum()), n_treated]),
+        none_or_mild=np.array([nm[a].sum(axis=0) for a in arms]),
+        improve1=np.array([i1[a].sum(axis=0) for a in arms]),
+        improve2=np.array([i2[a].sum(axis=0) for a in arms]),
+        eyelid_ptosis=np.array([int(eyelid[a].sum()) for a in arms]),
+        brow_ptosis=np.array([int(brow[a].sum()) for a in arms]),
+        days_none_or_mild=np.concatenate(dur_nm) if dur_nm else np.zeros(0),
+        days_to_baseline=np.concatenate(dur_base) if dur_base else np.zeros(0),
+        screened=screened,
+        baseline_grades=np.bincount(r0_all, minlength=4)[:4],
+        mean_block=block_sum / max(n_treated, 1),
+    )
+
+
+def _targets(fm: FaceModel) -> list[str]:
+    out: list[str] = []
+    for area in fm.engine.face.areas.values():
+        if area.name in {a.name for a in fm.areas}:
+            out.extend(m for m in area.targets if m not in out)
+    return out
+
+
+def _durations(
+    fm: FaceModel,
+    g: Population,
+    r: NDArray[np.intp],
+    tables: BlockTables,
+    static: list[NDArray[np.float32]],
+    d0: Array,
+    d_peak: Array,
+    visits: Array,
+    d_visits: Array,
+    t_star: Array,
+    kr: Array,
+    tp: TrialParameters,
+    onset: float,
+) -> tuple[Array, Array]:
+    """Days to the end of none-or-mild and to the return to baseline (module docstring)."""
+    thr = np.asarray(tp.grade_thresholds_um)
+    g0 = grade_from_depth(d0, tp.grade_thresholds_um)
+    gp = grade_from_depth(d_peak, tp.grade_thresholds_um)
+    resp = np.flatnonzero(gp <= 1)
+    impr = np.flatnonzero((gp < g0) & (g0 >= 1))
+    who = np.concatenate([resp, impr])
+    target = np.concatenate([np.full(len(resp), thr[1]), thr[np.maximum(g0[impr] - 1, 0)]])
+    if not len(who):
+        return np.zeros(0), np.zeros(0)
+    horizon = tp.horizon_days
+    ts = t_star[who]
+    after = visits[None, :] > ts[:, None]
+    crossed = after & (d_visits[who] >= target[:, None])
+    any_cross = crossed.any(axis=1)
+    first = np.argmax(crossed, axis=1)
+    hi = np.where(any_cross, visits[first], horizon)
+    before = after & (visits[None, :] < hi[:, None])
+    lo = np.maximum(ts, np.where(before, visits[None, :], -np.inf).max(axis=1))
+    sub = g.take(who)
+    static_w = [s[who] for s in static]
+
+    def depth_at(t: Array) -> Array:
+        w = _log_active(t[:, None], onset, kr[who][:, None], sub.sensitivity, tp.ec50_u_per_mm3)
+        return _area_depths(fm, sub, tables.lookup(r[who], w), static_w)[:, 0]
+
+    # still below the target at the horizon: censored at the horizon
+    censored = np.zeros(len(who), dtype=bool)
+    far = ~any_cross
+    if far.any():
+        censored[far] = depth_at(np.full(len(who), horizon))[far] < target[far]
+    for _ in range(tp.bisections):
+        mid = 0.5 * (lo + hi)
+        up = depth_at(mid) >= target
+        hi = np.where(up, mid, hi)
+        lo = np.where(up, lo, mid)
+    days = np.where(censored, horizon, 0.5 * (lo + hi))
+    return days[: len(resp)], days[len(resp) :]
+
+
+@dataclass
+class TrialResult:
+    """The outcome of a virtual trial (:meth:`to_dict` is the CONTRACTS.md JSON)."""
+
+    design: TrialDesign
+    chunks: list[ChunkResult]
+    parameters: TrialParameters = field(repr=False)
+
+    def _sum(self, name: str) -> NDArray[np.int64]:
+        return np.asarray(sum(getattr(c, name) for c in self.chunks))
+
+    @property
+    def n_placebo(self) -> int:
+        return int(self._sum("n_arm")[0])
+
+    @property
+    def n_treated(self) -> int:
+        return int(self._sum("n_arm")[1])
+
+    def rate(self, endpoint: str, arm: str = "treated") -> Array:
+        """Responder fraction per visit of ``none_or_mild`` | ``improve1`` | ``improve2``."""
+        a = 1 if arm == "treated" else 0
+        return np.asarray(self._sum(endpoint)[a] / max(int(self._sum("n_arm")[a]), 1), dtype=float)
+
+    def adverse_rate(self, event: str, arm: str = "treated") -> float:
+        a = 1 if arm == "treated" else 0
+        return float(self._sum(event)[a]) / max(int(self._sum("n_arm")[a]), 1)
+
+    @property
+    def days_none_or_mild(self) -> Array:
+        return np.concatenate([c.days_none_or_mild for c in self.chunks])
+
+    @property
+    def days_to_baseline(self) -> Array:
+        return np.concatenate([c.days_to_baseline for c in self.chunks])
+
+    def median_days_none_or_mild(self) -> float | None:
+        d = self.days_none_or_mild
+        return float(np.median(d)) if len(d) else None
+
+    def median_days_to_baseline(self) -> float | None:
+        d = self.days_to_baseline
+        return float(np.median(d)) if len(d) else None
+
+    @property
+    def mean_block(self) -> Array:
+        n = np.array([c.n_arm[1] for c in self.chunks], dtype=float)
+        return np.asarray(
+            sum(c.mean_block * k for c, k in zip(self.chunks, n, strict=True)) / max(n.sum(), 1)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``rhytid trial --json`` (CONTRACTS.md; extra keys are additions)."""
+        n = self._sum("n_arm")
+        visits = []
+        for j, day in enumerate(self.design.visits):
+            entry: dict[str, Any] = {"day": _num(day)}
+            for ep in ("none_or_mild", "improve2", "improve1"):
+                k = self._sum(ep)[:, j]
+                entry[ep] = {
+                    "treated": _r(k[1] / max(n[1], 1)),
+                    "placebo": _r(k[0] / max(n[0], 1)),
+                    "treated_ci95": [_r(x) for x in wilson(int(k[1]), int(n[1]))],
+                    "placebo_ci95": [_r(x) for x in wilson(int(k[0]), int(n[0]))],
+                }
+            visits.append(entry)
+        ae = {}
+        for ev in ("eyelid_ptosis", "brow_ptosis"):
+            k = self._sum(ev)
+            ae[ev] = {
+                "treated": _r(k[1] / max(n[1], 1)),
+                "placebo": _r(k[0] / max(n[0], 1)),
+                "treated_ci95": [_r(x) for x in wilson(int(k[1]), int(n[1]))],
+                "placebo_ci95": [_r(x) for x in wilson(int(k[0]), int(n[0]))],
+            }
+        mnm, mbase = self.median_days_none_or_mild(), self.median_days_to_baseline()
+        grades = self._sum("baseline_grades")
+        return {
+            "model_version": __version__,
+            "parameters_hash": parameters_hash(),
+            "design": {
+                **self.design.to_dict(),
+                "n_treated": int(n[1]),
+                "n_placebo": int(n[0]),
+                "n_screened": int(sum(c.screened for c in self.chunks)),
+                "baseline_grades": {"moderate": int(grades[2]), "severe": int(grades[3])},
+            },
+            "visits": visits,
+            "median_days_none_or_mild": None if mnm is None else round(mnm),
+            "median_days_to_baseline": None if mbase is None else round(mbase),
+            "adverse_events": ae,
+        }
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def chunk_sizes(patients: int, chunk: int) -> list[int]:
+    """Patients per chunk: full chunks and one remainder."""
+    sizes = [chunk] * (patients // chunk)
+    if patients % chunk:
+        sizes.append(patients % chunk)
+    return sizes
+
+
+def run_trial(
+    design: TrialDesign,
+    params: TrialParameters | None = None,
+    *,
+    scheduler: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> TrialResult:
+    """Run a virtual trial (module docstring). ``scheduler``: a Dask scheduler address or a
+    ``distributed.Client``; ``None`` runs the chunks in threads on this machine."""
+    tp = params or TrialParameters.from_data()
+    sizes = chunk_sizes(design.patients, tp.chunk_patients)
+    seeds = np.random.SeedSequence(design.seed).spawn(len(sizes))
+    results: list[ChunkResult | None] = [None] * len(sizes)
+    if scheduler is not None:
+        from rhytid.trial._distributed import run_on_cluster
+
+        for j, res in run_on_cluster(scheduler, design, tp, sizes, seeds):
+            results[j] = res
+            if progress:
+                progress(sum(r is not None for r in results), len(sizes))
+    else:
+        for s in SEXES:  # build the cached face models once, before threads share them
+            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride)
+        n_workers = workers or min(os.cpu_count() or 1, len(sizes))
+        with ThreadPoolExecutor(max_workers=max(n_workers, 1)) as pool:
+            futures = [pool.submit(run_chunk, design, tp, n, sq) for n, sq in zip(sizes, seeds, strict=True)]
+            for j, fut in enumerate(futures):
+                results[j] = fut.result()
+                if progress:
+                    progress(j + 1, len(sizes))
+    return TrialResult(design, [r for r in results if r is not None], tp)
