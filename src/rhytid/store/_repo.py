@@ -157,14 +157,14 @@ def authenticate(*, db: Session, email: str, password: str) -> m.User | None:
     """The active user with this e-mail and password, else None (constant work either way)."""
     user = db.scalar(select(m.User).where(m.User.email == email.strip().lower()))
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(DUMMY_HASH, password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
         return None
     return user
 
 
-_DUMMY_HASH = hash_password("not-a-real-password")
+DUMMY_HASH = hash_password("not-a-real-password")
 
 
 # --- patients ----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ _HERE = Path(__file__).parent
 
 def _field(message: str) -> str | None:
     head, sep, _ = message.partition(":")
-    return head.strip() if sep and " " not in head.strip() else None
+    return head.strip() if sep and 0 < len(head.strip()) <= 40 else None
 
 
 def _status(exc: RhytidError) -> int:

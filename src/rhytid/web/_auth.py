@@ -14,15 +14,16 @@ import base64
 import binascii
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rhytid.store import Actor, repo
+from rhytid.store import Actor, repo, verify_password
 from rhytid.store import models as m
 from rhytid.web._settings import Settings
 
@@ -53,8 +54,12 @@ def _serializer(request: Request, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings_of(request).secret_key, salt=salt)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """A session; routes commit explicitly, anything not committed is rolled back."""
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A session; routes commit explicitly, anything not committed is rolled back.
+
+    Async on purpose: the teardown runs on the event loop, so a request that failed never waits
+    for a worker thread while its transaction (and SQLite's write lock) is still open.
+    """
     db: Session = request.app.state.sessions()
     try:
         yield db
@@ -113,6 +118,7 @@ class NotSignedIn(Exception):
 
 
 def _user_from_request(request: Request, db: Session) -> m.User | None:
+    """The user of the request's credentials, detached from ``db`` (whose transaction ends here)."""
     request.state.via_cookie = False
     auth = request.headers.get("authorization", "")
     user: m.User | None = None
@@ -121,7 +127,14 @@ def _user_from_request(request: Request, db: Session) -> m.User | None:
             email, _, password = base64.b64decode(auth[6:], validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return repo.authenticate(db=db, email=email, password=password)
+        user = db.scalar(select(m.User).where(m.User.email == email.strip().lower()))
+        if user is not None:
+            db.expunge(user)
+        db.rollback()  # no lock is held while the password hash is checked
+        if user is None:
+            verify_password(repo.DUMMY_HASH, password)
+            return None
+        return user if user.active and verify_password(user.password_hash, password) else None
     if auth.lower().startswith("bearer "):
         try:
             uid = _serializer(request, "api-token").loads(auth[7:].strip(), max_age=12 * 3600)["uid"]
@@ -134,15 +147,20 @@ def _user_from_request(request: Request, db: Session) -> m.User | None:
             return None
         user = db.get(m.User, data.get("uid"))
         request.state.via_cookie = True
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    db.expunge(user)
+    return user
 
 
 def api_token(request: Request, user: m.User) -> str:
     return str(_serializer(request, "api-token").dumps({"uid": user.id}))
 
 
-def current_user(request: Request, db: DbSession) -> m.User:
-    user = _user_from_request(request, db)
+def current_user(request: Request) -> m.User:
+    with request.app.state.sessions() as db:
+        user = _user_from_request(request, db)
+        db.rollback()
     if user is None:
         if request.url.path.startswith("/api/"):
             raise HTTPException(
