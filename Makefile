@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench install dev clean
+.PHONY: run report test lint bench install dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,14 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
+# The main job: the clinic app on the embedded SQLite database with demo data.
 run: install
+	$(BIN)/rhytid demo-data
+	$(BIN)/rhytid serve
+
+# The model on its own: simulate the bundled glabellar example and write its report.
+report: install
 	$(BIN)/rhytid simulate examples/glabellar-20U.toml --report build/report-glabellar-20U
-	@echo "Report written to build/report-glabellar-20U/index.html"
 
 lint: dev
 	$(BIN)/ruff check .

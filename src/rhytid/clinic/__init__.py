@@ -34,7 +34,7 @@ from rhytid.clinic._dosing import (
 from rhytid.clinic._findings import PlanFinding, ScreeningFinding
 from rhytid.clinic._history import History, load_history, parse_history
 from rhytid.clinic._placement import ZoneRisk, placement_findings, spread_findings, zone_risks
-from rhytid.clinic._plan_view import PlannedInjection, PlanView, plan_view
+from rhytid.clinic._plan_view import PlannedInjection, PlanView, injection_area, plan_view
 from rhytid.clinic._rules import PRODUCTS, TRIAGE_LEVELS
 from rhytid.clinic._schedule import FollowUp, follow_up
 from rhytid.clinic._screening import Acknowledgement, Screening, acknowledge, clear, screen
@@ -71,6 +71,7 @@ __all__ = [
     "clear",
     "convert_units",
     "follow_up",
+    "injection_area",
     "load_history",
     "load_report",
     "parse_history",

@@ -26,11 +26,11 @@ from rhytid.clinic import (
     check_vial_age,
     clear,
     follow_up,
+    injection_area,  # the rules' own area of a point
     parse_history,
     parse_report,
     triage,
 )
-from rhytid.clinic._plan_view import injection_area  # the rules' own area of a point
 from rhytid.errors import ClinicError, ScreeningError
 from rhytid.store import _models as m
 from rhytid.store._clinical import age_on, preview, rebuild_screening, screen_answers
