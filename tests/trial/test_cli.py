@@ -55,7 +55,7 @@ def test_trial_table_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert (tmp_path / "r" / "index.html").exists() and (
         tmp_path / "r" / "responders.png"
     ).stat().st_size > 1000
-    assert "published" in (tmp_path / "r" / "index.html").read_text()
+    assert "Published points" in (tmp_path / "r" / "index.html").read_text()
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def run_on_cluster(
         client = scheduler
     else:
         try:
-            client = Client(str(scheduler), timeout="10s")  # type: ignore[no-untyped-call]
+            client = Client(str(scheduler), timeout="3s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
             raise TrialError(f"--scheduler: cannot reach a Dask scheduler at {scheduler!r} ({exc})") from None
         own = True
