@@ -27,7 +27,15 @@ __all__ = ["CALIBRATED", "calibrated_overrides", "load_yaml", "parameters_hash",
 
 CALIBRATED = "calibrated.yaml"
 
-DATA_FILES = ("anatomy.yaml", "toxins.yaml", "tissue.yaml", "clinic.yaml", CALIBRATED)
+DATA_FILES = (
+    "anatomy.yaml",
+    "toxins.yaml",
+    "tissue.yaml",
+    "clinic.yaml",
+    "population.yaml",
+    "calibration_targets.yaml",
+    CALIBRATED,
+)
 
 
 @cache
