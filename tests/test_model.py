@@ -231,12 +231,17 @@ def test_expressions_drive_their_muscles(basis: Basis) -> None:
 
 @pytest.mark.slow
 def test_results_converge_under_raster_refinement(glabellar_plan: Plan) -> None:
+    """0.5 mm vs 0.25 mm: depths agree within 3 % of each area's depth scale (its deepest value
+    over the course; relative errors of small depths near the buckling threshold are amplified by
+    the square-root law and are not a resolution effect), brow changes within 4 %."""
     coarse = rhytid.simulate(glabellar_plan)
     fine = rhytid.simulate(glabellar_plan, raster_mm=0.25)
+    scale = {name: max(v.areas[name].max_depth_um for v in fine.timeline) for name in fine.timeline[0].areas}
     for vc, vf in zip(coarse.timeline, fine.timeline, strict=True):
         for name, area in vc.areas.items():
             ref = vf.areas[name]
-            assert area.max_depth_um == pytest.approx(ref.max_depth_um, rel=0.04, abs=20)
+            assert abs(area.max_depth_um - ref.max_depth_um) <= 0.03 * scale[name]
+            assert abs(area.rest_depth_um - ref.rest_depth_um) <= 0.03 * scale[name]
         for key, change in vc.brow_height_change_mm.items():
             assert change == pytest.approx(vf.brow_height_change_mm[key], rel=0.04, abs=0.02)
         assert vc.muscle_block == vf.muscle_block  # quadrature is independent of the raster
