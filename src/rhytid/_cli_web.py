@@ -103,7 +103,11 @@ def register(app: typer.Typer) -> None:
         from rhytid.store import make_engine
         from rhytid.store._backup import backup as do_backup
 
-        do_backup(make_engine(database), target)
+        engine = make_engine(database)
+        try:
+            do_backup(engine, target)
+        finally:
+            engine.dispose()
         typer.echo(f"backup written to {target}")
 
     @app.command()
@@ -114,5 +118,9 @@ def register(app: typer.Typer) -> None:
         from rhytid.store import make_engine
         from rhytid.store._backup import restore as do_restore
 
-        do_restore(make_engine(database), source)
+        engine = make_engine(database)
+        try:
+            do_restore(engine, source)
+        finally:
+            engine.dispose()
         typer.echo(f"restored from {source}")
