@@ -60,6 +60,7 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slot_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -78,7 +79,10 @@ class User(Base):
 
 class Patient(Base):
     __tablename__ = "patients"
-    __table_args__ = (CheckConstraint("sex IN ('female','male')", name="ck_patients_sex"),)
+    __table_args__ = (
+        CheckConstraint("sex IN ('female','male')", name="ck_patients_sex"),
+        Index("ix_patients_clinic_name", "clinic_id", "family_name", "given_name"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
     given_name: Mapped[str] = mapped_column(String(100))
@@ -262,7 +266,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(254))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     action: Mapped[str] = mapped_column(String(20))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(Integer)
