@@ -360,6 +360,37 @@ def add_photo(
     return photo
 
 
+def check_photo(*, filename: str, content_type: str, content: bytes, field: str = "file") -> None:
+    """StoreError naming ``field`` unless ``content`` is a JPEG or PNG of at most MAX_PHOTO_BYTES."""
+    name = Path(filename or "photo").name
+    if len(content) > MAX_PHOTO_BYTES:
+        raise StoreError(
+            f"{field}: {name!r} has more than {MAX_PHOTO_BYTES} bytes; at most {MAX_PHOTO_BYTES}"
+        )
+    if content_type not in PHOTO_TYPES:
+        raise StoreError(
+            f"{field}: {name!r} has content type {content_type!r}; allowed: {', '.join(PHOTO_TYPES)}"
+        )
+    if not content.startswith(PHOTO_TYPES[content_type]):
+        raise StoreError(f"{field}: {name!r} is not a {content_type} image")
+
+
+def get_photo(*, db: Session, photo_id: int, folder: Path, actor: Actor) -> tuple[m.Photo, bytes]:
+    """A stored photo and its bytes (audited read); StoreError when the file fails its checksum."""
+    photo = db.get(m.Photo, photo_id)
+    if photo is None:
+        raise NotFoundError(f"photo_id: no photo {photo_id}")
+    patient = _patient(db, photo.assessment.patient_id, actor)
+    try:
+        content = (folder / photo.stored_as).read_bytes()
+    except OSError:
+        raise NotFoundError(f"photo_id: the file of photo {photo_id} is missing") from None
+    if hashlib.sha256(content).hexdigest() != photo.sha256:
+        raise ConflictError(f"photo_id: the file of photo {photo_id} does not match its sha256 checksum")
+    audit(db, actor, "read", "photo", photo.id, patient.id)
+    return photo, content
+
+
 # --- plans -------------------------------------------------------------------------------------
 def plan_preview(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor) -> dict[str, Any]:
     """The model's preview of a plan for this patient (sex, age, history) — audited read."""

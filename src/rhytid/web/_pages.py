@@ -6,21 +6,21 @@ import datetime as dt
 import hmac
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from rhytid.clinic import PRODUCTS
 from rhytid.clinic._history import ANSWERED_FIELDS
 from rhytid.clinic._rules import rules
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, repo
+from rhytid.store import Actor, NotFoundError, StoreError, repo
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._models import utcnow
@@ -35,9 +35,11 @@ from rhytid.web._auth import (
     link_csrf,
     make_link,
     read_link,
+    settings_of,
     sign_in,
     sign_out,
 )
+from rhytid.web._plot import grade_plot_svg
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -161,20 +163,6 @@ async def create_patient(request: Request, db: DbSession, user: AnyUser) -> Resp
     return _redirect(f"/patients/{row.id}")
 
 
-def _grade_plot(assessments: list[m.Assessment]) -> dict[str, list[tuple[float, float]]]:
-    """Polylines (x 0..300 by date, y 0..90 by grade) of the maximum-contraction grade per area."""
-    if not assessments:
-        return {}
-    d0 = assessments[0].assessed_on
-    span = max((assessments[-1].assessed_on - d0).days, 1)
-    lines: dict[str, list[tuple[float, float]]] = {}
-    for a in assessments:
-        for area, pair in a.grades.items():
-            x = 20 + 270 * (a.assessed_on - d0).days / span
-            lines.setdefault(area, []).append((round(x, 1), 80 - 22 * int(pair["max"])))
-    return lines
-
-
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> HTMLResponse:
     actor = actor_of(user)
@@ -225,7 +213,7 @@ def patient_page(request: Request, db: DbSession, user: AnyUser, patient_id: int
         clinical=True,
         timeline=timeline,
         follow=follow,
-        plot=_grade_plot(record["assessments"]),
+        plot=grade_plot_svg(record["assessments"]),
     )
 
 
@@ -577,3 +565,103 @@ async def add_vial(request: Request, db: DbSession, user: ClinicalUser) -> Respo
     repo.create_vial(db=db, data=data, actor=actor_of(user))
     db.commit()
     return _redirect("/vials")
+
+
+# --- assessments and photos --------------------------------------------------------------------
+AREAS: tuple[str, ...] = get_args(s.Area)
+_GRADE_FIELDS = [f"{area}_{kind}" for area in AREAS for kind in ("rest", "max")]
+
+
+@router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+def assessment_form(request: Request, db: DbSession, user: Clinician, patient_id: int) -> HTMLResponse:
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
+    db.commit()
+    values = {"assessed_on": dt.date.today().isoformat()}
+    return _render(request, "assessment.html", patient=patient, areas=AREAS, values=values, form_error=None)
+
+
+@router.post("/patients/{patient_id}/assessments", response_class=HTMLResponse)
+async def assessment_submit(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
+    """Grades per area (at rest, at maximum contraction), notes and photos, all in one transaction."""
+    form = await request.form()
+    try:
+        check_csrf(request, str(form.get("csrf_token") or ""))
+        return await _save_assessment(request, db, user, patient_id, form)
+    finally:
+        await form.close()  # the uploads' temporary files
+
+
+async def _save_assessment(
+    request: Request, db: Session, user: m.User, patient_id: int, form: FormData
+) -> Response:
+    actor = actor_of(user)
+    values = {k: _s(form, k) for k in ("assessed_on", "notes", *_GRADE_FIELDS)}
+    uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+
+    def again(status: int, message: str) -> HTMLResponse:
+        db.rollback()
+        patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor, clinical=True)
+        db.commit()
+        return _render(
+            request,
+            "assessment.html",
+            status,
+            patient=patient,
+            areas=AREAS,
+            values=values,
+            form_error=message,
+        )
+
+    grades = {
+        area: {"rest": values[f"{area}_rest"] or None, "max": values[f"{area}_max"] or None}
+        for area in AREAS
+        if values[f"{area}_rest"] or values[f"{area}_max"]
+    }
+    raw = {"assessed_on": values["assessed_on"] or None, "grades": grades, "notes": values["notes"] or None}
+    try:
+        data = s.AssessmentCreate.model_validate(raw)
+    except ValidationError as exc:
+        message = _validation_message(exc)
+        if message.startswith("grades:"):
+            message = "grades: enter the grade at rest and at maximum contraction of at least one area"
+        return again(422, message)
+    photos: list[tuple[str, str, bytes]] = []
+    for upload in uploads:
+        content = await upload.read(repo.MAX_PHOTO_BYTES + 1)
+        name, ctype = upload.filename or "photo", upload.content_type or ""
+        try:
+            repo.check_photo(filename=name, content_type=ctype, content=content, field="photos")
+        except StoreError as exc:
+            return again(413 if len(content) > repo.MAX_PHOTO_BYTES else 422, str(exc))
+        photos.append((name, ctype, content))
+    try:
+        row = repo.create_assessment(db=db, patient_id=patient_id, data=data, actor=actor)
+        for name, ctype, content in photos:
+            repo.add_photo(
+                db=db,
+                assessment_id=row.id,
+                filename=name,
+                content_type=ctype,
+                content=content,
+                folder=settings_of(request).photo_dir,
+                actor=actor,
+            )
+        db.commit()
+    except NotFoundError:
+        raise
+    except StoreError as exc:
+        return again(422, str(exc))
+    return _redirect(f"/patients/{patient_id}#assessments")
+
+
+@router.get("/photos/{photo_id}")
+def photo(request: Request, db: DbSession, user: ClinicalUser, photo_id: int) -> Response:
+    row, content = repo.get_photo(
+        db=db, photo_id=photo_id, folder=settings_of(request).photo_dir, actor=actor_of(user)
+    )
+    db.commit()
+    return Response(
+        content,
+        media_type=row.content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
