@@ -163,6 +163,7 @@ def _matrix(ids: dict[str, int]) -> list[tuple[str, str, Any, set[str]]]:
             {"email": "x@y.z", "name": "X", "role": "front_desk", "password": "short"},
             ADMIN,
         ),
+        ("PATCH", f"/api/users/{ids['clinician']}", {"role": "superuser"}, ADMIN),
         ("GET", "/api/audit", None, ADMIN),
         ("GET", "/api/patients", None, ALL),
         ("POST", "/api/patients", {**PATIENT, "birth_date": "bad"}, ALL),

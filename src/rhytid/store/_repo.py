@@ -45,6 +45,7 @@ from rhytid.store._schemas import (
     PlanCreate,
     TreatmentCreate,
     UserCreate,
+    UserUpdate,
     VialCreate,
 )
 from rhytid.store._security import hash_password, verify_password
@@ -151,6 +152,31 @@ def create_user(*, db: Session, clinic_id: int, data: UserCreate, actor: Actor |
 
 def list_users(*, db: Session, actor: Actor) -> list[m.User]:
     return list(db.scalars(select(m.User).where(m.User.clinic_id == actor.clinic_id).order_by(m.User.id)))
+
+
+def update_user(*, db: Session, user_id: int, data: UserUpdate, actor: Actor) -> m.User:
+    """Change a user's name, role or active flag (audited); the clinic always keeps an active admin."""
+    user = db.get(m.User, user_id, with_for_update=True)
+    if user is None or user.clinic_id != actor.clinic_id:
+        raise NotFoundError(f"user_id: no user {user_id}")
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if user.id == actor.user_id and (
+        changes.get("active") is False or changes.get("role", "admin") != "admin"
+    ):
+        raise StoreError("user_id: you cannot deactivate yourself or give up your own admin role")
+    for key, value in changes.items():
+        setattr(user, key, value)
+    db.flush()
+    admins = db.scalar(
+        select(func.count())
+        .select_from(m.User)
+        .where(m.User.clinic_id == actor.clinic_id, m.User.role == "admin", m.User.active.is_(True))
+    )
+    if not admins:
+        raise StoreError("role: the clinic must keep at least one active admin")
+    detail = ",".join(f"{k}={v}" for k, v in sorted(changes.items()))
+    audit(db, actor, "update", "user", user.id, None, detail or None)
+    return user
 
 
 def authenticate(*, db: Session, email: str, password: str) -> m.User | None:
@@ -855,9 +881,29 @@ def patient_record(*, db: Session, patient_id: int, actor: Actor) -> dict[str, A
 
 
 def list_audit(
-    *, db: Session, actor: Actor, patient_id: int | None = None, limit: int = 500
+    *,
+    db: Session,
+    actor: Actor,
+    patient_id: int | None = None,
+    user_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    limit: int = 500,
 ) -> list[m.AuditEntry]:
-    q = select(m.AuditEntry)
+    """The clinic's audit entries, newest first; ``since``/``until`` are inclusive UTC dates."""
+    if since is not None and until is not None and until < since:
+        raise StoreError(f"until: {until} is before since ({since})")
+    clinic_users = select(m.User.id).where(m.User.clinic_id == actor.clinic_id)
+    clinic_patients = select(m.Patient.id).where(m.Patient.clinic_id == actor.clinic_id)
+    q = select(m.AuditEntry).where(
+        or_(m.AuditEntry.user_id.in_(clinic_users), m.AuditEntry.patient_id.in_(clinic_patients))
+    )
     if patient_id is not None:
         q = q.where(m.AuditEntry.patient_id == patient_id)
+    if user_id is not None:
+        q = q.where(m.AuditEntry.user_id == user_id)
+    if since is not None:
+        q = q.where(m.AuditEntry.at >= dt.datetime.combine(since, dt.time()))
+    if until is not None:
+        q = q.where(m.AuditEntry.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
     return list(db.scalars(q.order_by(m.AuditEntry.id.desc()).limit(limit)))

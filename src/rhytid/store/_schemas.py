@@ -66,6 +66,12 @@ class UserCreate(_In):
     password: str = Field(min_length=10, max_length=200)
 
 
+class UserUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    active: bool | None = None
+
+
 class UserPublic(_Out):
     id: int
     email: str
@@ -323,6 +329,7 @@ class AuditPublic(_Out):
     id: int
     at: dt.datetime
     actor: str
+    user_id: int | None
     action: str
     entity: str
     entity_id: int | None

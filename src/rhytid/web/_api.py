@@ -114,14 +114,32 @@ def create_user(db: DbSession, user: AdminUser, data: s.UserCreate) -> Any:
     return row
 
 
+@router.patch("/users/{user_id}", response_model=s.UserPublic, tags=["users"])
+def update_user(db: DbSession, user: AdminUser, user_id: int, data: s.UserUpdate) -> Any:
+    row = repo.update_user(db=db, user_id=user_id, data=data, actor=actor_of(user))
+    db.commit()
+    return row
+
+
 @router.get("/audit", response_model=list[s.AuditPublic], tags=["users"])
 def audit_log(
     db: DbSession,
     user: AdminUser,
     patient_id: int | None = None,
+    user_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Any:
-    return repo.list_audit(db=db, actor=actor_of(user), patient_id=patient_id, limit=limit)
+    return repo.list_audit(
+        db=db,
+        actor=actor_of(user),
+        patient_id=patient_id,
+        user_id=user_id,
+        since=since,
+        until=until,
+        limit=limit,
+    )
 
 
 # --- patients ----------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""Admin pages: the clinic's users (create, role, deactivate) and the audit log with filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from rhytid.store import StoreError, repo
+from rhytid.store import schemas as s
+from rhytid.web._auth import AdminUser, DbSession, actor_of
+from rhytid.web._pages import _form, _redirect, _render, _s, _validation_message
+
+router = APIRouter(include_in_schema=False)
+
+_ROLES = ("admin", "clinician", "front_desk")
+
+
+def _users_page(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    rows = repo.list_users(db=db, actor=actor_of(user))
+    return _render(
+        request, "admin_users.html", status, rows=rows, roles=_ROLES, values=values or {}, form_error=error
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users(request: Request, db: DbSession, user: AdminUser) -> HTMLResponse:
+    return _users_page(request, db, user)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+async def create_user(request: Request, db: DbSession, user: AdminUser) -> Response:
+    form = await _form(request)
+    values = {k: _s(form, k) for k in ("email", "name", "role")}
+    try:
+        data = s.UserCreate.model_validate({**values, "password": str(form.get("password") or "")})
+        repo.create_user(db=db, clinic_id=user.clinic_id, data=data, actor=actor_of(user))
+        db.commit()
+    except ValidationError as exc:
+        db.rollback()
+        return _users_page(request, db, user, 422, values, _validation_message(exc))
+    except StoreError as exc:
+        db.rollback()
+        return _users_page(request, db, user, 409 if "exists" in str(exc) else 422, values, str(exc))
+    return _redirect("/admin/users")
+
+
+@router.post("/admin/users/{user_id}", response_class=HTMLResponse)
+async def update_user(request: Request, db: DbSession, user: AdminUser, user_id: int) -> Response:
+    form = await _form(request)
+    raw: dict[str, object] = {}
+    if _s(form, "role"):
+        raw["role"] = _s(form, "role")
+    if _s(form, "active"):
+        raw["active"] = _s(form, "active")
+    try:
+        data = s.UserUpdate.model_validate(raw)
+        repo.update_user(db=db, user_id=user_id, data=data, actor=actor_of(user))
+        db.commit()
+    except ValidationError as exc:
+        db.rollback()
+        return _users_page(request, db, user, 422, None, _validation_message(exc))
+    except StoreError as exc:
+        if str(exc).startswith("user_id: no user"):
+            raise
+        db.rollback()
+        return _users_page(request, db, user, 422, None, str(exc))
+    return _redirect("/admin/users")
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit(
+    request: Request,
+    db: DbSession,
+    user: AdminUser,
+    patient_id: int | None = None,
+    user_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> HTMLResponse:
+    rows = repo.list_audit(
+        db=db, actor=actor_of(user), patient_id=patient_id, user_id=user_id, since=since, until=until
+    )
+    values = {
+        "patient_id": patient_id or "",
+        "user_id": user_id or "",
+        "since": since.isoformat() if since else "",
+        "until": until.isoformat() if until else "",
+    }
+    users = repo.list_users(db=db, actor=actor_of(user))
+    return _render(request, "admin_audit.html", rows=rows, values=values, users=users)
