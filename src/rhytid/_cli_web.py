@@ -22,7 +22,7 @@ DatabaseOption = Annotated[
 ]
 
 
-def create_demo_data(url: str | None) -> list[tuple[str, str]]:
+def create_demo_data(url: str | None, time_zone: str = "UTC") -> list[tuple[str, str]]:
     """A demo clinic with users, patients and a fresh vial; returns the (e-mail, role) sign-ins."""
     from sqlalchemy import select
 
@@ -35,7 +35,7 @@ def create_demo_data(url: str | None) -> list[tuple[str, str]]:
     with transaction(session_factory(engine)) as db:
         existing = db.scalar(select(m.User).where(m.User.email == DEMO_USERS[0][0]))
         if existing is None:
-            clinic = repo.create_clinic(db=db, name="Demo clinic")
+            clinic = repo.create_clinic(db=db, name="Demo clinic", time_zone=time_zone)
             users = [
                 repo.create_user(
                     db=db,
@@ -90,9 +90,14 @@ def register(app: typer.Typer) -> None:
         uvicorn.run(create_app(database), host=host, port=port, log_level="info")
 
     @app.command("demo-data")
-    def demo_data(database: DatabaseOption = None) -> None:
+    def demo_data(
+        database: DatabaseOption = None,
+        time_zone: Annotated[
+            str, typer.Option("--time-zone", help="the clinic's IANA time zone, e.g. Europe/Berlin")
+        ] = "UTC",
+    ) -> None:
         """Create a demo clinic, users and patients in the database; print the sign-ins."""
-        for email, role in create_demo_data(database):
+        for email, role in create_demo_data(database, time_zone):
             typer.echo(f"{role:<10} {email}  password: {DEMO_PASSWORD}")
 
     @app.command()

@@ -56,6 +56,7 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("GET", "/admin/users", ADMIN),
         ("POST", "/admin/users", ADMIN),
         ("POST", f"/admin/users/{desk}", ADMIN),
+        ("POST", "/admin/clinic", ADMIN),
         ("GET", "/admin/audit", ADMIN),
     ]
 

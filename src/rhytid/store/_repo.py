@@ -49,6 +49,7 @@ from rhytid.store._schemas import (
     VialCreate,
 )
 from rhytid.store._security import hash_password, verify_password
+from rhytid.store._time import zone
 
 __all__ = [
     "Actor",
@@ -125,10 +126,22 @@ def audit(
 
 
 # --- clinics and users -------------------------------------------------------------------------
-def create_clinic(*, db: Session, name: str, slot_minutes: int = 15) -> m.Clinic:
-    clinic = m.Clinic(name=name, slot_minutes=slot_minutes)
+def create_clinic(*, db: Session, name: str, slot_minutes: int = 15, time_zone: str = "UTC") -> m.Clinic:
+    zone(time_zone)
+    clinic = m.Clinic(name=name, slot_minutes=slot_minutes, time_zone=time_zone)
     db.add(clinic)
     db.flush()
+    return clinic
+
+
+def set_clinic_time_zone(*, db: Session, time_zone: str, actor: Actor) -> m.Clinic:
+    """The IANA zone in which the clinic's times are entered and shown (audited)."""
+    zone(time_zone.strip())
+    clinic = db.get(m.Clinic, actor.clinic_id)
+    if clinic is None:
+        raise NotFoundError(f"clinic_id: no clinic {actor.clinic_id}")
+    clinic.time_zone = time_zone.strip()
+    audit(db, actor, "update", "clinic", clinic.id, None, f"time_zone={clinic.time_zone}")
     return clinic
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,8 +28,16 @@ def _users_page(
     error: str | None = None,
 ) -> HTMLResponse:
     rows = repo.list_users(db=db, actor=actor_of(user))
+    db.commit()
     return _render(
-        request, "admin_users.html", status, rows=rows, roles=_ROLES, values=values or {}, form_error=error
+        request,
+        "admin_users.html",
+        status,
+        rows=rows,
+        roles=_ROLES,
+        values=values or {},
+        form_error=error,
+        zones=sorted(available_timezones()),
     )
 
 
@@ -72,6 +81,19 @@ async def update_user(request: Request, db: DbSession, user: AdminUser, user_id:
     except StoreError as exc:
         if str(exc).startswith("user_id: no user"):
             raise
+        db.rollback()
+        return _users_page(request, db, user, 422, None, str(exc))
+    return _redirect("/admin/users")
+
+
+@router.post("/admin/clinic", response_class=HTMLResponse)
+async def clinic_settings(request: Request, db: DbSession, user: AdminUser) -> Response:
+    """The clinic's time zone, in which vial and appointment times are entered and shown."""
+    form = await _form(request)
+    try:
+        repo.set_clinic_time_zone(db=db, time_zone=_s(form, "time_zone"), actor=actor_of(user))
+        db.commit()
+    except StoreError as exc:
         db.rollback()
         return _users_page(request, db, user, 422, None, str(exc))
     return _redirect("/admin/users")

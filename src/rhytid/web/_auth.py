@@ -160,6 +160,10 @@ def api_token(request: Request, user: m.User) -> str:
 def current_user(request: Request) -> m.User:
     with request.app.state.sessions() as db:
         user = _user_from_request(request, db)
+        if user is not None:
+            request.state.time_zone = db.scalar(
+                select(m.Clinic.time_zone).where(m.Clinic.id == user.clinic_id)
+            )
         db.rollback()
     if user is None:
         if request.url.path.startswith("/api/"):

@@ -11,6 +11,7 @@ from typing import Any, get_args
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
@@ -20,10 +21,11 @@ from rhytid.clinic._history import ANSWERED_FIELDS
 from rhytid.clinic._rules import rules
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, NotFoundError, StoreError, repo
+from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._models import utcnow
+from rhytid.store._time import to_local, to_utc, zone
 from rhytid.web._auth import (
     AnyUser,
     ClinicalUser,
@@ -49,10 +51,49 @@ templates.env.globals["PRODUCTS"] = PRODUCTS
 _PRE = "rhytid_pre"
 
 
+def clinic_zone(request: Request) -> Any:
+    """The ZoneInfo of the signed-in user's clinic (UTC for patient links and the sign-in page)."""
+    return zone(getattr(request.state, "time_zone", None) or "UTC")
+
+
+@pass_context
+def _local(context: Any, value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time as the clinic's wall-clock time."""
+    return "" if value is None else to_local(value, context["tz"]).strftime(fmt)
+
+
+templates.env.filters["local"] = _local
+
+
+def _local_input(raw: str, request: Request, field: str) -> str:
+    """A ``datetime-local`` form value (clinic wall clock) as an ISO UTC time for validation.
+
+    Unparseable text is passed on unchanged so that validation names the field.
+    """
+    try:
+        parsed = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return to_utc(parsed, clinic_zone(request), field).isoformat()
+
+
+def _local_day_bounds(request: Request, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = clinic_zone(request)
+    start = dt.datetime.combine(day, dt.time())
+    return to_utc(start, tz, "day"), to_utc(start + dt.timedelta(days=1), tz, "day")
+
+
+def _local_today(request: Request) -> dt.date:
+    return to_local(utcnow(), clinic_zone(request)).date()
+
+
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     user = getattr(request.state, "user", None)
     return templates.TemplateResponse(
-        request, name, {"user": user, "csrf": csrf_token(request), **context}, status_code=status
+        request,
+        name,
+        {"user": user, "csrf": csrf_token(request), "tz": clinic_zone(request), **context},
+        status_code=status,
     )
 
 
@@ -123,8 +164,8 @@ async def signout(request: Request, user: AnyUser) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def today(request: Request, db: DbSession, user: AnyUser) -> HTMLResponse:
     actor = actor_of(user)
-    start = dt.datetime.combine(dt.date.today(), dt.time())
-    appts = repo.list_appointments(db=db, actor=actor, start=start, end=start + dt.timedelta(days=1))
+    start, end = _local_day_bounds(request, _local_today(request))
+    appts = repo.list_appointments(db=db, actor=actor, start=start, end=end)
     patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in appts}
     due = repo.due_follow_ups(db=db, actor=actor, today=dt.date.today())
     alerts = repo.open_alerts(db=db, actor=actor)
@@ -421,20 +462,34 @@ def appointment_book(
     kind: str = "",
     at: str = "",
 ) -> HTMLResponse:
-    day = day or dt.date.today()
-    start = dt.datetime.combine(day, dt.time())
-    rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=start + dt.timedelta(days=1))
+    values = {"patient_id": str(patient_id or ""), "kind": kind, "starts_at": at}
+    return _appointment_page(request, db, user, day or _local_today(request), values)
+
+
+def _appointment_page(
+    request: Request,
+    db: Session,
+    user: m.User,
+    day: dt.date,
+    values: dict[str, str],
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    start, end = _local_day_bounds(request, day)
+    rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=end)
     patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in rows}
     clinicians = [u for u in repo.list_users(db=db, actor=actor_of(user)) if u.role == "clinician"]
     db.commit()
     return _render(
         request,
         "appointments.html",
+        status,
         day=day,
         rows=rows,
         patients=patients,
         clinicians=clinicians,
-        values={"patient_id": patient_id or "", "kind": kind, "starts_at": at},
+        values=values,
+        form_error=error,
     )
 
 
@@ -445,12 +500,25 @@ async def book(request: Request, db: DbSession, user: AnyUser) -> Response:
         k: _s(form, k) for k in ("patient_id", "clinician_id", "kind", "starts_at", "minutes", "treatment_id")
     }
     try:
-        data = s.AppointmentCreate.model_validate({k: v for k, v in values.items() if v})
-    except ValidationError as exc:
-        raise HTTPException(422, detail=_validation_message(exc)) from None
-    row = repo.book_appointment(db=db, data=data, actor=actor_of(user))
-    db.commit()
-    return _redirect(f"/appointments?day={row.starts_at.date().isoformat()}")
+        raw = {k: v for k, v in values.items() if v}
+        if "starts_at" in raw:
+            raw["starts_at"] = _local_input(raw["starts_at"], request, "starts_at")
+        data = s.AppointmentCreate.model_validate(raw)
+        row = repo.book_appointment(db=db, data=data, actor=actor_of(user))
+        db.commit()
+    except (ValidationError, StoreError) as exc:
+        if isinstance(exc, NotFoundError) and not str(exc).startswith(("patient_id", "clinician_id")):
+            raise
+        db.rollback()
+        message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        status = 409 if isinstance(exc, ConflictError) else 422
+        try:
+            day = dt.date.fromisoformat(values["starts_at"][:10])
+        except ValueError:
+            day = _local_today(request)
+        return _appointment_page(request, db, user, day, values, status, message)
+    day = to_local(row.starts_at, clinic_zone(request)).date()
+    return _redirect(f"/appointments?day={day.isoformat()}")
 
 
 @router.post("/appointments/{appointment_id}/cancel")
@@ -458,7 +526,7 @@ async def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id:
     await _form(request)
     row = repo.cancel_appointment(db=db, appointment_id=appointment_id, actor=actor_of(user))
     db.commit()
-    return _redirect(f"/appointments?day={row.starts_at.date().isoformat()}")
+    return _redirect(f"/appointments?day={to_local(row.starts_at, clinic_zone(request)).date().isoformat()}")
 
 
 # --- aftercare (signed link) -------------------------------------------------------------------
@@ -548,8 +616,22 @@ async def adverse_submit(request: Request, db: DbSession, user: Clinician, patie
 
 @router.get("/vials", response_class=HTMLResponse)
 def vials(request: Request, db: DbSession, user: ClinicalUser) -> HTMLResponse:
+    return _vials_page(request, db, user, {})
+
+
+def _vials_page(
+    request: Request,
+    db: Session,
+    user: m.User,
+    values: dict[str, str],
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
     rows = repo.list_vials(db=db, actor=actor_of(user))
-    return _render(request, "vials.html", rows=rows, now=utcnow())
+    db.commit()
+    now = to_local(utcnow(), clinic_zone(request)).strftime("%Y-%m-%dT%H:%M")
+    values = {"vial_units": "100", "diluent_ml": "2.5", "reconstituted_at": now, **values}
+    return _render(request, "vials.html", status, rows=rows, values=values, form_error=error)
 
 
 @router.post("/vials", response_class=HTMLResponse)
@@ -559,11 +641,16 @@ async def add_vial(request: Request, db: DbSession, user: ClinicalUser) -> Respo
         k: _s(form, k) for k in ("product", "lot", "expiry", "vial_units", "diluent_ml", "reconstituted_at")
     }
     try:
-        data = s.VialCreate.model_validate({k: v for k, v in raw.items() if v})
-    except ValidationError as exc:
-        raise HTTPException(422, detail=_validation_message(exc)) from None
-    repo.create_vial(db=db, data=data, actor=actor_of(user))
-    db.commit()
+        given = {k: v for k, v in raw.items() if v}
+        if "reconstituted_at" in given:
+            given["reconstituted_at"] = _local_input(given["reconstituted_at"], request, "reconstituted_at")
+        data = s.VialCreate.model_validate(given)
+        repo.create_vial(db=db, data=data, actor=actor_of(user))
+        db.commit()
+    except (ValidationError, StoreError) as exc:
+        db.rollback()
+        message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        return _vials_page(request, db, user, raw, 422, message)
     return _redirect("/vials")
 
 
