@@ -110,6 +110,40 @@ def test_full_visit(browser, live_server: str) -> None:  # type: ignore[no-untyp
     before, after = (int(g) for g in glabellar.split("→"))
     assert after < before
     page.screenshot(path=str(ARTIFACTS / "planner.png"), full_page=True)
+
+    # the orbicularis oculi is drawn as a ring: its hole (the eye) is not part of the muscle
+    ring = page.evaluate(
+        """async () => {
+            const face = await (await fetch('/api/anatomy?sex=female')).json();
+            const m = face.muscles.find((m) => m.hole);
+            const el = document.querySelector(`path.muscle[data-muscle='${m.name}']`);
+            const mean = (pts) => pts.reduce((a, [x, y]) => [a[0] + x / pts.length, a[1] + y / pts.length], [0, 0]);
+            const [hx, hy] = mean(m.hole);
+            const [ox, oy] = m.polygon[0], [ix, iy] = m.hole.reduce((best, p) =>
+                Math.hypot(p[0] - ox, p[1] - oy) < Math.hypot(best[0] - ox, best[1] - oy) ? p : best);
+            const pt = (x, y) => { const p = document.getElementById('chart').createSVGPoint(); p.x = x; p.y = -y; return p; };
+            return { name: m.name, rule: el && el.getAttribute('fill-rule'),
+                     inHole: el.isPointInFill(pt(hx, hy)), onRing: el.isPointInFill(pt((ox + ix) / 2, (oy + iy) / 2)) };
+        }"""
+    )
+    assert ring["name"].startswith("orbicularis_oculi"), ring
+    assert (ring["rule"], ring["inHole"], ring["onRing"]) == ("evenodd", False, True), ring
+
+    # drag the procerus point sideways: the table shows its new place and the preview is redone
+    preview = page.locator("#preview")
+    seq, block = preview.get_attribute("data-seq"), page.locator("#preview p.meta").first.inner_text()
+    box = page.locator("g.point[data-index='0'] circle").bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx - 60, cy - 40, steps=8)
+    page.mouse.up()
+    expect(page.locator("#points tr").nth(1)).to_contain_text(" mm")
+    expect(preview).not_to_have_attribute("data-seq", seq or "")
+    expect(page.locator("#preview p.meta").first).not_to_have_text(block)
+    expect(page.locator("#total")).to_have_text("5 points, 20 U")
+    page.screenshot(path=str(ARTIFACTS / "planner-dragged.png"), full_page=True)
     page.click("#save")
 
     # record the treatment with a lot from the inventory

@@ -23,6 +23,7 @@
     return e;
   }
   const poly = (pts) => pts.map(([x, y]) => `${x},${-y}`).join(" ");
+  const ring = (pts) => "M" + pts.map(([x, y]) => `${x},${-y}`).join(" L") + " Z";
 
   function draw() {
     const [[x0, y0], [x1, y1]] = face.window;
@@ -32,7 +33,11 @@
       el("polygon", { points: poly(pts), class: "area" }, svg).appendChild(title(name));
     }
     for (const m of face.muscles) {
-      const p = el("polygon", { points: poly(m.polygon), class: "muscle " + m.role, "data-muscle": m.name }, svg);
+      // a ring muscle (orbicularis oculi) has a hole: one path, outline and hole, filled even-odd
+      const attrs = { class: "muscle " + m.role, "data-muscle": m.name };
+      const p = m.hole
+        ? el("path", { ...attrs, d: `${ring(m.polygon)} ${ring(m.hole)}`, "fill-rule": "evenodd" }, svg)
+        : el("polygon", { ...attrs, points: poly(m.polygon) }, svg);
       p.appendChild(title(m.name.replace(/_/g, " ")));
       muscleEls[m.name] = p;
     }
@@ -164,8 +169,9 @@
     const { ok, data } = await api(`/api/patients/${patient}/preview`, planBody());
     if (mine !== seq) return;
     box.classList.remove("busy");
-    if (!ok) { showPreview(null, data.detail); return; }
+    if (!ok) { showPreview(null, data.detail); box.dataset.seq = String(mine); return; }
     showPreview(data);
+    box.dataset.seq = String(mine);
   }
 
   function cell(row, text, cls) { const c = row.insertCell(); c.textContent = text; if (cls) c.className = cls; return c; }
