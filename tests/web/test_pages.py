@@ -194,3 +194,37 @@ def test_bad_assessment_rerenders_the_form_and_changes_nothing(
     if fields.get("glabellar_rest"):
         assert re.search(r'name="glabellar_rest".*?<option value="1" selected>', r.text, re.S)
     assert _assessments(app_client, pid) == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "word"),
+    [
+        ({"kind": ""}, "kind"),
+        ({"onset_date": "31.12.2025"}, "onset_date"),
+        ({"severity": "fatal"}, "severity"),
+        ({"treatment_id": "999999"}, "treatment_id"),
+    ],
+    ids=["no-kind", "bad-date", "bad-severity", "unknown-treatment"],
+)
+def test_bad_adverse_event_rerenders_the_form_with_the_input(
+    app_client: httpx.Client, doc: httpx.Client, pid: int, fields: dict[str, str], word: str
+) -> None:
+    before = app_client.get(f"/api/patients/{pid}/adverse-events", auth=auth("clinician")).json()
+    form = doc.get(f"/patients/{pid}/adverse-events/new")
+    assert form.status_code == 200
+    data = {
+        "csrf_token": _csrf(form.text),
+        "onset_date": "2025-03-02",
+        "kind": "bruising",
+        "severity": "moderate",
+        "description": "small bruise <left> brow",
+        **fields,
+    }
+    r = doc.post(f"/patients/{pid}/adverse-events", data=data)
+    assert r.status_code == 422, r.text[:300]
+    error = re.search(r'id="form-error" role="alert">([^<]*)<', r.text)
+    assert error and error.group(1).startswith(word), r.text[:800]
+    assert "small bruise &lt;left&gt; brow</textarea>" in r.text
+    if data["kind"]:
+        assert 'value="bruising"' in r.text
+    assert app_client.get(f"/api/patients/{pid}/adverse-events", auth=auth("clinician")).json() == before

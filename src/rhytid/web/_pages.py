@@ -593,10 +593,30 @@ async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLR
 # --- adverse events and inventory --------------------------------------------------------------
 @router.get("/patients/{patient_id}/adverse-events/new", response_class=HTMLResponse)
 def adverse_form(request: Request, db: DbSession, user: Clinician, patient_id: int) -> HTMLResponse:
+    return _adverse_page(request, db, user, patient_id, {})
+
+
+def _adverse_page(
+    request: Request,
+    db: Session,
+    user: m.User,
+    patient_id: int,
+    values: dict[str, str],
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
     treatments = repo.list_treatments(db=db, patient_id=patient_id, actor=actor_of(user))
     db.commit()
-    return _render(request, "adverse.html", patient=patient, treatments=treatments)
+    return _render(
+        request,
+        "adverse.html",
+        status,
+        patient=patient,
+        treatments=treatments,
+        values=values,
+        form_error=error,
+    )
 
 
 @router.post("/patients/{patient_id}/adverse-events", response_class=HTMLResponse)
@@ -607,10 +627,14 @@ async def adverse_submit(request: Request, db: DbSession, user: Clinician, patie
     }
     try:
         data = s.AdverseEventCreate.model_validate({k: v for k, v in raw.items() if v})
-    except ValidationError as exc:
-        raise HTTPException(422, detail=_validation_message(exc)) from None
-    repo.create_adverse_event(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
-    db.commit()
+        repo.create_adverse_event(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
+        db.commit()
+    except (ValidationError, StoreError) as exc:
+        if isinstance(exc, NotFoundError) and not str(exc).startswith("treatment_id"):
+            raise
+        db.rollback()
+        message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        return _adverse_page(request, db, user, patient_id, raw, 422, message)
     return _redirect(f"/patients/{patient_id}")
 
 
