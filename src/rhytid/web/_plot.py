@@ -49,9 +49,12 @@ def grade_plot_svg(assessments: Sequence[Any]) -> Markup:
             f'<text x="{_LEFT - 4}" y="{y(g) + 4}" text-anchor="end" font-size="11">{g}</text>'
             f"<title>{name}</title>"
         )
-    for day in dates if len(dates) <= 6 else [dates[0], dates[len(dates) // 2], dates[-1]]:
+    labelled = dates if len(dates) <= 6 else [dates[0], dates[len(dates) // 2], dates[-1]]
+    for day in labelled:
+        # the outermost labels are anchored inwards so that they stay inside the picture
+        anchor = "start" if day == dates[0] and len(dates) > 1 else "end" if day == dates[-1] else "middle"
         parts.append(
-            f'<text x="{x(day)}" y="{_H - _BOTTOM + 16}" text-anchor="middle" font-size="10">'
+            f'<text x="{x(day)}" y="{_H - _BOTTOM + 16}" text-anchor="{anchor}" font-size="10">'
             f"{day.isoformat()}</text>"
         )
     for i, (area, lines) in enumerate(series.items()):
