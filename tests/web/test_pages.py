@@ -3,6 +3,7 @@ grade plot; bad input re-renders the form with the field named and the input kep
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
@@ -228,3 +229,50 @@ def test_bad_adverse_event_rerenders_the_form_with_the_input(
     if data["kind"]:
         assert 'value="bruising"' in r.text
     assert app_client.get(f"/api/patients/{pid}/adverse-events", auth=auth("clinician")).json() == before
+
+
+def test_refused_vial_rerenders_the_treatment_form(app_client: httpx.Client, doc: httpx.Client) -> None:
+    """A vial reconstituted over 24 hours ago is refused on the form, naming vial_id; notes kept."""
+    from .test_api import ANSWERS, GLABELLAR
+
+    api = auth("clinician")
+    p = app_client.post(
+        "/api/patients",
+        auth=api,
+        json={"given_name": "Old", "family_name": "Vial", "birth_date": "1979-09-09", "sex": "female"},
+    ).json()["id"]
+    answers = {**ANSWERS, "medications": []}
+    assert (
+        app_client.post(f"/api/patients/{p}/histories", json={"answers": answers}, auth=api).status_code
+        == 201
+    )
+    plan = app_client.post(f"/api/patients/{p}/plans", json=GLABELLAR, auth=api).json()["id"]
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)
+    vial = app_client.post(
+        "/api/vials",
+        auth=api,
+        json={
+            "product": "onabotulinumtoxinA",
+            "lot": "STALE-1",
+            "expiry": "2099-01-01",
+            "vial_units": 100,
+            "diluent_ml": 2.5,
+            "reconstituted_at": stale.isoformat(),
+        },
+    ).json()["id"]
+    form = doc.get(f"/patients/{p}/treatments/new", params={"plan_id": plan})
+    assert form.status_code == 200 and "STALE-1" not in form.text  # not offered ...
+    r = doc.post(  # ... and refused when posted anyway
+        f"/patients/{p}/treatments",
+        data={
+            "csrf_token": _csrf(form.text),
+            "plan_id": str(plan),
+            "vial_id": str(vial),
+            "notes": "left <brow>",
+        },
+    )
+    assert r.status_code == 422, r.text[:300]
+    error = re.search(r'id="form-error" role="alert">([^<]*)<', r.text)
+    assert error and error.group(1).startswith("vial_id"), r.text[:800]
+    assert "left &lt;brow&gt;</textarea>" in r.text
+    assert app_client.get(f"/api/patients/{p}/treatments", auth=api).json() == []

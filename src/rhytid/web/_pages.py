@@ -422,6 +422,19 @@ def planner(request: Request, db: DbSession, user: ClinicalUser, patient_id: int
 def treatment_form(
     request: Request, db: DbSession, user: ClinicalUser, patient_id: int, plan_id: int
 ) -> HTMLResponse:
+    return _treatment_page(request, db, user, patient_id, plan_id, {})
+
+
+def _treatment_page(
+    request: Request,
+    db: Session,
+    user: m.User,
+    patient_id: int,
+    plan_id: int,
+    values: dict[str, str],
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
     plan = db.get(m.Plan, plan_id)
     if plan is None or plan.patient_id != patient.id:
@@ -430,24 +443,36 @@ def treatment_form(
         db=db, actor=actor_of(user), product=plan.product, units=plan.total_units, at=utcnow()
     )
     db.commit()
-    return _render(request, "treatment.html", patient=patient, plan=plan, vials=vials)
+    return _render(
+        request,
+        "treatment.html",
+        status,
+        patient=patient,
+        plan=plan,
+        vials=vials,
+        values=values,
+        form_error=error,
+    )
 
 
 @router.post("/patients/{patient_id}/treatments", response_class=HTMLResponse)
 async def record_treatment(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
     form = await _form(request)
+    values = {k: _s(form, k) for k in ("plan_id", "vial_id", "notes")}
     try:
         data = s.TreatmentCreate.model_validate(
-            {
-                "plan_id": _s(form, "plan_id"),
-                "vial_id": _s(form, "vial_id"),
-                "notes": _s(form, "notes") or None,
-            }
+            {"plan_id": values["plan_id"], "vial_id": values["vial_id"], "notes": values["notes"] or None}
         )
     except ValidationError as exc:
         raise HTTPException(422, detail=_validation_message(exc)) from None
-    row = repo.create_treatment(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
-    db.commit()
+    try:
+        row = repo.create_treatment(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
+        db.commit()
+    except RhytidError as exc:
+        if isinstance(exc, NotFoundError) and not str(exc).startswith("vial_id"):
+            raise
+        db.rollback()  # e.g. an expired vial or one reconstituted too long ago: the form again, with why
+        return _treatment_page(request, db, user, patient_id, data.plan_id, values, 422, str(exc))
     return _redirect(f"/patients/{patient_id}?treated={row.id}")
 
 
