@@ -12,11 +12,11 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from rhytid.anatomy import reference_face
 from rhytid.clinic import (
@@ -50,6 +50,8 @@ from rhytid.store._schemas import (
 )
 from rhytid.store._security import hash_password, verify_password
 from rhytid.store._time import zone
+
+_Row = TypeVar("_Row")
 
 __all__ = [
     "Actor",
@@ -231,6 +233,22 @@ def _patient(db: Session, patient_id: int, actor: Actor) -> m.Patient:
     return patient
 
 
+def _patient_rows(
+    *,
+    db: Session,
+    patient_id: int,
+    actor: Actor,
+    entity: str,
+    query: Select[_Row],
+    patient_column: InstrumentedAttribute[int],
+) -> list[_Row]:
+    """A patient's rows of one kind (``query`` narrowed to the patient), audited as a read."""
+    patient = _patient(db, patient_id, actor)
+    rows = list(db.scalars(query.where(patient_column == patient.id)))
+    audit(db, actor, "read", entity, None, patient.id)
+    return rows
+
+
 def update_patient(*, db: Session, patient_id: int, data: PatientUpdate, actor: Actor) -> m.Patient:
     patient = _patient(db, patient_id, actor)
     changes = data.model_dump(exclude_unset=True)
@@ -279,16 +297,14 @@ def submit_history(
 
 
 def list_histories(*, db: Session, patient_id: int, actor: Actor) -> list[m.MedicalHistory]:
-    patient = _patient(db, patient_id, actor)
-    rows = list(
-        db.scalars(
-            select(m.MedicalHistory)
-            .where(m.MedicalHistory.patient_id == patient.id)
-            .order_by(m.MedicalHistory.version.desc())
-        )
+    return _patient_rows(
+        db=db,
+        patient_id=patient_id,
+        actor=actor,
+        entity="medical_history",
+        query=select(m.MedicalHistory).order_by(m.MedicalHistory.version.desc()),
+        patient_column=m.MedicalHistory.patient_id,
     )
-    audit(db, actor, "read", "medical_history", None, patient.id)
-    return rows
 
 
 def latest_history(*, db: Session, patient_id: int, actor: Actor) -> m.MedicalHistory | None:
@@ -338,17 +354,16 @@ def create_assessment(*, db: Session, patient_id: int, data: AssessmentCreate, a
 
 
 def list_assessments(*, db: Session, patient_id: int, actor: Actor) -> list[m.Assessment]:
-    patient = _patient(db, patient_id, actor)
-    rows = list(
-        db.scalars(
-            select(m.Assessment)
-            .where(m.Assessment.patient_id == patient.id)
-            .options(selectinload(m.Assessment.photos))
-            .order_by(m.Assessment.assessed_on)
-        )
+    return _patient_rows(
+        db=db,
+        patient_id=patient_id,
+        actor=actor,
+        entity="assessment",
+        query=select(m.Assessment)
+        .options(selectinload(m.Assessment.photos))
+        .order_by(m.Assessment.assessed_on),
+        patient_column=m.Assessment.patient_id,
     )
-    audit(db, actor, "read", "assessment", None, patient.id)
-    return rows
 
 
 PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
@@ -472,10 +487,14 @@ def create_plan(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor)
 
 
 def list_plans(*, db: Session, patient_id: int, actor: Actor) -> list[m.Plan]:
-    patient = _patient(db, patient_id, actor)
-    rows = list(db.scalars(select(m.Plan).where(m.Plan.patient_id == patient.id).order_by(m.Plan.id.desc())))
-    audit(db, actor, "read", "plan", None, patient.id)
-    return rows
+    return _patient_rows(
+        db=db,
+        patient_id=patient_id,
+        actor=actor,
+        entity="plan",
+        query=select(m.Plan).order_by(m.Plan.id.desc()),
+        patient_column=m.Plan.patient_id,
+    )
 
 
 # --- vials -------------------------------------------------------------------------------------
@@ -616,17 +635,16 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
 
 
 def list_treatments(*, db: Session, patient_id: int, actor: Actor) -> list[m.Treatment]:
-    patient = _patient(db, patient_id, actor)
-    rows = list(
-        db.scalars(
-            select(m.Treatment)
-            .where(m.Treatment.patient_id == patient.id)
-            .options(selectinload(m.Treatment.injections))
-            .order_by(m.Treatment.performed_at.desc())
-        )
+    return _patient_rows(
+        db=db,
+        patient_id=patient_id,
+        actor=actor,
+        entity="treatment",
+        query=select(m.Treatment)
+        .options(selectinload(m.Treatment.injections))
+        .order_by(m.Treatment.performed_at.desc()),
+        patient_column=m.Treatment.patient_id,
     )
-    audit(db, actor, "read", "treatment", None, patient.id)
-    return rows
 
 
 def treatment_follow_up(treatment: m.Treatment) -> FollowUp:
@@ -772,16 +790,14 @@ def submit_aftercare(
 
 
 def list_aftercare(*, db: Session, patient_id: int, actor: Actor) -> list[m.AftercareReport]:
-    patient = _patient(db, patient_id, actor)
-    rows = list(
-        db.scalars(
-            select(m.AftercareReport)
-            .where(m.AftercareReport.patient_id == patient.id)
-            .order_by(m.AftercareReport.id.desc())
-        )
+    return _patient_rows(
+        db=db,
+        patient_id=patient_id,
+        actor=actor,
+        entity="aftercare_report",
+        query=select(m.AftercareReport).order_by(m.AftercareReport.id.desc()),
+        patient_column=m.AftercareReport.patient_id,
     )
-    audit(db, actor, "read", "aftercare_report", None, patient.id)
-    return rows
 
 
 def open_alerts(*, db: Session, actor: Actor) -> list[tuple[m.AftercareReport, m.Patient]]:
@@ -826,14 +842,14 @@ def create_adverse_event(
 
 
 def list_adverse_events(*, db: Session, patient_id: int, actor: Actor) -> list[m.AdverseEvent]:
-    patient = _patient(db, patient_id, actor)
-    rows = list(
-        db.scalars(
-            select(m.AdverseEvent).where(m.AdverseEvent.patient_id == patient.id).order_by(m.AdverseEvent.id)
-        )
+    return _patient_rows(
+        db=db,
+        patient_id=patient_id,
+        actor=actor,
+        entity="adverse_event",
+        query=select(m.AdverseEvent).order_by(m.AdverseEvent.id),
+        patient_column=m.AdverseEvent.patient_id,
     )
-    audit(db, actor, "read", "adverse_event", None, patient.id)
-    return rows
 
 
 # --- the whole record --------------------------------------------------------------------------
