@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from rhytid.anatomy import Face, reference_face
 
 TODAY = dt.date(2025, 6, 1)
+NOTHING_TO_REPORT = Path(__file__).resolve().parents[2] / "examples" / "histories" / "nothing-to-report.json"
 
 
 @pytest.fixture(scope="session")
@@ -19,21 +22,6 @@ def face() -> Face:
 
 def complete_history(**changes: Any) -> dict[str, Any]:
     """A fully answered history with nothing to report, then ``changes`` applied."""
-    base: dict[str, Any] = {
-        "schema_version": 1,
-        "allergies": [],
-        "conditions": [],
-        "medications": [],
-        "pregnant": False,
-        "breastfeeding": False,
-        "infection_at_injection_site": False,
-        "inflammation_at_injection_site": False,
-        "previous_toxin": [],
-        "previous_eyelid_droop": False,
-        "previous_brow_droop": False,
-        "facial_surgery": False,
-        "dry_eye": False,
-        "bleeding_disorder": False,
-    }
+    base: dict[str, Any] = json.loads(NOTHING_TO_REPORT.read_text())
     base.update(changes)
     return base

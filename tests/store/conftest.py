@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -17,22 +19,10 @@ from rhytid.store.testing import temporary_database
 
 POSTGRES_URL = os.environ.get("RHYTID_TEST_POSTGRES_URL")
 
-COMPLETE_ANSWERS: dict[str, object] = {
-    "schema_version": 1,
-    "allergies": [],
-    "conditions": [],
-    "medications": [],
-    "pregnant": False,
-    "breastfeeding": False,
-    "infection_at_injection_site": False,
-    "inflammation_at_injection_site": False,
-    "previous_toxin": [],
-    "previous_eyelid_droop": False,
-    "previous_brow_droop": False,
-    "facial_surgery": False,
-    "dry_eye": False,
-    "bleeding_disorder": False,
-}
+# a fully answered history with nothing to report (shared with the clinic-rule tests)
+COMPLETE_ANSWERS: dict[str, object] = json.loads(
+    (Path(__file__).resolve().parents[2] / "examples" / "histories" / "nothing-to-report.json").read_text()
+)
 GLABELLAR = [
     {"site": site, "units": 4}
     for site in (
