@@ -18,6 +18,16 @@ from rhytid.store import schemas as s
 from rhytid.store.testing import temporary_database
 
 POSTGRES_URL = os.environ.get("RHYTID_TEST_POSTGRES_URL")
+#: The database kinds a test runs on.
+KINDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
+        ),
+    ),
+]
 
 # a fully answered history with nothing to report (shared with the clinic-rule tests)
 COMPLETE_ANSWERS: dict[str, object] = json.loads(
@@ -35,18 +45,7 @@ GLABELLAR = [
 ]
 
 
-@pytest.fixture(
-    scope="session",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
-            ),
-        ),
-    ],
-)
+@pytest.fixture(scope="session", params=KINDS)
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     with temporary_database(request.param, tmp_path_factory.mktemp("db"), POSTGRES_URL) as url:
         eng = make_engine(url)

@@ -19,17 +19,7 @@ from rhytid.store import models as m
 from rhytid.store._db import _alembic_config
 from rhytid.store.testing import temporary_database
 
-from .conftest import COMPLETE_ANSWERS, POSTGRES_URL
-
-KINDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(
-            not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
-        ),
-    ),
-]
+from .conftest import COMPLETE_ANSWERS, KINDS, POSTGRES_URL
 
 ROWS: list[tuple[str, dict[str, Any]]] = [
     ("clinics", {"id": 1, "name": "Old clinic", "slot_minutes": 15, "created_at": "2024-01-02 03:04:05"}),

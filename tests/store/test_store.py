@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -260,39 +262,90 @@ def test_aftercare_triage_opens_alerts(
     assert (r.id in ids) == alert
 
 
-def test_photo_is_stored_with_its_checksum(factory, world: World, tmp_path) -> None:
-    import hashlib
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
+
+def _assessment(factory: sessionmaker[Session], world: World) -> int:
     pid = new_patient(factory, world.clinician)
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
     with transaction(factory) as db:
-        a = repo.create_assessment(
+        return repo.create_assessment(
             db=db,
             patient_id=pid,
             data=s.AssessmentCreate(assessed_on=dt.date.today(), grades={"glabellar": {"rest": 1, "max": 3}}),
             actor=world.clinician,
-        )
-        photo = repo.add_photo(
-            db=db,
-            assessment_id=a.id,
-            filename="../../etc/x.png",
-            content_type="image/png",
-            content=png,
-            folder=tmp_path,
-            actor=world.clinician,
-        )
-        assert photo.sha256 == hashlib.sha256(png).hexdigest() and photo.filename == "x.png"
-        assert (tmp_path / photo.stored_as).read_bytes() == png
+        ).id
+
+
+def _add_photo(
+    db: Session,
+    world: World,
+    assessment_id: int,
+    folder: Path,
+    content: bytes = PNG,
+    filename: str = "../../etc/x.png",
+    content_type: str = "image/png",
+) -> m.Photo:
+    return repo.add_photo(
+        db=db,
+        assessment_id=assessment_id,
+        filename=filename,
+        content_type=content_type,
+        content=content,
+        folder=folder,
+        actor=world.clinician,
+    )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file in ``folder``, hidden (staged) ones included."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
+
+
+def test_photo_is_stored_with_its_checksum_and_its_file_appears_on_commit(
+    factory: sessionmaker[Session], world: World, tmp_path: Path
+) -> None:
+    a = _assessment(factory, world)
+    with transaction(factory) as db:
+        photo = _add_photo(db, world, a, tmp_path)
+        assert photo.sha256 == hashlib.sha256(PNG).hexdigest() and photo.filename == "x.png"
+        assert photo.stored_as == f"{photo.sha256}.png"
+        staged = _files(tmp_path)  # written before the commit, under a hidden temporary name
+        assert [(n.startswith(f".{photo.stored_as}."), c) for n, c in staged.items()] == [(True, PNG)]
+    assert _files(tmp_path) == {photo.stored_as: PNG}
     with (
-        pytest.raises(RhytidError, match="file: the content is not a image/jpeg"),
+        pytest.raises(RhytidError, match=r"file: 'x\.jpg' is not a image/jpeg image"),
         transaction(factory) as db,
     ):
-        repo.add_photo(
-            db=db,
-            assessment_id=a.id,
-            filename="x.jpg",
-            content_type="image/jpeg",
-            content=png,
-            folder=tmp_path,
-            actor=world.clinician,
-        )
+        _add_photo(db, world, a, tmp_path, PNG, "x.jpg", "image/jpeg")
+    assert _files(tmp_path) == {photo.stored_as: PNG}
+
+
+def test_a_failed_transaction_leaves_no_photo_file_and_keeps_a_shared_one(
+    factory: sessionmaker[Session], world: World, tmp_path: Path
+) -> None:
+    a = _assessment(factory, world)
+    other = PNG + b"other"
+    # the file was written, then the transaction failed: no file stays behind, no row either
+    with pytest.raises(ConflictError), transaction(factory) as db:
+        _add_photo(db, world, a, tmp_path, other)
+        raise ConflictError("test: the transaction fails after the file was written")
+    assert _files(tmp_path) == {}
+    # a file that a stored row references survives a failure of another row with the same bytes
+    with transaction(factory) as db:
+        kept = _add_photo(db, world, a, tmp_path).stored_as
+    for content in (PNG, other):
+        with factory() as db:
+            _add_photo(db, world, a, tmp_path, content)
+            db.rollback()
+    assert _files(tmp_path) == {kept: PNG}
+    # a photo added in a savepoint that is rolled back is not published by the outer commit
+    with transaction(factory) as db:
+        nested = db.begin_nested()
+        _add_photo(db, world, a, tmp_path, other)
+        nested.rollback()
+    assert _files(tmp_path) == {kept: PNG}
+    with factory() as db:  # closed without commit
+        _add_photo(db, world, a, tmp_path, other)
+    assert _files(tmp_path) == {kept: PNG}
+    with factory() as db:
+        assert db.scalars(select(m.Photo.stored_as).where(m.Photo.assessment_id == a)).all() == [kept]

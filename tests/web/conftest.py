@@ -1,4 +1,4 @@
-"""Web fixtures: the app on SQLite and PostgreSQL (TestClient), and a real uvicorn server."""
+"""Web fixtures and helpers: the app on SQLite and PostgreSQL behind a real uvicorn server."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ from rhytid.web import create_app, load_settings
 
 POSTGRES_URL = os.environ.get("RHYTID_TEST_POSTGRES_URL")
 EMAIL = {role: email for email, _, role in DEMO_USERS}
+#: The database kinds a test runs on (as in tests/store: each test package has its own conftest).
+KINDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
+        ),
+    ),
+]
 
 
 def make_app(url: str, folder: Path):  # type: ignore[no-untyped-def]
@@ -27,18 +37,7 @@ def make_app(url: str, folder: Path):  # type: ignore[no-untyped-def]
     return create_app(url, settings=settings)
 
 
-@pytest.fixture(
-    scope="session",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
-            ),
-        ),
-    ],
-)
+@pytest.fixture(scope="session", params=KINDS)
 def app_client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
@@ -46,14 +45,54 @@ def app_client(
     folder = tmp_path_factory.mktemp("web")
     with temporary_database(request.param, folder, POSTGRES_URL) as url:
         create_demo_data(url)
-        app = make_app(url, folder)
-        with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with served(url, folder) as client:
             yield client
-        app.state.engine.dispose()
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """The kind of a fresh database a test makes: sqlite, and postgresql when it is configured."""
+    return str(request.param)
 
 
 def auth(role: str) -> tuple[str, str]:
     return (EMAIL[role], DEMO_PASSWORD)
+
+
+DOC = auth("clinician")
+
+
+def png(i: int) -> bytes:
+    """A distinct small PNG per ``i``."""
+    return b"\x89PNG\r\n\x1a\n" + f"photo {i} ".encode() + bytes(40)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file of a photo folder, hidden (staged) ones included."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
+
+
+def new_patient(client: httpx.Client, family_name: str = "Photo", role: str = "clinician") -> int:
+    """A new patient (through the API); their id."""
+    r = client.post(
+        "/api/patients",
+        auth=auth(role),
+        json={"given_name": "Pia", "family_name": family_name, "birth_date": "1985-02-03", "sex": "female"},
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def new_assessment(client: httpx.Client) -> int:
+    """A new patient's assessment (through the API); its id."""
+    pid = new_patient(client)
+    r = client.post(
+        f"/api/patients/{pid}/assessments",
+        auth=DOC,
+        json={"assessed_on": "2025-01-01", "grades": {"glabellar": {"rest": 1, "max": 2}}},
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
 
 
 @contextmanager
@@ -76,6 +115,18 @@ def serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     yield base
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@contextmanager
+def served(url: str, data_dir: Path) -> Iterator[httpx.Client]:
+    """The app on database ``url`` with data folder ``data_dir`` (photos in ``data_dir/photos``),
+    served by uvicorn; yields an HTTP client of it and disposes of the app's engine afterwards."""
+    app = make_app(url, data_dir)
+    try:
+        with serve(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            yield client
+    finally:
+        app.state.engine.dispose()
 
 
 @pytest.fixture(scope="session")

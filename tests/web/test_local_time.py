@@ -14,19 +14,10 @@ import pytest
 from rhytid._cli_web import create_demo_data
 from rhytid.store.testing import temporary_database
 
-from .conftest import POSTGRES_URL, auth, make_app, serve
+from .conftest import KINDS, POSTGRES_URL, auth, make_app, serve
 from .test_pages import _csrf, _sign_in
 
 NEW_YORK = ZoneInfo("America/New_York")
-KINDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(
-            not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
-        ),
-    ),
-]
 
 
 @pytest.fixture(scope="module", params=KINDS)

@@ -33,9 +33,11 @@ from rhytid.clinic import (
 )
 from rhytid.errors import ClinicError, ScreeningError
 from rhytid.store import _models as m
+from rhytid.store import _photos as photo_files
 from rhytid.store._clinical import age_on, preview, rebuild_screening, screen_answers
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
 from rhytid.store._models import utcnow
+from rhytid.store._photos import MAX_PHOTO_BYTES, PHOTO_TYPES
 from rhytid.store._schemas import (
     AdverseEventCreate,
     AppointmentCreate,
@@ -54,6 +56,8 @@ from rhytid.store._time import zone
 _Row = TypeVar("_Row")
 
 __all__ = [
+    "MAX_PHOTO_BYTES",
+    "PHOTO_TYPES",
     "Actor",
     "acknowledge_precautions",
     "add_photo",
@@ -366,10 +370,6 @@ def list_assessments(*, db: Session, patient_id: int, actor: Actor) -> list[m.As
     )
 
 
-PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
-
-
 def add_photo(
     *,
     db: Session,
@@ -380,37 +380,30 @@ def add_photo(
     folder: Path,
     actor: Actor,
 ) -> m.Photo:
-    """Store a JPEG or PNG photo as a file named by its SHA-256, with the checksum in the database."""
+    """Store a JPEG or PNG photo as a file named by its SHA-256, with the checksum in the database.
+
+    The file is checked first, then staged: it appears in ``folder`` when ``db`` commits and is
+    deleted if the transaction fails (see :mod:`rhytid.store._photos`).
+    """
     assessment = db.get(m.Assessment, assessment_id)
     if assessment is None:
         raise NotFoundError(f"assessment_id: no assessment {assessment_id}")
     _patient(db, assessment.patient_id, actor)
-    if content_type not in PHOTO_TYPES:
-        raise StoreError(
-            f"file: content type {content_type!r} not allowed; allowed: {', '.join(PHOTO_TYPES)}"
-        )
-    if not content.startswith(PHOTO_TYPES[content_type]):
-        raise StoreError(f"file: the content is not a {content_type} image")
-    if len(content) > MAX_PHOTO_BYTES:
-        raise StoreError(f"file: {len(content)} bytes; at most {MAX_PHOTO_BYTES}")
+    check_photo(filename=filename, content_type=content_type, content=content)
     digest = hashlib.sha256(content).hexdigest()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}{'.jpg' if content_type == 'image/jpeg' else '.png'}"
-    if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(content)
-        tmp.replace(path)
+    name = photo_files.file_name(digest, content_type)
     photo = m.Photo(
         assessment_id=assessment.id,
         filename=Path(filename or "photo").name[:255],
         content_type=content_type,
         sha256=digest,
         size_bytes=len(content),
-        stored_as=path.name,
+        stored_as=name,
     )
     db.add(photo)
     db.flush()
     audit(db, actor, "create", "photo", photo.id, assessment.patient_id)
+    photo_files.stage(db, folder, name, content)
     return photo
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -787,6 +788,8 @@ async def _save_assessment(
         raise
     except StoreError as exc:
         return again(422, str(exc))
+    except SQLAlchemyError as exc:  # refused by the database itself: nothing stored, no file kept
+        return again(409, f"assessment: the database refused it ({type(exc).__name__}); nothing was saved")
     return _redirect(f"/patients/{patient_id}#assessments")
 
 
