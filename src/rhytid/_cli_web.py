@@ -22,6 +22,26 @@ DatabaseOption = Annotated[
 ]
 
 
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="the clinic app's data folder, whose photos/ are backed up "
+        "(default: RHYTID_DATA_DIR, else the user data folder)",
+    ),
+]
+
+
+def _photo_dir(data_dir: Path | None) -> Path:
+    from rhytid.web._settings import default_data_dir, photo_dir
+
+    return photo_dir(data_dir or default_data_dir())
+
+
+def _files(n: int) -> str:
+    return f"{n} photo file{'' if n == 1 else 's'}"
+
+
 def create_demo_data(url: str | None, time_zone: str = "UTC") -> list[tuple[str, str]]:
     """A demo clinic with users, patients and a fresh vial; returns the (e-mail, role) sign-ins."""
     from sqlalchemy import select
@@ -102,30 +122,58 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def backup(
-        target: Annotated[Path, typer.Argument(help="file to write")], database: DatabaseOption = None
+        target: Annotated[Path, typer.Argument(help="archive to write, e.g. clinic-2025-01-31.tar")],
+        database: DatabaseOption = None,
+        data_dir: DataDirOption = None,
+        allow_missing_photos: Annotated[
+            bool,
+            typer.Option(
+                "--allow-missing-photos",
+                help="write the backup even if photo files are missing or corrupt (each one is named)",
+            ),
+        ] = False,
     ) -> None:
-        """Write a consistent copy of the database, even while the server runs."""
+        """Write one consistent backup archive (tar), even while the server runs.
+
+        The archive holds the database copy (database.sqlite3, or database.json for PostgreSQL),
+        photos/<sha256>.jpg|png for every photo the copy references, each checked against its
+        checksum, and manifest.json. A missing or corrupt photo fails the backup, naming the file.
+        """
         from rhytid.store import make_engine
-        from rhytid.store._backup import backup as do_backup
+        from rhytid.store._archive import backup as do_backup
 
         engine = make_engine(database)
         try:
-            do_backup(engine, target)
+            result = do_backup(engine, target, _photo_dir(data_dir), allow_missing=allow_missing_photos)
         finally:
             engine.dispose()
-        typer.echo(f"backup written to {target}")
+        for missing in result.missing:
+            typer.echo(f"warning: {missing}; left out of the backup", err=True)
+        typer.echo(f"backup written to {target} ({_files(result.photos)})")
 
     @app.command()
     def restore(
-        source: Annotated[Path, typer.Argument(help="backup file")], database: DatabaseOption = None
+        source: Annotated[Path, typer.Argument(help="backup archive (or an older database-only backup)")],
+        database: DatabaseOption = None,
+        data_dir: DataDirOption = None,
     ) -> None:
-        """Replace the database's contents with a backup (stop the server first)."""
+        """Replace the database's contents and put the photos back (stop the server first).
+
+        Every photo is checked against its checksum first; an archive that fails any check is
+        refused and nothing changes. A database-only backup of older versions restores the
+        database alone.
+        """
         from rhytid.store import make_engine
-        from rhytid.store._backup import restore as do_restore
+        from rhytid.store._archive import restore as do_restore
 
         engine = make_engine(database)
         try:
-            do_restore(engine, source)
+            result = do_restore(engine, source, _photo_dir(data_dir))
         finally:
             engine.dispose()
-        typer.echo(f"restored from {source}")
+        for missing in result.missing:
+            typer.echo(f"warning: {missing} when the backup was written; not restored", err=True)
+        if result.database_only:
+            typer.echo(f"restored from {source} (database only; photo files left as they are)")
+        else:
+            typer.echo(f"restored from {source} ({_files(result.photos)})")

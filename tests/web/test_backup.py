@@ -4,10 +4,11 @@ runs and writes, an identical round trip, and one clear line with exit status 2 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -19,17 +20,9 @@ from rhytid.store import make_engine, migrate
 from rhytid.store import models as m
 from rhytid.store.testing import temporary_database
 
-from .conftest import POSTGRES_URL, auth, make_app, serve
+from .conftest import KINDS, POSTGRES_URL, auth, make_app, serve, served
 
-KINDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(
-            not POSTGRES_URL, reason="RHYTID_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped"
-        ),
-    ),
-]
+_T = TypeVar("_T")
 
 
 def dump(url: str) -> dict[str, list[dict[str, Any]]]:
@@ -57,15 +50,6 @@ def one_error_line(err: str, *words: str) -> None:
     assert lines[0].startswith("error: ") and "Traceback" not in err
     for word in words:
         assert word in lines[0], lines[0]
-
-
-def suffix(kind: str) -> str:
-    return ".sqlite3" if kind == "sqlite" else ".json"
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -99,59 +83,66 @@ def _populate(client: httpx.Client, n: int) -> None:
         assert r.status_code == 201, r.text
 
 
+def during_writes(
+    base: str, write: Callable[[httpx.Client, int], httpx.Response], backup: Callable[[], _T]
+) -> _T:
+    """``backup()`` while a thread keeps writing through the server at ``base``: ``write(client, i)``
+    for i = 1, 2, ...; the backup starts after 5 writes, the thread stops 3 writes after it ended.
+    Every write must succeed."""
+    stop = threading.Event()
+    done: list[int] = []
+    errors: list[str] = []
+
+    def writer() -> None:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            for i in itertools.count(1):
+                if stop.is_set():
+                    return
+                r = write(c, i)
+                if r.is_success:
+                    done.append(i)
+                else:
+                    errors.append(r.text)
+
+    def wait_for(n: int) -> None:
+        while len(done) < n and not errors:
+            threading.Event().wait(0.02)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        wait_for(5)
+        result = backup()
+        wait_for(len(done) + 3)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not errors, errors[:3]
+    return result
+
+
 def test_backup_while_the_server_writes_then_restore(
     kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = tmp_path / f"snapshot{suffix(kind)}"
+    target = tmp_path / "snapshot.tar"
     with temporary_database(kind, tmp_path, POSTGRES_URL) as url:
         main(["demo-data", "--database", url])
         capsys.readouterr()
-        app = make_app(url, tmp_path)
-        stop = threading.Event()
-        created: list[int] = []
-        errors: list[str] = []
-
-        def writer() -> None:
-            with httpx.Client(base_url=base, timeout=30) as c:
-                while not stop.is_set():
-                    r = c.post(
-                        "/api/patients",
-                        auth=auth("front_desk"),
-                        json={
-                            "given_name": "W",
-                            "family_name": "Writer",
-                            "birth_date": "1990-01-01",
-                            "sex": "female",
-                        },
-                    )
-                    if r.status_code == 201:
-                        created.append(r.json()["id"])
-                    else:
-                        errors.append(r.text)
-
-        with serve(app) as base:
-            thread = threading.Thread(target=writer)
-            thread.start()
-            try:
-                while len(created) < 5 and not errors:
-                    threading.Event().wait(0.05)
-                code, out, err = cli(capsys, "backup", str(target), "--database", url)
-                at_backup = len(created)
-                while len(created) < at_backup + 3 and not errors:
-                    threading.Event().wait(0.05)
-            finally:
-                stop.set()
-                thread.join(timeout=60)
-        app.state.engine.dispose()
-        assert not errors, errors[:3]
+        patient = {"given_name": "W", "family_name": "Writer", "birth_date": "1990-01-01", "sex": "female"}
+        with served(url, tmp_path) as client:
+            code, out, err = during_writes(
+                str(client.base_url),
+                lambda c, _: c.post("/api/patients", auth=auth("front_desk"), json=patient),
+                lambda: cli(capsys, "backup", str(target), "--database", url),
+            )
         assert (code, err) == (0, ""), err
-        assert out.strip() == f"backup written to {target}"
+        assert out.strip() == f"backup written to {target} (0 photo files)"
         source = dump(url)
 
     with temporary_database(kind, tmp_path, POSTGRES_URL) as fresh:
         code, out, err = cli(capsys, "restore", str(target), "--database", fresh)
         assert (code, err) == (0, ""), err
-        assert out.strip() == f"restored from {target}"
+        assert out.strip() == f"restored from {target} (0 photo files)"
         copy = dump(fresh)
     patients = {p["id"]: p for p in copy["patients"]}
     # writing went on during and after the backup; the copy holds a prefix of it
@@ -168,7 +159,7 @@ def test_backup_while_the_server_writes_then_restore(
 def test_round_trip_is_identical_and_restore_replaces_changes(
     kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = tmp_path / "nested" / f"copy{suffix(kind)}"
+    target = tmp_path / "nested" / "copy.tar"
     with temporary_database(kind, tmp_path, POSTGRES_URL) as url:
         main(["demo-data", "--database", url])
         app = make_app(url, tmp_path)

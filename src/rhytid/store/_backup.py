@@ -1,22 +1,22 @@
-"""Consistent backups while the server runs.
+"""Consistent copies of the database while the server runs (the database part of a backup).
 
 SQLite: the SQLite online backup API (a consistent snapshot even with concurrent writers).
 PostgreSQL: without ``pg_dump``, every table is read in one ``REPEATABLE READ`` transaction (one
-snapshot) and written as JSON; restore empties the tables and loads the rows in one transaction,
+snapshot) and written as JSON; loading empties the tables and inserts the rows in one transaction,
 then moves the id sequences past the restored ids.
 
-A backup is written to a temporary file next to the target and renamed into place, so a failed
-backup never leaves a half-written file under the target's name. A restore either succeeds completely
-or changes nothing; afterwards the database is migrated to the newest revision (SQLite) or must
-already be at the backup's revision (PostgreSQL).
+Loading a copy either succeeds completely or changes nothing; afterwards the database is migrated
+to the newest revision (SQLite) or must already be at the copy's revision (PostgreSQL). The backup
+archive around the copy (with the photo files) is :mod:`rhytid.store._archive`; a copy on its own
+is also what older versions of ``rhytid backup`` wrote, and it still restores.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from rhytid.store._db import _alembic_config, migrate
 from rhytid.store._errors import StoreError
 from rhytid.store._models import Base
 
-__all__ = ["backup", "restore"]
+__all__ = ["database_member", "dump_database", "load_database", "photo_rows"]
 
 
 def _sqlite_path(engine: Engine) -> str:
@@ -57,29 +57,31 @@ def _known_revisions(engine: Engine) -> set[str]:
     return {rev.revision for rev in scripts.walk_revisions()}
 
 
-def _partial(target: Path) -> Path:
-    return target.with_name(f".{target.name}.partial-{os.getpid()}")
+def dump_database(engine: Engine, path: Path) -> None:
+    """Write a consistent copy of the database to ``path`` (a SQLite file, or JSON for PostgreSQL)."""
+    if engine.dialect.name == "sqlite":
+        _backup_sqlite(engine, path)
+    else:
+        _backup_json(engine, path)
 
 
-def backup(engine: Engine, target: Path) -> None:
-    """Write a consistent copy of the database to ``target`` (SQLite file or JSON for PostgreSQL)."""
-    if target.is_dir():
-        raise StoreError(f"target: {str(target)!r} is a folder; name a file to write")
+def database_member(dialect: str) -> str:
+    """The name of the database copy inside a backup archive, by database kind."""
+    return "database.sqlite3" if dialect == "sqlite" else "database.json"
+
+
+def photo_rows(path: Path, dialect: str, label: str) -> list[tuple[int, str, str]]:
+    """(id, stored_as, sha256) of every photo row in a database copy written by :func:`dump_database`."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"target: cannot create the folder of {str(target)!r} ({exc.strerror})") from None
-    partial = _partial(target)
-    try:
-        if engine.dialect.name == "sqlite":
-            _backup_sqlite(engine, partial)
+        if dialect == "sqlite":
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+                rows = conn.execute("SELECT id, stored_as, sha256 FROM photos ORDER BY id").fetchall()
         else:
-            _backup_json(engine, partial)
-        partial.replace(target)
-    except OSError as exc:
-        raise StoreError(f"target: cannot write {str(target)!r} ({exc.strerror})") from None
-    finally:
-        partial.unlink(missing_ok=True)
+            tables = json.loads(path.read_text(encoding="utf-8"))["tables"]
+            rows = [(r["id"], r["stored_as"], r["sha256"]) for r in tables.get("photos", [])]
+        return [(int(i), str(name), str(sha)) for i, name, sha in rows]
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StoreError(f"backup: {label} has no readable photos table ({type(exc).__name__})") from None
 
 
 def _backup_sqlite(engine: Engine, partial: Path) -> None:
@@ -113,29 +115,31 @@ def _backup_json(engine: Engine, partial: Path) -> None:
     partial.write_text(json.dumps({"alembic": version, "tables": tables}, default=_default), encoding="utf-8")
 
 
-def restore(engine: Engine, source: Path) -> None:
-    """Replace the database's contents with a backup made by :func:`backup`."""
-    if not source.is_file():
-        raise StoreError(f"backup: no file {str(source)!r}")
+def load_database(engine: Engine, source: Path, label: str | None = None) -> None:
+    """Replace the database's contents with a copy written by :func:`dump_database`.
+
+    ``label`` names the copy in error messages (default: its path).
+    """
+    label = label or repr(str(source))
     if engine.dialect.name == "sqlite":
-        _restore_sqlite(engine, source)
+        _restore_sqlite(engine, source, label)
     else:
-        _restore_json(engine, source)
+        _restore_json(engine, source, label)
 
 
-def _restore_sqlite(engine: Engine, source: Path) -> None:
+def _restore_sqlite(engine: Engine, source: Path, label: str) -> None:
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"backup: cannot open {str(source)!r} ({exc})") from None
+        raise StoreError(f"backup: cannot open {label} ({exc})") from None
     try:
         try:
             row = src.execute("SELECT version_num FROM alembic_version").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"backup: {str(source)!r} is not a Rhytid SQLite backup ({exc})") from None
+            raise StoreError(f"backup: {label} is not a Rhytid SQLite backup ({exc})") from None
         if row is None or row[0] not in _known_revisions(engine):
             raise StoreError(
-                f"backup: {str(source)!r} has schema revision {row[0] if row else None!r}, "
+                f"backup: {label} has schema revision {row[0] if row else None!r}, "
                 "which this version of Rhytid does not know"
             )
         dst = sqlite3.connect(_sqlite_path(engine), timeout=30)
@@ -148,7 +152,7 @@ def _restore_sqlite(engine: Engine, source: Path) -> None:
     migrate(engine)  # an older backup is brought up to the newest schema
 
 
-def _restore_json(engine: Engine, source: Path) -> None:
+def _restore_json(engine: Engine, source: Path, label: str) -> None:
     try:
         data = json.loads(source.read_text(encoding="utf-8"), object_hook=_hook)
         tables = data["tables"]
@@ -156,18 +160,18 @@ def _restore_json(engine: Engine, source: Path) -> None:
         if not isinstance(tables, dict) or not all(isinstance(v, list) for v in tables.values()):
             raise TypeError("tables must map names to lists of rows")
     except (ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"backup: {str(source)!r} is not a Rhytid JSON backup ({exc})") from None
+        raise StoreError(f"backup: {label} is not a Rhytid JSON backup ({exc})") from None
     migrate(engine)
     with engine.connect() as conn:
         current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if version != current:
         raise StoreError(
-            f"backup: {str(source)!r} has schema revision {version!r}, the database {current!r}; "
+            f"backup: {label} has schema revision {version!r}, the database {current!r}; "
             "restore it with the Rhytid version that wrote it, then upgrade"
         )
     unknown = sorted(set(tables) - set(Base.metadata.tables))
     if unknown:
-        raise StoreError(f"backup: {str(source)!r} has unknown tables {unknown}")
+        raise StoreError(f"backup: {label} has unknown tables {unknown}")
     try:
         with engine.begin() as conn:
             for t in reversed(Base.metadata.sorted_tables):
@@ -185,6 +189,5 @@ def _restore_json(engine: Engine, source: Path) -> None:
                     )
     except (SQLAlchemyError, TypeError, ValueError) as exc:
         raise StoreError(
-            f"backup: the rows of {str(source)!r} do not fit the database "
-            f"({type(exc).__name__}); nothing changed"
+            f"backup: the rows of {label} do not fit the database ({type(exc).__name__}); nothing changed"
         ) from None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "default_data_dir", "load_settings", "photo_dir"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,17 @@ class Settings:
 
     @property
     def photo_dir(self) -> Path:
-        return self.data_dir / "photos"
+        return photo_dir(self.data_dir)
+
+
+def default_data_dir() -> Path:
+    """The app's data folder (photos, secret key): ``RHYTID_DATA_DIR``, else the user data folder."""
+    return Path(os.environ.get("RHYTID_DATA_DIR") or platformdirs.user_data_dir("rhytid", appauthor=False))
+
+
+def photo_dir(data_dir: Path) -> Path:
+    """The folder of assessment photos in a data folder: one file per photo, named by its SHA-256."""
+    return data_dir / "photos"
 
 
 def _secret(data_dir: Path) -> str:
@@ -46,9 +56,7 @@ def load_settings(
     data_dir: Path | None = None,
     cookie_secure: bool | None = None,
 ) -> Settings:
-    folder = data_dir or Path(
-        os.environ.get("RHYTID_DATA_DIR") or platformdirs.user_data_dir("rhytid", appauthor=False)
-    )
+    folder = data_dir or default_data_dir()
     env_secure = os.environ.get("RHYTID_COOKIE_SECURE")
     if cookie_secure is None and env_secure:
         cookie_secure = env_secure.lower() in ("1", "true", "yes")
