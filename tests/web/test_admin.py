@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from rhytid.web import _admin, _pages
+from rhytid.web import _admin, _intake, _pages
 
 from .conftest import EMAIL, auth
 from .test_pages import _csrf, _sign_in
@@ -91,7 +91,7 @@ def _template(url: str) -> str:
 def test_page_matrix_covers_every_page(ids: dict[str, int]) -> None:
     routes = {
         (method, re.sub(r"\{[^}]+\}", "{}", r.path))
-        for router in (_pages.router, _admin.router)
+        for router in (_pages.router, _intake.router, _admin.router)
         for r in router.routes
         if isinstance(r, APIRoute)
         for method in r.methods

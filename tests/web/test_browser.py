@@ -76,11 +76,25 @@ def test_full_visit(browser, live_server: str) -> None:  # type: ignore[no-untyp
         patient.check(f"input[name=has_{name}][value=no]")
     patient.check("input[name=has_medications][value=yes]")
     patient.check("input[name=medication][value=warfarin]")
-    patient.check("input[name=has_previous_toxin][value=no]")
     for radio in patient.locator("fieldset input[type=radio][value=no]").all():
         name = radio.get_attribute("name")
         if name and not name.startswith("has_"):
             radio.check()
+    # a previous treatment with units that are not a number: the form comes back with the error
+    # next to that question and every other answer kept
+    patient.check("input[name=has_previous_toxin][value=yes]")
+    patient.fill("input[name=prev_date]", "2023-01-15")
+    patient.fill("input[name=prev_units]", "twenty")
+    patient.click("#intake button[type=submit]")
+    expect(patient.locator("#q-previous_toxin #error-previous_toxin")).to_contain_text(
+        "previous_toxin[0].units: not a number of units: 'twenty'"
+    )
+    expect(patient.locator("[role=alert]")).to_have_count(1)
+    expect(patient.locator("input[name=medication][value=warfarin]")).to_be_checked()
+    expect(patient.locator("input[name=dry_eye][value=no]")).to_be_checked()
+    expect(patient.locator("input[name=prev_date]")).to_have_value("2023-01-15")
+    patient.screenshot(path=str(ARTIFACTS / "intake-error.png"), full_page=True)
+    patient.fill("input[name=prev_units]", "20")
     patient.click("#intake button[type=submit]")
     expect(patient.locator("#thanks")).to_contain_text("Thank you, Grace")
 

@@ -25,7 +25,7 @@ from rhytid.store import (
     migrate,
     session_factory,
 )
-from rhytid.web import _admin, _api, _pages
+from rhytid.web import _admin, _api, _intake, _pages
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._settings import Settings, load_settings
 
@@ -161,6 +161,7 @@ def create_app(
 
     app.include_router(_api.router)
     app.include_router(_pages.router)
+    app.include_router(_intake.router)
     app.include_router(_admin.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

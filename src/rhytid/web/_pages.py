@@ -18,8 +18,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from rhytid.clinic import PRODUCTS
-from rhytid.clinic._history import ANSWERED_FIELDS
-from rhytid.clinic._rules import rules
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
 from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo
@@ -32,6 +30,7 @@ from rhytid.web._auth import (
     ClinicalUser,
     Clinician,
     DbSession,
+    PatientLink,
     actor_of,
     check_csrf,
     csrf_token,
@@ -274,67 +273,7 @@ async def create_link(request: Request, db: DbSession, user: AnyUser, patient_id
     return _render(request, "link.html", patient=patient, url=url, kind=kind)
 
 
-# --- patient intake (signed link) --------------------------------------------------------------
-_BOOL_FIELDS = [
-    f for f in ANSWERED_FIELDS if f not in ("allergies", "conditions", "medications", "previous_toxin")
-]
-
-
-def _codes(name: str) -> list[str]:
-    return [str(c) for c in rules().codes[name].value]
-
-
-def _intake_options() -> dict[str, Any]:
-    return {
-        "bools": _BOOL_FIELDS,
-        "allergens": _codes("toxin_allergens")[:1] + _codes("component_allergens"),
-        "conditions": _codes("neuromuscular_conditions") + _codes("other_conditions"),
-        "medications": [str(k) for k in rules().medications.value],
-        "areas": _codes("treatment_areas"),
-        "side_effects": _codes("toxin_side_effects"),
-    }
-
-
-def _answers(form: FormData) -> dict[str, Any]:
-    answers: dict[str, Any] = {"schema_version": 1}
-    for name in _BOOL_FIELDS:
-        v = _s(form, name)
-        answers[name] = True if v == "yes" else False if v == "no" else None
-    for name, key in (("allergies", "allergy"), ("conditions", "condition"), ("medications", "medication")):
-        has = _s(form, f"has_{name}")
-        picked = [str(v) for v in form.getlist(key)]
-        if has == "no":
-            answers[name] = []
-        elif has == "yes":
-            answers[name] = [{"substance": c} for c in picked] if name == "allergies" else picked
-        else:
-            answers[name] = None
-    has = _s(form, "has_previous_toxin")
-    if has == "no":
-        answers["previous_toxin"] = []
-    elif has == "yes":
-        entry: dict[str, Any] = {"date": _s(form, "prev_date") or None}
-        for key in ("product", "area"):
-            if _s(form, f"prev_{key}"):
-                entry[key] = _s(form, f"prev_{key}")
-        if _s(form, "prev_units"):
-            try:
-                entry["units"] = float(_s(form, "prev_units"))
-            except ValueError:
-                raise RhytidError(
-                    f"previous_toxin[0].units: not a number: {_s(form, 'prev_units')!r}"
-                ) from None
-        entry["side_effects"] = [str(v) for v in form.getlist("prev_side_effect")]
-        answers["previous_toxin"] = [entry]
-    else:
-        answers["previous_toxin"] = None
-    if _s(form, "facial_surgery_details"):
-        answers["facial_surgery_details"] = _s(form, "facial_surgery_details")[:2000]
-    if _s(form, "notes"):
-        answers["notes"] = _s(form, "notes")[:5000]
-    return answers
-
-
+# --- patient links (the intake form is in _intake) ----------------------------------------------
 def _link_actor(patient: m.Patient) -> Actor:
     return Actor(clinic_id=patient.clinic_id, label=f"patient-link:{patient.id}", role="patient")
 
@@ -346,48 +285,24 @@ def _link_patient(db: Session, patient_id: int) -> m.Patient:
     return patient
 
 
-@router.get("/p/intake/{token}", response_class=HTMLResponse)
-def intake_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
-    link = read_link(request, token, "intake")
+def open_link(request: Request, db: Session, token: str, form: str) -> tuple[PatientLink, m.Patient]:
+    """The link's ``form`` opened by its patient (an audited read; 404/410 for a bad link)."""
+    link = read_link(request, token, form)
     patient = _link_patient(db, link.patient_id)
-    repo.audit(db, _link_actor(patient), "read", "intake_form", None, patient.id)
+    repo.audit(db, _link_actor(patient), "read", f"{form}_form", None, patient.id)
     db.commit()
-    return _render(
-        request,
-        "intake.html",
-        patient=patient,
-        token=token,
-        form_csrf=link_csrf(request, token),
-        options=_intake_options(),
-        values={},
-    )
+    return link, patient
 
 
-@router.post("/p/intake/{token}", response_class=HTMLResponse)
-async def intake_submit(request: Request, db: DbSession, token: str) -> HTMLResponse:
-    link = read_link(request, token, "intake")
-    form = await request.form()
-    if not hmac.compare_digest(str(form.get("csrf_token") or ""), link_csrf(request, token)):
+async def link_submission(
+    request: Request, db: Session, token: str, form: str
+) -> tuple[PatientLink, m.Patient, FormData]:
+    """The link, its patient and the submitted ``form`` (403 unless it carries the link's CSRF token)."""
+    link = read_link(request, token, form)
+    data = await request.form()
+    if not hmac.compare_digest(str(data.get("csrf_token") or ""), link_csrf(request, token)):
         raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
-    patient = _link_patient(db, link.patient_id)
-    try:
-        answers = _answers(form)
-        row = repo.submit_history(db=db, patient_id=patient.id, answers=answers, actor=_link_actor(patient))
-        db.commit()
-    except RhytidError as exc:
-        db.rollback()
-        return _render(
-            request,
-            "intake.html",
-            422,
-            patient=patient,
-            token=token,
-            error=str(exc),
-            form_csrf=link_csrf(request, token),
-            options=_intake_options(),
-            values=dict(form),
-        )
-    return _render(request, "thanks.html", patient=patient, missing=row.screening["missing"])
+    return link, _link_patient(db, link.patient_id), data
 
 
 # --- screening ---------------------------------------------------------------------------------
@@ -561,10 +476,7 @@ _ONSET_CODES = ("facial_droop", "eyelid_droop", "severe_sudden_headache", "asymm
 
 @router.get("/p/aftercare/{token}", response_class=HTMLResponse)
 def aftercare_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
-    link = read_link(request, token, "aftercare")
-    patient = _link_patient(db, link.patient_id)
-    repo.audit(db, _link_actor(patient), "read", "aftercare_form", None, patient.id)
-    db.commit()
+    _, patient = open_link(request, db, token, "aftercare")
     return _render(
         request,
         "aftercare.html",
@@ -578,11 +490,7 @@ def aftercare_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
 
 @router.post("/p/aftercare/{token}", response_class=HTMLResponse)
 async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLResponse:
-    link = read_link(request, token, "aftercare")
-    form = await request.form()
-    if not hmac.compare_digest(str(form.get("csrf_token") or ""), link_csrf(request, token)):
-        raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
-    patient = _link_patient(db, link.patient_id)
+    link, patient, form = await link_submission(request, db, token, "aftercare")
     treatment = db.get(m.Treatment, link.treatment_id) if link.treatment_id else None
     if treatment is not None and treatment.patient_id != patient.id:
         raise HTTPException(404, detail="link: not a valid link")
