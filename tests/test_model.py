@@ -205,6 +205,31 @@ def test_toxin_superposes_before_the_block() -> None:
             assert vb.muscle_block[name] == pytest.approx(block, rel=1e-9, abs=1e-12)
 
 
+def test_injections_of_one_day_share_the_binding_capacity_other_days_do_not(female: Face) -> None:
+    """Two injections on one day bind what their summed uptake binds, each its share; an
+    injection on another day binds as if alone."""
+    from rhytid.model import uptake_at_points
+    from rhytid.toxin import bound_uptake, dose_response, get_product
+
+    product = get_product("onabotulinumtoxinA")
+    plan = _plan(
+        Injection(site="procerus", units=4),
+        Injection(site="corrugator_medial_l", units=4),
+        Injection(site="corrugator_medial_r", units=4, day=50),
+    )
+    resolved = plan.resolve(female)
+    xy = np.array([[0.0, 15.0], [8.0, 20.0], [-8.0, 20.0], [30.0, 60.0]])
+    depth = np.full(len(xy), 3.0)
+    septum = np.zeros(len(xy), dtype=bool)
+    q = uptake_at_points(female, resolved, product, xy, depth, septum)
+    alone = [uptake_at_points(female, [r], product, xy, depth, septum)[0] for r in resolved]
+    cap = dose_response().binding_capacity_u_per_mm3
+    assert q[2] == pytest.approx(alone[2], rel=1e-12)  # day 50: on its own
+    free = np.array([a / (1.0 - a / cap) for a in alone[:2]])  # the unbound uptake of each
+    assert q[0] + q[1] == pytest.approx(bound_uptake(free.sum(axis=0), cap), rel=1e-9)
+    assert np.all(q[0] + q[1] < alone[0] + alone[1])  # sharing binds less than alone
+
+
 def test_a_later_treatment_is_the_same_course_shifted_in_time() -> None:
     a = rhytid.simulate(_plan(Injection(site="procerus", units=4), days=(14, 60)))
     b = rhytid.simulate(_plan(Injection(site="procerus", units=4, day=100), days=(114, 160)))

@@ -50,6 +50,7 @@ from rhytid.toxin import (
     active_fraction,
     block_fraction,
     bolus_radius_mm,
+    bound_uptake,
     dose_response,
     get_product,
     spread_parameters,
@@ -143,7 +144,12 @@ def uptake_at_points(
     depth_mm: Array,
     behind_septum: NDArray[np.bool_],
 ) -> Array:
-    """Uptake density q (ona-equivalent U/mm³) of each injection at each point: ``(n_inj, P)``."""
+    """Bound uptake density (ona-equivalent U/mm³) of each injection at each point: ``(n_inj, P)``.
+
+    The injections given on one day share the binding capacity of the nerve endings: at each
+    point their summed uptake :math:`Q` binds as :func:`~rhytid.toxin.bound_uptake`, and each
+    injection keeps its share :math:`q_i / Q` of what is bound.
+    """
     sp = spread_parameters()
     out = np.empty((len(injections), len(xy)))
     transmission = np.where(behind_septum, sp.septum_transmission, 1.0)
@@ -153,6 +159,13 @@ def uptake_at_points(
         a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
         units = inj.units * product.ona_equivalent_per_unit
         out[i] = uptake_density(r, units, a, sp.length_mm) * transmission
+    capacity = dose_response().binding_capacity_u_per_mm3
+    days = np.array([inj.day for inj in injections])
+    for day in np.unique(days):
+        same = days == day
+        total = out[same].sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[same] *= np.where(total > 0.0, bound_uptake(total, capacity) / total, 1.0)
     return out
 
 

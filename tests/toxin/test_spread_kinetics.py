@@ -13,6 +13,7 @@ from rhytid.toxin import (
     active_fraction,
     block_fraction,
     bolus_radius_mm,
+    bound_uptake,
     dose_response,
     get_product,
     label_pattern,
@@ -71,6 +72,23 @@ def test_more_units_same_volume_never_less_block(u1: float, extra: float, c: flo
     q1 = uptake_density(R[::100], u1, 5.0, 3.0)
     q2 = uptake_density(R[::100], u1 + extra, 5.0, 3.0)
     assert np.all(block_fraction(q2 * c, params) >= block_fraction(q1 * c, params))
+
+
+@given(q=st.floats(0.0, 10.0), extra=st.floats(1e-6, 10.0), cap=st.floats(1e-4, 1.0))
+@settings(max_examples=80, deadline=None)
+def test_binding_saturates_at_the_capacity(q: float, extra: float, cap: float) -> None:
+    """Bound toxin grows with uptake, stays below the capacity, and doubling binds less than double."""
+    b1, b2 = bound_uptake(np.array([q, q + extra]), cap)
+    assert b1 <= b2 < cap
+    assert b1 <= q
+    assert bound_uptake(np.array([2 * (q + extra)]), cap)[0] <= 2 * b2
+
+
+def test_binding_is_linear_far_below_the_capacity() -> None:
+    cap = dose_response().binding_capacity_u_per_mm3
+    q = np.array([1e-6, 1e-5]) * cap
+    assert bound_uptake(q, cap) == pytest.approx(q, rel=2e-5)
+    assert bound_uptake(np.array([cap]), cap)[0] == pytest.approx(cap / 2)
 
 
 def test_block_saturates_between_zero_and_max() -> None:

@@ -131,3 +131,26 @@ def test_bad_designs_name_the_option(kwargs: dict[str, object], option: str) -> 
 )
 def test_wilson_interval(k: int, n: int, expected: tuple[float, float]) -> None:
     assert wilson(k, n) == pytest.approx(expected, abs=5e-4)
+
+
+def test_rating_noise_that_stays_with_the_patient_leaves_placebo_unchanged() -> None:
+    """Placebo leaves the wrinkles as at baseline: if the investigator's error is all the patient's
+    own (persistent share 1) every placebo rating equals the baseline rating; if it is all new at
+    each visit, some placebo patients are rated better by chance."""
+    from rhytid.trial import TrialParameters
+
+    tp = TrialParameters.from_data()
+    design = TrialDesign("glabellar", "onabotulinumtoxinA", 20, patients=800, seed=4)
+    fixed = run_trial(design, tp.replace(population={"rater_persistent_share": 1.0}))
+    fresh = run_trial(design, tp.replace(population={"rater_persistent_share": 0.0}))
+    assert np.all(fixed.rate("improve1", "placebo") == 0.0)
+    assert np.all(fixed.rate("none_or_mild", "placebo") == 0.0)
+    assert fresh.rate("improve1", "placebo").max() > 0.0
+
+
+def test_median_durations_carry_their_intervals(ona20: TrialResult) -> None:
+    d = ona20.to_dict()
+    for key in ("median_days_none_or_mild", "median_days_to_baseline"):
+        lo, hi = d[f"{key}_ci95"]
+        assert lo <= d[key] <= hi
+    assert d["design"]["duration_follow_up_days"] == 28

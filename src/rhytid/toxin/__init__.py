@@ -1,6 +1,12 @@
 """Toxin: products (potency, reconstitution), spread (field of effect), kinetics (block over time)."""
 
-from rhytid.toxin._kinetics import DoseResponse, active_fraction, block_fraction, dose_response
+from rhytid.toxin._kinetics import (
+    DoseResponse,
+    active_fraction,
+    block_fraction,
+    bound_uptake,
+    dose_response,
+)
 from rhytid.toxin._products import PRODUCT_NAMES, Product, get_product, label_pattern
 from rhytid.toxin._spread import (
     SpreadParameters,
@@ -17,6 +23,7 @@ __all__ = [
     "active_fraction",
     "block_fraction",
     "bolus_radius_mm",
+    "bound_uptake",
     "dose_response",
     "get_product",
     "label_pattern",

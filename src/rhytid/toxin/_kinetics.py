@@ -8,7 +8,10 @@ For an uptake density :math:`q` at time 0 the active light chain is the Bateman 
 .. math::  I(t) = q\,\frac{k_i}{k_i - k_r}\bigl(e^{-k_r t} - e^{-k_i t}\bigr), \quad t \ge 0,
 
 and repeated treatments add: :math:`I = \sum_j I_j(t - t_j)`. The fraction of nerve endings
-blocked is a saturating (Hill) function of it,
+blocked is a saturating (Hill) function of it. Uptake itself is receptor-mediated and saturates:
+the toxin a treatment leaves at a point binds as :math:`q_b = q / (1 + q / q_{cap})`, with
+:math:`q_{cap}` the binding capacity of the nerve endings there (what is not bound is cleared).
+The fraction of nerve endings
 
 .. math::  b = b_{max}\,\frac{I^n}{I^n + EC_{50}^n}.
 
@@ -25,7 +28,7 @@ from numpy.typing import NDArray
 
 from rhytid._data import value
 
-__all__ = ["DoseResponse", "active_fraction", "block_fraction", "dose_response"]
+__all__ = ["DoseResponse", "active_fraction", "block_fraction", "bound_uptake", "dose_response"]
 
 Array = NDArray[np.float64]
 
@@ -35,6 +38,7 @@ class DoseResponse:
     ec50_u_per_mm3: float
     hill: float
     max_block: float
+    binding_capacity_u_per_mm3: float
 
 
 @cache
@@ -43,6 +47,7 @@ def dose_response() -> DoseResponse:
         ec50_u_per_mm3=float(value("toxins.yaml", "dose_response", "ec50_u_per_mm3")),
         hill=float(value("toxins.yaml", "dose_response", "hill")),
         max_block=float(value("toxins.yaml", "dose_response", "max_block")),
+        binding_capacity_u_per_mm3=float(value("toxins.yaml", "dose_response", "binding_capacity_u_per_mm3")),
     )
 
 
@@ -64,3 +69,10 @@ def block_fraction(active: Array, params: DoseResponse) -> Array:
     x = np.maximum(np.asarray(active, dtype=float), 0.0) / params.ec50_u_per_mm3
     xn = x**params.hill
     return np.asarray(params.max_block * xn / (1.0 + xn), dtype=np.float64)
+
+
+def bound_uptake(uptake: Array, capacity: float) -> Array:
+    """Toxin bound by the nerve endings, :math:`q / (1 + q / q_{cap})` (U/mm³), for the uptake
+    density ``uptake`` of one treatment (U/mm³) and the binding ``capacity`` (U/mm³)."""
+    q = np.maximum(np.asarray(uptake, dtype=float), 0.0)
+    return np.asarray(q / (1.0 + q / capacity), dtype=np.float64)

@@ -7,14 +7,19 @@ displacement for the median patient with the planned technique). The objective i
 squared standardised residuals :math:`\sum_k ((m_k(\theta) - y_k)/s_k)^2`, minimised over the
 logarithms of the free parameters with :func:`scipy.optimize.least_squares` (trust region
 reflective, bounded, finite differences). Trials use a fixed seed (common random numbers), so the
-objective is deterministic and the fit reproducible.
+objective is deterministic and the fit reproducible. Durations are read at 4-weekly visits, so their
+medians jump from one visit to the next; the median targets enter the fit through
+:func:`median_near`, which is smooth in the parameters and meets the target exactly when half of
+the responders have lost the response by the target day.
 
 Free parameters: grade thresholds (none|mild, mild|moderate, moderate|severe), the spread length,
-EC50, the recovery rate of the type A1 products (ona, abo, inco, prabo share one: same serotype),
-the recovery rate of daxibotulinumtoxinA, the static etch rate, the rater noise and the spread of
-toxin sensitivity between patients. Then, in a second stage, the transmission of the orbital septum
-(an assumed value; it changes nothing but the toxin reaching the levator) is fitted to the eyelid
-ptosis rate alone with :func:`scipy.optimize.minimize_scalar` (bounded, on its logarithm).
+EC50, the binding capacity of the nerve endings, the recovery rate of the type A1 products (ona,
+abo, inco, prabo share one: same serotype), the recovery rate of daxibotulinumtoxinA, the static
+etch rate, the rater noise (its size, and the share that stays with the patient, fitted as odds)
+and the spread of toxin sensitivity between patients. Then, in a second stage, the transmission
+of the orbital septum (an assumed value; it changes nothing but the toxin reaching the levator) is
+fitted to the eyelid ptosis rate alone with :func:`scipy.optimize.minimize_scalar` (bounded, on its
+logarithm).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ __all__ = [
     "displacement_course",
     "fit",
     "load_targets",
+    "median_near",
     "model_values",
     "stored_result",
 ]
@@ -56,10 +62,12 @@ FREE_PARAMETERS = (
     "threshold_moderate_severe",
     "spread_length_mm",
     "ec50_u_per_mm3",
+    "binding_capacity_u_per_mm3",
     "recovery_rate_a1",
     "recovery_rate_daxi",
     "static_etch_per_year",
     "rater_noise_sd",
+    "rater_persistent_odds",
     "toxin_sensitivity_cv",
 )
 DISPLACEMENT_DAYS = (2.0, 7.0, 14.0, 42.0, 84.0, 168.0)
@@ -93,13 +101,25 @@ def get_free(tp: TrialParameters) -> dict[str, float]:
         "threshold_moderate_severe": t3,
         "spread_length_mm": tp.spread_length_mm,
         "ec50_u_per_mm3": tp.ec50_u_per_mm3,
+        "binding_capacity_u_per_mm3": tp.binding_capacity_u_per_mm3,
         "recovery_rate_a1": tp.recovery_rate_per_day["onabotulinumtoxinA"],
         "recovery_rate_daxi": tp.recovery_rate_per_day["daxibotulinumtoxinA"],
         "static_etch_per_year": tp.static_etch_per_year,
         "rater_noise_sd": tp.population.rater_noise_sd,
+        # fitted as odds rho / (1 - rho) so that every positive value is a valid share
+        "rater_persistent_odds": _odds(tp.population.rater_persistent_share),
         "toxin_sensitivity_cv": tp.population.toxin_sensitivity_cv,
         "septum_transmission": tp.septum_transmission,
     }
+
+
+def _odds(share: float) -> float:
+    return share / (1.0 - share)
+
+
+def share_of_odds(odds: float) -> float:
+    r"""The persistent share of the rating noise, :math:`\rho = o / (1 + o)`, from its odds."""
+    return odds / (1.0 + odds)
 
 
 def set_free(tp: TrialParameters, v: dict[str, float]) -> TrialParameters:
@@ -115,10 +135,15 @@ def set_free(tp: TrialParameters, v: dict[str, float]) -> TrialParameters:
         ),
         spread_length_mm=v["spread_length_mm"],
         ec50_u_per_mm3=v["ec50_u_per_mm3"],
+        binding_capacity_u_per_mm3=v["binding_capacity_u_per_mm3"],
         recovery_rate_per_day=rec,
         static_etch_per_year=v["static_etch_per_year"],
         septum_transmission=v.get("septum_transmission", tp.septum_transmission),
-        population={"rater_noise_sd": v["rater_noise_sd"], "toxin_sensitivity_cv": v["toxin_sensitivity_cv"]},
+        population={
+            "rater_noise_sd": v["rater_noise_sd"],
+            "rater_persistent_share": share_of_odds(v["rater_persistent_odds"]),
+            "toxin_sensitivity_cv": v["toxin_sensitivity_cv"],
+        },
     )
 
 
@@ -170,6 +195,26 @@ def displacement_course(
     return np.asarray(m[1:] / m[0])
 
 
+def median_near(days: Array, target: float, width: float) -> float:
+    r"""The day at which half of the responders have lost the response, solved near ``target``
+    from the empirical distribution :math:`F` of their ``days`` linearised over ``target ± width``:
+
+    .. math::  t = t_0 + \frac{1/2 - F(t_0)}{F'}, \qquad F' = \frac{F(t_0 + w) - F(t_0 - w)}{2w}.
+
+    At :math:`t = t_0` this is the median's defining equation :math:`F(t) = 1/2`; unlike the median
+    of days read at visits (which jumps from one visit to the next) it changes smoothly with the
+    parameters, so the fit uses it for the median targets.
+    """
+    if not len(days):
+        return 0.0
+
+    def cdf(t: float) -> float:
+        return float(np.mean(days <= t))
+
+    slope = max((cdf(target + width) - cdf(target - width)) / (2.0 * width), 1e-4)
+    return float(target + (0.5 - cdf(target)) / slope)
+
+
 def _relapse(r: TrialResult, day: float) -> float:
     d = r.days_to_baseline
     return float(np.mean(d <= day)) if len(d) else 1.0
@@ -202,21 +247,31 @@ def model_values(tp: TrialParameters, patients: int, seed: int) -> dict[str, flo
     """The model's value of every target (names as in ``calibration_targets.yaml``)."""
     t = run_calibration_trials(tp, patients, seed)
     ona20, ona40 = t["ona20"], t["ona40"]
+    at = {g.name: g.value for g in load_targets()}
+    w = tp.follow_up_days
+
+    def median(name: str, days: Array) -> float:
+        return median_near(days, at[name], w)
+
     course = block_course(tp, np.asarray(DISPLACEMENT_DAYS))
     out = {
         "ona20_none_or_mild_day30": float(ona20.rate("none_or_mild")[0]),
         "ona20_none_or_mild_day120": float(ona20.rate("none_or_mild")[1]),
         "ona20_placebo_none_or_mild_day120": float(ona20.rate("none_or_mild", "placebo")[1]),
         "ona20_eyelid_ptosis": ona20.adverse_rate("eyelid_ptosis"),
-        "ona20_median_days_to_baseline": ona20.median_days_to_baseline() or 0.0,
-        "ona40_median_days_to_baseline": ona40.median_days_to_baseline() or 0.0,
+        "ona20_median_days_to_baseline": median("ona20_median_days_to_baseline", ona20.days_to_baseline),
+        "ona40_median_days_to_baseline": median("ona40_median_days_to_baseline", ona40.days_to_baseline),
         "ona20_improve1_week24": float(ona20.rate("improve1")[2]),
         "ona40_improve1_week24": float(ona40.rate("improve1")[2]),
         "ona10_relapse_by_4_months": _relapse(t["ona10"], 120.0),
         "ona20_relapse_by_4_months": _relapse(ona20, 120.0),
         "ona40_relapse_by_4_months": _relapse(ona40, 120.0),
-        "daxi40_median_days_none_or_mild": t["daxi40"].median_days_none_or_mild() or 0.0,
-        "daxi40_median_days_to_baseline": t["daxi40"].median_days_to_baseline() or 0.0,
+        "daxi40_median_days_none_or_mild": median(
+            "daxi40_median_days_none_or_mild", t["daxi40"].days_none_or_mild
+        ),
+        "daxi40_median_days_to_baseline": median(
+            "daxi40_median_days_to_baseline", t["daxi40"].days_to_baseline
+        ),
         "daxi40_improve2_day30": float(t["daxi40"].rate("improve2")[0]),
         "prabo20_improve2_day30": float(t["prabo20"].rate("improve2")[0]),
     }
@@ -253,7 +308,7 @@ def fit(
     *,
     patients: int = 1600,
     seed: int = 20260101,
-    max_evaluations: int = 60,
+    max_evaluations: int = 90,
     progress: Callable[[int, float], None] | None = None,
 ) -> CalibrationResult:
     """Fit :data:`FREE_PARAMETERS` to the targets (module docstring)."""

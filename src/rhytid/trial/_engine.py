@@ -53,7 +53,7 @@ from rhytid._plan import Patient
 from rhytid.anatomy import reference_face
 from rhytid.model import _HABITUAL, _REST, _area_buckling, _effective_activation, _Engine, _engine
 from rhytid.tissue import EXPRESSIONS, compression, tissue_parameters
-from rhytid.toxin import bolus_radius_mm, uptake_density
+from rhytid.toxin import bolus_radius_mm, bound_uptake, uptake_density
 from rhytid.trial._params import PopulationParameters, TrialParameters
 from rhytid.trial._population import Population, lognormal
 
@@ -297,7 +297,8 @@ class FaceModel:
     # --- toxin ---------------------------------------------------------------------------------
 
     def uptake(self, pattern: Pattern, tech: Technique, tp: TrialParameters) -> Array:
-        """Uptake density ``Q_rp`` (ona-equivalent U/mm³) of each realisation at each point."""
+        """Bound uptake density ``Q_rp`` (ona-equivalent U/mm³) of each realisation at each point
+        (:func:`~rhytid.toxin.bound_uptake` of the summed uptake of the pattern's injections)."""
         qxy, qz = self.quad_xy, self.quad_depth_mm
         transmission = np.where(self.quad_behind_septum, tp.septum_transmission, 1.0)
         out = np.zeros((tech.size, len(qxy)))
@@ -310,7 +311,7 @@ class FaceModel:
                 pattern.volume_ml[i] * tech.volume_factor[:, i : i + 1], tp.interstitial_fraction
             )
             out += uptake_density(r, float(pattern.units_ona[i]), cast(float, a), tp.spread_length_mm)
-        return out * transmission[None, :]
+        return bound_uptake(out * transmission[None, :], tp.binding_capacity_u_per_mm3)
 
 
 def _depth(c: NDArray[np.floating], h: Array, ec: Array, e0: Array) -> F32:

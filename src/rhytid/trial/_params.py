@@ -66,6 +66,7 @@ class PopulationParameters:
     volume_cv: float
     realisations: int
     rater_noise_sd: float
+    rater_persistent_share: float
 
     @classmethod
     def from_data(cls) -> PopulationParameters:
@@ -87,6 +88,7 @@ class PopulationParameters:
             volume_cv=_pf("technique", "volume_cv"),
             realisations=int(_pf("technique", "realisations_per_chunk")),
             rater_noise_sd=_pf("rater", "noise_sd"),
+            rater_persistent_share=_pf("rater", "persistent_share"),
         )
 
 
@@ -101,6 +103,7 @@ class TrialParameters:
     ec50_u_per_mm3: float
     hill: float
     max_block: float
+    binding_capacity_u_per_mm3: float
     static_etch_per_year: float
     onset_days: dict[str, float]
     recovery_rate_per_day: dict[str, float]
@@ -109,8 +112,10 @@ class TrialParameters:
     screening_batch_factor: float
     randomisation_block: tuple[int, ...]
     ptosis_level: int
+    brow_ptosis_level: int
     horizon_days: float
-    bisections: int
+    follow_up_days: float
+    visit_window_days: float
     area_cells_max: int
     log_bin_width: float
     quadrature_stride: int
@@ -138,6 +143,9 @@ class TrialParameters:
             ec50_u_per_mm3=float(value("toxins.yaml", "dose_response", "ec50_u_per_mm3")),
             hill=float(value("toxins.yaml", "dose_response", "hill")),
             max_block=float(value("toxins.yaml", "dose_response", "max_block")),
+            binding_capacity_u_per_mm3=float(
+                value("toxins.yaml", "dose_response", "binding_capacity_u_per_mm3")
+            ),
             static_etch_per_year=float(value("tissue.yaml", "wrinkles", "static_etch_per_year")),
             onset_days={p: float(value("toxins.yaml", "products", p, "onset_days")) for p in products},
             recovery_rate_per_day={
@@ -148,8 +156,10 @@ class TrialParameters:
             screening_batch_factor=_pf("trial", "screening_batch_factor"),
             randomisation_block=tuple(int(x) for x in population_value("trial", "randomisation_block")),
             ptosis_level=int(_pf("trial", "ptosis_level")),
+            brow_ptosis_level=int(_pf("trial", "brow_ptosis_level")),
             horizon_days=_pf("trial", "duration_horizon_days"),
-            bisections=int(_pf("trial", "duration_bisections")),
+            follow_up_days=_pf("trial", "duration_follow_up_days"),
+            visit_window_days=_pf("trial", "visit_window_days"),
             area_cells_max=int(_pf("trial", "area_cells_max")),
             log_bin_width=_pf("trial", "log_bin_width"),
             quadrature_stride=int(_pf("trial", "quadrature_stride")),

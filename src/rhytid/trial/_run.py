@@ -13,27 +13,33 @@ the same pattern and volume: no toxin, so nothing is blocked and the wrinkles st
 only the rating varies.
 
 **Rating.** The investigator sees the area's depth ``d`` (the largest over the graded areas: both
-sides for lateral canthal lines) with multiplicative noise, :math:`d\,e^{\sigma\varepsilon}`,
-:math:`\varepsilon \sim N(0,1)` independent per patient and visit, and grades it with the
-model's thresholds (:func:`rhytid.tissue.grade_from_depth`).
+sides for lateral canthal lines) with multiplicative noise, :math:`d\,e^{\sigma\varepsilon}`, and
+grades it with the model's thresholds (:func:`rhytid.tissue.grade_from_depth`). The noise
+:math:`\varepsilon = \sqrt{\rho}\,\zeta + \sqrt{1-\rho}\,\eta` is standard normal: a part
+:math:`\zeta` that stays with the patient from screening to the last visit (the same investigator
+sees the same face the same way; share ``rater_persistent_share`` :math:`\rho` of the variance)
+and a part :math:`\eta` new at every visit.
 
 **Endpoints** at each visit, per arm, with Wilson 95 % intervals: ``none_or_mild`` (rated grade
 0 or 1), ``improve1`` / ``improve2`` (rated at least 1 / 2 grades better than the baseline rating).
 
-**Durations** (treated patients, on the noise-free grade, located to about a day by bisection in
-time after the day of peak block, up to ``duration_horizon_days``; a patient still responding
-there counts at the horizon):
+**Durations** (treated patients) are read as the duration trials read them: at follow-up visits
+scheduled every ``duration_follow_up_days`` (4 weeks) up to ``duration_horizon_days``, each held
+on a day drawn uniformly within ``visit_window_days`` of its schedule, on the investigator's rating
+(with its noise, as at the other visits); a duration ends at the first visit at which the response
+is lost, and a patient still responding at the last visit counts at the horizon:
 
-* ``median_days_none_or_mild`` — among treated patients whose grade reaches none or mild at peak
-  effect, the median number of days from treatment until the grade is moderate or worse again;
-* ``median_days_to_baseline`` — among treated patients whose grade improves by at least one at
-  peak effect, the median number of days from treatment until the grade is back at its baseline.
+* ``median_days_none_or_mild`` — among treated patients rated none or mild at some follow-up
+  visit, the median day of the first later visit rated moderate or worse;
+* ``median_days_to_baseline`` — among treated patients rated at least one grade better than their
+  baseline rating at some follow-up visit, the median day of the first later visit rated at or
+  above the baseline rating.
 
 **Adverse events** arise from the mechanism (treated and placebo, with Wilson intervals):
 ``eyelid_ptosis`` — the upper lid droops (levator block × ``eyelid.levator_rest_lift_mm``) by at
 least the ``ptosis_level`` threshold of ``tissue.yaml risk.eyelid_droop_mm`` on either side at
 the day of peak block or any visit; ``brow_ptosis`` — a brow point at rest drops by at least the
-same level of ``risk.brow_drop_mm``.
+``brow_ptosis_level`` threshold of ``risk.brow_drop_mm``, at the same days.
 """
 
 from __future__ import annotations
@@ -57,12 +63,35 @@ from rhytid.trial._engine import BlockTables, FaceModel, bateman, draw_technique
 from rhytid.trial._params import TrialParameters
 from rhytid.trial._population import Population, draw_population
 
-__all__ = ["ChunkResult", "TrialResult", "run_chunk", "run_trial", "wilson"]
+__all__ = [
+    "ChunkResult",
+    "TrialResult",
+    "durations",
+    "follow_up_days",
+    "median_ci",
+    "run_chunk",
+    "run_trial",
+    "wilson",
+]
 
 Array = NDArray[np.float64]
 SEXES = ("female", "male")
 _Z95 = 1.959963984540054
 _MAX_SCREENING_ROUNDS = 60
+
+
+def median_ci(values: Array, z: float = _Z95) -> list[float] | None:
+    r"""Distribution-free 95 % interval of a median (days, rounded): the order statistics
+    :math:`x_{(j)}, x_{(k)}` with :math:`j, k = n/2 \mp z\sqrt{n}/2` (normal approximation to the
+    binomial count below the median); ``None`` without values."""
+    n = len(values)
+    if not n:
+        return None
+    x = np.sort(values)
+    half = z * math.sqrt(n) / 2.0
+    j = max(math.floor(n / 2.0 - half), 0)
+    k = min(math.ceil(n / 2.0 + half), n - 1)
+    return [float(round(x[j])), float(round(x[k]))]
 
 
 def wilson(k: int, n: int, z: float = _Z95) -> tuple[float, float]:
@@ -143,6 +172,9 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
     parts_d0: list[Array] = []
     parts_r0: list[NDArray[np.intp]] = []
     parts_static: list[list[NDArray[np.float32]]] = []
+    parts_rater: list[Array] = []
+    mix = math.sqrt(pp.rater_persistent_share)
+    rest = math.sqrt(1.0 - pp.rater_persistent_share)
     got, screened, rounds = 0, 0, 0
     while got < n:
         rounds += 1
@@ -153,7 +185,8 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
             )
         batch = math.ceil((n - got) * tp.screening_batch_factor) + 8
         cand = draw_population(rng, batch, pp, tissue.reference_age)
-        eps0 = rng.standard_normal(batch)
+        persistent = rng.standard_normal(batch)
+        eps0 = mix * persistent + rest * rng.standard_normal(batch)
         d0 = np.empty(batch)
         static = [np.zeros((batch, w), dtype=np.float32) for w in width]
         for s in SEXES:
@@ -175,18 +208,22 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
         parts_d0.append(d0[take])
         parts_r0.append(rated[take])
         parts_static.append([st[take] for st in static])
+        parts_rater.append(persistent[take])
         got += len(take)
     pop = Population.concat(enrolled)
     d0_all = np.concatenate(parts_d0)
     r0_all = np.concatenate(parts_r0)
     static_all = [np.concatenate([p[a] for p in parts_static]) for a in range(n_areas)]
+    rater = mix * np.concatenate(parts_rater)[:, None]  # the rater's lasting view of each face
 
     # --- randomisation, technique, rater noise -----------------------------------------------------
     block = np.asarray(tp.randomisation_block, dtype=bool)
     n_blocks = -(-n // len(block))
     treated = rng.permuted(np.tile(block, (n_blocks, 1)), axis=1).ravel()[:n]
     u_tech = rng.random(n)
-    eps = rng.standard_normal((n, n_visits))
+    eps = rater + rest * rng.standard_normal((n, n_visits))
+    follow = follow_up_days(tp) + tp.visit_window_days * rng.uniform(-1.0, 1.0, (n, len(follow_up_days(tp))))
+    eps_follow = rater + rest * rng.standard_normal(follow.shape)
 
     product = design.product
     onset = tp.onset_days[product]
@@ -199,7 +236,7 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
     block_sum = np.zeros(n_visits)
     lift = tissue.levator_rest_lift_mm
     droop_thr = tissue.risk_eyelid_droop_mm[tp.ptosis_level]
-    brow_thr = tissue.risk_brow_drop_mm[tp.ptosis_level]
+    brow_thr = tissue.risk_brow_drop_mm[tp.brow_ptosis_level]
     for s in SEXES:
         fm = fms[s]
         idx = np.flatnonzero(treated & (pop.male == (s == "male")))
@@ -213,7 +250,14 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
         t_star = peak_day(onset, kr)
         w_max = float(np.max(-np.log(g.sensitivity))) - math.log(tp.ec50_u_per_mm3) + 0.5
         tables = BlockTables.build(fm, fm.uptake(patterns[s], techs[s], tp), tp, w_max)
-        times = np.concatenate([np.broadcast_to(visits, (len(idx), n_visits)), t_star[:, None]], axis=1)
+        times = np.concatenate(
+            [
+                np.broadcast_to(visits, (len(idx), n_visits)),
+                t_star[:, None],
+                follow[idx],
+            ],
+            axis=1,
+        )
         seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
         d = _area_depths(fm, g, seg, st_t)
         depth[idx] = d[:, :n_visits]
@@ -224,21 +268,10 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
         brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
         targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
         block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
-        dn, db = _durations(
-            fm,
-            g,
-            r,
-            tables,
-            st_t,
-            d0_all[idx],
-            d[:, n_visits],
-            visits,
-            d[:, :n_visits],
-            t_star,
-            kr,
-            tp,
-            onset,
+        rated_follow = grade_from_depth(
+            d[:, n_visits + 1 :] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr
         )
+        dn, db = durations(follow[idx], rated_follow, r0_all[idx], tp.horizon_days)
         dur_nm.append(dn)
         dur_base.append(db)
 
@@ -271,59 +304,42 @@ def _targets(fm: FaceModel) -> list[str]:
     return out
 
 
-def _durations(
-    fm: FaceModel,
-    g: Population,
-    r: NDArray[np.intp],
-    tables: BlockTables,
-    static: list[NDArray[np.float32]],
-    d0: Array,
-    d_peak: Array,
-    visits: Array,
-    d_visits: Array,
-    t_star: Array,
-    kr: Array,
-    tp: TrialParameters,
-    onset: float,
+def follow_up_days(tp: TrialParameters) -> Array:
+    """Scheduled days of the follow-up visits at which durations are read (module docstring)."""
+    n = int(tp.horizon_days // tp.follow_up_days)
+    return tp.follow_up_days * np.arange(1, n + 1, dtype=float)
+
+
+def durations(
+    days: Array, rated: NDArray[np.intp], baseline: NDArray[np.intp], horizon: float
 ) -> tuple[Array, Array]:
-    """Days to the end of none-or-mild and to the return to baseline (module docstring)."""
-    thr = np.asarray(tp.grade_thresholds_um)
-    g0 = grade_from_depth(d0, tp.grade_thresholds_um)
-    gp = grade_from_depth(d_peak, tp.grade_thresholds_um)
-    resp = np.flatnonzero(gp <= 1)
-    impr = np.flatnonzero((gp < g0) & (g0 >= 1))
-    who = np.concatenate([resp, impr])
-    target = np.concatenate([np.full(len(resp), thr[1]), thr[np.maximum(g0[impr] - 1, 0)]])
-    if not len(who):
-        return np.zeros(0), np.zeros(0)
-    horizon = tp.horizon_days
-    ts = t_star[who]
-    after = visits[None, :] > ts[:, None]
-    crossed = after & (d_visits[who] >= target[:, None])
-    any_cross = crossed.any(axis=1)
-    first = np.argmax(crossed, axis=1)
-    hi = np.where(any_cross, visits[first], horizon)
-    before = after & (visits[None, :] < hi[:, None])
-    lo = np.maximum(ts, np.where(before, visits[None, :], -np.inf).max(axis=1))
-    sub = g.take(who)
-    static_w = [s[who] for s in static]
+    """Days to the end of none-or-mild and to the return to baseline (module docstring).
 
-    def depth_at(t: Array) -> Array:
-        w = _log_active(t[:, None], onset, kr[who][:, None], sub.sensitivity, tp.ec50_u_per_mm3)
-        return _area_depths(fm, sub, tables.lookup(r[who], w), static_w)[:, 0]
+    ``days``: each patient's follow-up visit days, increasing, ``(N, V)``; ``rated``: the grades
+    given at those visits, ``(N, V)``; ``baseline``: the baseline ratings, ``(N,)``. Returns, for
+    the patients who responded, in patient order, the day the response was lost (``horizon`` if
+    never): none-or-mild (grade ≤ 1 until grade ≥ 2) and improvement (at least one grade better
+    than baseline until back at baseline or worse).
+    """
+    return (
+        _time_to_loss(days, rated <= 1, rated >= 2, horizon),
+        _time_to_loss(days, rated <= baseline[:, None] - 1, rated >= baseline[:, None], horizon),
+    )
 
-    # still below the target at the horizon: censored at the horizon
-    censored = np.zeros(len(who), dtype=bool)
-    far = ~any_cross
-    if far.any():
-        censored[far] = depth_at(np.full(len(who), horizon))[far] < target[far]
-    for _ in range(tp.bisections):
-        mid = 0.5 * (lo + hi)
-        up = depth_at(mid) >= target
-        hi = np.where(up, mid, hi)
-        lo = np.where(up, lo, mid)
-    days = np.where(censored, horizon, 0.5 * (lo + hi))
-    return days[: len(resp)], days[len(resp) :]
+
+def _time_to_loss(
+    days: Array, responding: NDArray[np.bool_], lost: NDArray[np.bool_], horizon: float
+) -> Array:
+    """For each patient responding at some visit: the day of the first later visit at which the
+    response is ``lost`` (``horizon`` if never)."""
+    who = responding.any(axis=1)
+    first = np.argmax(responding[who], axis=1)
+    later = lost[who] & (np.arange(days.shape[1])[None, :] > first[:, None])
+    return np.where(
+        later.any(axis=1),
+        np.take_along_axis(days[who], np.argmax(later, axis=1)[:, None], axis=1)[:, 0],
+        horizon,
+    )
 
 
 @dataclass
@@ -412,10 +428,13 @@ class TrialResult:
                 "n_placebo": int(n[0]),
                 "n_screened": int(sum(c.screened for c in self.chunks)),
                 "baseline_grades": {"moderate": int(grades[2]), "severe": int(grades[3])},
+                "duration_follow_up_days": _num(self.parameters.follow_up_days),
             },
             "visits": visits,
             "median_days_none_or_mild": None if mnm is None else round(mnm),
+            "median_days_none_or_mild_ci95": median_ci(self.days_none_or_mild),
             "median_days_to_baseline": None if mbase is None else round(mbase),
+            "median_days_to_baseline_ci95": median_ci(self.days_to_baseline),
             "adverse_events": ae,
         }
 
