@@ -58,10 +58,17 @@ from rhytid.toxin import (
 )
 
 __all__ = [
+    "HABITUAL",
+    "REST",
     "BlockState",
+    "Engine",
     "FieldMaps",
+    "area_buckling",
     "block_state",
+    "effective_activation",
+    "face_engine",
     "field_maps",
+    "injection_depth",
     "simulate",
     "uptake_at_points",
 ]
@@ -69,8 +76,10 @@ __all__ = [
 Array = NDArray[np.float64]
 BROW_POINTS = ("medial", "peak", "lateral")
 SIDES = ("l", "r")
-_REST = EXPRESSIONS.index("rest")
-_HABITUAL = [EXPRESSIONS.index(e) for e in ("frown", "raise_brows", "squint")]
+#: index of the resting expression in :data:`rhytid.tissue.EXPRESSIONS`
+REST = EXPRESSIONS.index("rest")
+#: the expressions repeated every day, whose folds etch static lines over the years
+HABITUAL = [EXPRESSIONS.index(e) for e in ("frown", "raise_brows", "squint")]
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ class _Area:
     targets: tuple[str, ...]
 
 
-class _Engine:
+class Engine:
     """Everything about a face that does not depend on the plan, precomputed once."""
 
     def __init__(self, face: Face, spacing: float | None) -> None:
@@ -123,11 +132,14 @@ class _Engine:
 
 
 @cache
-def _engine(face_key: str, spacing: float | None) -> _Engine:
-    return _Engine(reference_face("male" if face_key == "male" else "female"), spacing)
+def face_engine(face_key: str, spacing: float | None) -> Engine:
+    """The (cached) :class:`Engine` of a reference face at a raster ``spacing`` (mm; ``None``: default)."""
+    return Engine(reference_face("male" if face_key == "male" else "female"), spacing)
 
 
-def _injection_depth(face: Face, inj: ResolvedInjection) -> float:
+def injection_depth(face: Face, inj: ResolvedInjection) -> float:
+    """Depth (mm) the injection deposits at: the deepest muscle below an intramuscular point, else
+    the depth its layer stands for (``toxins.yaml spread.injection_depth_mm``)."""
     if inj.depth != "intramuscular":
         return float(value("toxins.yaml", "spread", "injection_depth_mm", inj.depth))
     below = [m for m in face.muscles_at(inj.x_mm, inj.y_mm) if not m.behind_septum]
@@ -154,7 +166,7 @@ def uptake_at_points(
     out = np.empty((len(injections), len(xy)))
     transmission = np.where(behind_septum, sp.septum_transmission, 1.0)
     for i, inj in enumerate(injections):
-        dz = depth_mm - _injection_depth(face, inj)
+        dz = depth_mm - injection_depth(face, inj)
         r = np.sqrt((xy[:, 0] - inj.x_mm) ** 2 + (xy[:, 1] - inj.y_mm) ** 2 + dz**2)
         a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
         units = inj.units * product.ona_equivalent_per_unit
@@ -184,7 +196,7 @@ class BlockState:
 
 
 def block_state(
-    engine: _Engine, injections: list[ResolvedInjection], product: Product, days: Array
+    engine: Engine, injections: list[ResolvedInjection], product: Product, days: Array
 ) -> BlockState:
     """Endplate-weighted block of every segment and muscle on each day (module docstring)."""
     b = engine.basis
@@ -196,7 +208,7 @@ def block_state(
     return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
 
 
-def _effective_activation(engine: _Engine, seg_block: Array, strength: float) -> Array:
+def effective_activation(engine: Engine, seg_block: Array, strength: float) -> Array:
     """``(n_days, n_expr, n_seg)`` activation × strength × (1 − block), with frontalis recruitment."""
     p = engine.params
     act = engine.activation[None, :, :] * (1.0 - seg_block[:, None, :])
@@ -204,8 +216,8 @@ def _effective_activation(engine: _Engine, seg_block: Array, strength: float) ->
     for idx in engine.frontalis.values():
         mean_block = (seg_block[:, idx] * mass[idx]).sum(axis=1) / mass[idx].sum()
         gain = np.minimum(p.frontalis_compensation_max, 1.0 / np.maximum(1.0 - mean_block, 1e-6))
-        rest = act[:, _REST, :][:, idx] * gain[:, None]
-        act[:, _REST, idx] = np.minimum(rest, 1.0)
+        rest = act[:, REST, :][:, idx] * gain[:, None]
+        act[:, REST, idx] = np.minimum(rest, 1.0)
     return act * strength
 
 
@@ -216,7 +228,8 @@ def _patient_scales(patient: Patient, p: TissueParameters) -> tuple[float, float
     return strength / stiffness, stiffness
 
 
-def _area_buckling(region: str, patient: Patient, stiffness: float, p: TissueParameters) -> Buckling:
+def area_buckling(region: str, patient: Patient, stiffness: float, p: TissueParameters) -> Buckling:
+    """Buckling parameters of the skin of ``region`` for this patient (dermis modulus × ``stiffness``)."""
     return buckling(
         p.skin_thickness_mm[region][patient.sex],
         p.dermis_modulus_mpa * stiffness,
@@ -227,23 +240,23 @@ def _area_buckling(region: str, patient: Patient, stiffness: float, p: TissuePar
 
 
 def _area_depths(
-    engine: _Engine, area: _Area, act: Array, habitual: Array, bk: Buckling, static_years: float
+    engine: Engine, area: _Area, act: Array, habitual: Array, bk: Buckling, static_years: float
 ) -> Array:
     """90th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``."""
     p = engine.params
     n = len(area.cells)
     skin = engine.basis.skin_rows
-    weights = act[:, [_REST, area.expression], :][:, :, skin].astype(np.float32)
+    weights = act[:, [REST, area.expression], :][:, :, skin].astype(np.float32)
     strain = (weights @ area.fields).reshape(*weights.shape[:2], 3, n)
     depth = dynamic_depth_um(compression(strain[..., 0, :], strain[..., 1, :], strain[..., 2, :]), bk)
-    hab = (habitual[_HABITUAL][:, skin].astype(np.float32) @ area.fields).reshape(-1, 3, n)
+    hab = (habitual[HABITUAL][:, skin].astype(np.float32) @ area.fields).reshape(-1, 3, n)
     habitual_depth = dynamic_depth_um(compression(hab[:, 0], hab[:, 1], hab[:, 2]), bk).max(axis=0)
     static = static_depth_um(habitual_depth, static_years, p.static_etch_per_year)
     return np.asarray(np.percentile(depth + static, p.depth_percentile, axis=-1))
 
 
 def _risks(
-    engine: _Engine,
+    engine: Engine,
     injections: list[ResolvedInjection],
     state: BlockState,
     brow: dict[str, Array],
@@ -373,7 +386,7 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
     female face aged 45). Pure and deterministic; see the module docstring for the chain."""
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    engine = _engine(face.key, raster_mm)
+    engine = face_engine(face.key, raster_mm)
     p = engine.params
     injections = plan.resolve(face)
     product = get_product(plan.product.name)
@@ -381,17 +394,17 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
     all_days = np.concatenate([[-1.0], days])  # row 0: before any treatment
     state = block_state(engine, injections, product, all_days)
     scale, stiffness = _patient_scales(patient, p)
-    act = _effective_activation(engine, state.segment, scale)
+    act = effective_activation(engine, state.segment, scale)
     habitual = engine.activation * scale
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
 
     area_depth = {}
     for area in engine.areas:
-        bk = _area_buckling(area.skin_region, patient, stiffness, p)
+        bk = area_buckling(area.skin_region, patient, stiffness, p)
         area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years)
 
     skin = engine.basis.skin_rows
-    rest = act[:, _REST, :][:, skin]
+    rest = act[:, REST, :][:, skin]
     brow = {}
     for key, uy in engine.brow_uy.items():
         y = rest @ uy.astype(np.float64)
@@ -486,18 +499,18 @@ def field_maps(
         raise PlanError(f"expression must be one of {', '.join(EXPRESSIONS)}, got {expression!r}")
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    engine = _engine(face.key, raster_mm)
+    engine = face_engine(face.key, raster_mm)
     p = engine.params
     b = engine.basis
     injections = plan.resolve(face)
     product = get_product(plan.product.name)
     state = block_state(engine, injections, product, np.array([-1.0, float(day)]))
     scale, stiffness = _patient_scales(patient, p)
-    act = _effective_activation(engine, state.segment, scale)
+    act = effective_activation(engine, state.segment, scale)
     skin = b.skin_rows
     e = EXPRESSIONS.index(expression)
     field = np.tensordot(act[1, e, skin].astype(np.float32), b.fields, axes=1)
-    rest = np.tensordot(act[0, _REST, skin].astype(np.float32), b.fields, axes=1)
+    rest = np.tensordot(act[0, REST, skin].astype(np.float32), b.fields, axes=1)
     x, y = b.raster.grid()
     region = np.full(x.shape, "forehead", dtype=object)
     for area in face.areas.values():
@@ -505,10 +518,10 @@ def field_maps(
     depth = np.zeros(x.shape)
     wavelength = np.zeros(x.shape)
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
-    habitual = np.tensordot(engine.activation[_HABITUAL][:, skin] * scale, b.fields[:, 2:5], axes=1)
+    habitual = np.tensordot(engine.activation[HABITUAL][:, skin] * scale, b.fields[:, 2:5], axes=1)
     for name in set(region.ravel()):
         mask = region == name
-        bk = _area_buckling(str(name), patient, stiffness, p)
+        bk = area_buckling(str(name), patient, stiffness, p)
         dyn = dynamic_depth_um(compression(field[2][mask], field[3][mask], field[4][mask]), bk)
         hab = dynamic_depth_um(
             compression(habitual[:, 0][:, mask], habitual[:, 1][:, mask], habitual[:, 2][:, mask]),

@@ -7,7 +7,7 @@ import pytest
 
 import rhytid
 from rhytid import Patient
-from rhytid.model import _engine, block_state
+from rhytid.model import block_state, face_engine
 from rhytid.tissue import buckling, dynamic_depth_um, grade_from_depth
 from rhytid.toxin import active_fraction, get_product
 from rhytid.trial import Population, TrialDesign, TrialParameters
@@ -61,7 +61,7 @@ def test_tabulated_block_matches_block_state(
 ) -> None:
     """Compressed dose distributions + table lookup = the model's quadrature sum of Hill blocks."""
     fm = face_model("female", ("glabellar",), tp.area_cells_max, stride)
-    engine = _engine("female", None)
+    engine = face_engine("female", None)
     product = get_product("onabotulinumtoxinA")
     days = np.array([-1.0, *DAYS])
     state = block_state(engine, glabellar_plan.resolve(engine.face), product, days)

@@ -15,7 +15,7 @@ import numpy as np
 from rhytid._plan import DEFAULT_DAYS, ResolvedInjection
 from rhytid.anatomy import reference_face
 from rhytid.errors import ProductError, TrialError
-from rhytid.model import _injection_depth
+from rhytid.model import injection_depth
 from rhytid.toxin import PRODUCT_NAMES, get_product, label_pattern
 from rhytid.trial._engine import Pattern
 
@@ -109,7 +109,7 @@ class TrialDesign:
         xy = np.array([face.sites[s].xy for s in sites], dtype=float)
         depth = np.array(
             [
-                _injection_depth(
+                injection_depth(
                     face,
                     ResolvedInjection(
                         index=i + 1,

@@ -27,7 +27,7 @@ function of one scalar per patient and day,
 and mean of each bin), then :math:`B_{rs}` is tabulated on a grid of :math:`w` with the same
 spacing; a patient's block on a day is a linear interpolation in that table.
 
-**Skin.** Effective activations are the model's :func:`rhytid.model._effective_activation`
+**Skin.** Effective activations are the model's :func:`rhytid.model.effective_activation`
 (activation × (1 − block), frontalis recruitment at rest); strain of the graded area is the
 superposition of the basis unit fields restricted to the area's cells, subsampled with a stride
 ``k`` (every ``k``-th raster cell in x and y, the smallest ``k`` giving at most
@@ -51,7 +51,7 @@ from scipy.sparse import csr_matrix
 
 from rhytid._plan import Patient
 from rhytid.anatomy import reference_face
-from rhytid.model import _HABITUAL, _REST, _area_buckling, _effective_activation, _Engine, _engine
+from rhytid.model import HABITUAL, REST, Engine, area_buckling, effective_activation, face_engine
 from rhytid.tissue import EXPRESSIONS, compression, tissue_parameters
 from rhytid.toxin import bolus_radius_mm, bound_uptake, uptake_density
 from rhytid.trial._params import PopulationParameters, TrialParameters
@@ -165,7 +165,7 @@ class FaceModel:
 
     def __init__(self, sex: str, areas: tuple[str, ...], cells_max: int, quad_stride: int = 1) -> None:
         self.sex = sex
-        self.engine: _Engine = _engine(reference_face(sex).key, None)
+        self.engine: Engine = face_engine(reference_face(sex).key, None)
         e = self.engine
         b = e.basis
         self.params = tissue_parameters()
@@ -187,8 +187,8 @@ class FaceModel:
             n_all = len(a.cells)
             f3 = a.fields.reshape(len(skin), 3, n_all)[:, :, keep]
             fields = np.ascontiguousarray(f3.reshape(len(skin), -1))
-            hab = (e.activation[_HABITUAL][:, skin].astype(np.float32) @ fields).reshape(-1, 3, len(keep))
-            bk = _area_buckling(a.skin_region, ref, 1.0, p)
+            hab = (e.activation[HABITUAL][:, skin].astype(np.float32) @ fields).reshape(-1, 3, len(keep))
+            bk = area_buckling(a.skin_region, ref, 1.0, p)
             self.areas.append(
                 _Area(
                     name,
@@ -280,13 +280,13 @@ class FaceModel:
 
     def activation(self, seg_block: Array) -> Array:
         """The model's effective activation at unit strength: ``(M, n_expr, n_seg)``."""
-        return _effective_activation(self.engine, seg_block, 1.0)
+        return effective_activation(self.engine, seg_block, 1.0)
 
     def brow_mm(self, pop: Population, seg_block: Array) -> Array:
         """Brow height at rest (mm, face frame) of each brow point: ``(N, T, 6)``."""
         n, t, _ = seg_block.shape
         scale, _ = self.scales(pop)
-        rest = self.activation(seg_block.reshape(n * t, -1))[:, _REST, :][:, self.engine.basis.skin_rows]
+        rest = self.activation(seg_block.reshape(n * t, -1))[:, REST, :][:, self.engine.basis.skin_rows]
         y = (rest @ self.brow_uy.T).reshape(n, t, -1)
         return np.asarray(y * scale[:, None, None])
 
