@@ -104,10 +104,11 @@ def _print_trial(result: TrialResult) -> None:
             f"{v['improve2']['treated']:.1%} / {v['improve2']['placebo']:.1%}",
         )
     console.print(table)
-    console.print(
-        f"median days none-or-mild: {d['median_days_none_or_mild']}; "
-        f"median days to return to baseline: {d['median_days_to_baseline']}"
-    )
+    for key, label in (("none_or_mild", "none-or-mild"), ("to_baseline", "to return to baseline")):
+        median, ci = d[f"median_days_{key}"], d[f"median_days_{key}_ci95"]
+        interval = f" (95% CI {ci[0]:g}-{ci[1]:g})" if ci else ""
+        every = d["design"]["duration_follow_up_days"]
+        console.print(f"median days {label}: {median}{interval}, read at visits every {every} days")
     for name, ae in d["adverse_events"].items():
         console.print(f"{name.replace('_', ' ')}: treated {ae['treated']:.1%}, placebo {ae['placebo']:.1%}")
 
