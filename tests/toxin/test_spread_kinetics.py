@@ -17,6 +17,7 @@ from rhytid.toxin import (
     dose_response,
     get_product,
     label_pattern,
+    peak_active_day,
     spread_parameters,
     uptake_density,
 )
@@ -97,6 +98,31 @@ def test_block_saturates_between_zero_and_max() -> None:
     assert np.all(np.diff(b) >= 0)
     assert b[0] == pytest.approx(0.0, abs=1e-6) and b[-1] == pytest.approx(params.max_block, rel=1e-3)
     assert block_fraction(np.array([params.ec50_u_per_mm3]), params)[0] == pytest.approx(params.max_block / 2)
+
+
+@pytest.mark.parametrize(("onset", "kr"), [(5.29, 0.0173), (3.02, 0.0173), (5.29, 0.0099), (2.0, 0.3)])
+def test_two_step_onset_agrees_with_the_integrated_chain(onset: float, kr: float) -> None:
+    """The closed form equals the bound -> internalised -> active chain integrated numerically."""
+    from scipy.integrate import solve_ivp
+
+    k = 1.6783469900166608 / onset
+
+    def rhs(_t: float, y: np.ndarray) -> list[float]:
+        return [-k * y[0], k * y[0] - k * y[1], k * y[1] - kr * y[2]]
+
+    days = np.array([0.5, 1.0, 2.0, 4.0, 7.0, 14.0, 42.0, 84.0, 168.0, 300.0])
+    sol = solve_ivp(rhs, (0.0, 300.0), [1.0, 0.0, 0.0], t_eval=days, rtol=1e-10, atol=1e-13, method="LSODA")
+    assert active_fraction(days, onset, kr) == pytest.approx(sol.y[2], rel=1e-6, abs=1e-12)
+    fine = np.linspace(0.01, 120.0, 240_001)
+    f = active_fraction(fine, onset, kr)
+    assert float(peak_active_day(onset, kr)) == pytest.approx(fine[np.argmax(f)], abs=1e-3)
+
+
+def test_half_of_the_light_chain_is_active_by_the_reported_onset_day() -> None:
+    for onset in (3.02, 5.29):
+        assert active_fraction(np.array([onset]), onset, 0.0)[0] == pytest.approx(0.5, rel=1e-12)
+    early = active_fraction(np.array([0.5, 1.0]), 3.02, 0.0)
+    assert early[1] / early[0] > 3.0  # sigmoid start: slower than linear at first
 
 
 def test_kinetics_onset_peak_and_recovery() -> None:

@@ -6,6 +6,7 @@ from rhytid.toxin._kinetics import (
     block_fraction,
     bound_uptake,
     dose_response,
+    peak_active_day,
 )
 from rhytid.toxin._products import PRODUCT_NAMES, Product, get_product, label_pattern
 from rhytid.toxin._spread import (
@@ -27,6 +28,7 @@ __all__ = [
     "dose_response",
     "get_product",
     "label_pattern",
+    "peak_active_day",
     "spread_parameters",
     "uptake_density",
 ]

@@ -1,17 +1,20 @@
 r"""Block kinetics: from toxin taken up to nerve endings blocked, over time.
 
-Taken-up toxin is internalised with rate :math:`k_i = \ln 2 / t_{onset}` (half internalised by
-the reported onset day), and the blocking capacity of the internalised light chain is lost with the
-functional recovery rate :math:`k_r` (sprouting and restored release at the original endplate).
-For an uptake density :math:`q` at time 0 the active light chain is the Bateman function
+Toxin taken up by a nerve ending acts after two first-order steps: it is internalised, and its
+light chain is then translocated into the cytosol, where it cleaves SNAP-25 (Meunier 2003). Both
+steps are given one rate :math:`k = c / t_{onset}` with :math:`c = 1.678\ldots` the root of
+:math:`1 - e^{-c}(1 + c) = 1/2`, so that half of the light chain is active by the reported onset
+day; the chain makes the onset sigmoid (slow on day 1-2, fast after). The active light chain's
+blocking capacity is lost with the functional recovery rate :math:`k_r` (sprouting and restored
+release at the original endplate). For an uptake density :math:`q` at time 0:
 
-.. math::  I(t) = q\,\frac{k_i}{k_i - k_r}\bigl(e^{-k_r t} - e^{-k_i t}\bigr), \quad t \ge 0,
+.. math::  I(t) = q\,k^2 e^{-k_r t}\,\frac{1 - e^{-a t}(1 + a t)}{a^2}, \quad a = k - k_r,
+           \quad t \ge 0,
 
-and repeated treatments add: :math:`I = \sum_j I_j(t - t_j)`. The fraction of nerve endings
-blocked is a saturating (Hill) function of it. Uptake itself is receptor-mediated and saturates:
-the toxin a treatment leaves at a point binds as :math:`q_b = q / (1 + q / q_{cap})`, with
-:math:`q_{cap}` the binding capacity of the nerve endings there (what is not bound is cleared).
-The fraction of nerve endings
+and repeated treatments add: :math:`I = \sum_j I_j(t - t_j)`. Uptake itself is receptor-mediated
+and saturates: the toxin a treatment leaves at a point binds as :math:`q_b = q / (1 + q / q_{cap})`,
+with :math:`q_{cap}` the binding capacity of the nerve endings there (what is not bound is
+cleared). The fraction of nerve endings blocked is a saturating (Hill) function of :math:`I`,
 
 .. math::  b = b_{max}\,\frac{I^n}{I^n + EC_{50}^n}.
 
@@ -28,7 +31,16 @@ from numpy.typing import NDArray
 
 from rhytid._data import value
 
-__all__ = ["DoseResponse", "active_fraction", "block_fraction", "bound_uptake", "dose_response"]
+__all__ = [
+    "ONSET_CONSTANT",
+    "DoseResponse",
+    "active_fraction",
+    "block_fraction",
+    "bound_uptake",
+    "dose_response",
+    "onset_rate",
+    "peak_active_day",
+]
 
 Array = NDArray[np.float64]
 
@@ -51,17 +63,52 @@ def dose_response() -> DoseResponse:
     )
 
 
-def active_fraction(t_days: Array, onset_days: float, recovery_rate: float) -> Array:
-    """Bateman factor I(t)/q: the fraction of taken-up toxin actively blocking at time t (0 before)."""
+#: :math:`c` with :math:`1 - e^{-c}(1 + c) = 1/2`: half of a two-step chain done at :math:`t = c/k`
+ONSET_CONSTANT = 1.6783469900166608
+
+
+def onset_rate(onset_days: float) -> float:
+    """Rate (1/day) of each of the two onset steps: half the light chain active by ``onset_days``."""
+    return ONSET_CONSTANT / onset_days
+
+
+def _chain(x: Array) -> Array:
+    """:math:`(1 - e^{-x}(1 + x)) / x^2` for any real ``x`` (its series near 0)."""
+    small = np.abs(x) < 1e-4
+    xs = np.where(small, 1.0, x)
+    exact = (-np.expm1(-xs) - xs * np.exp(-xs)) / xs**2
+    return np.where(small, 0.5 - x / 3.0 + x**2 / 8.0, exact)
+
+
+def active_fraction(t_days: Array, onset_days: float, recovery_rate: float | Array) -> Array:
+    """The fraction :math:`I(t)/q` of taken-up toxin actively blocking at time ``t`` (0 before);
+    ``recovery_rate`` may be an array (per patient), broadcast against ``t_days``."""
     t = np.asarray(t_days, dtype=float)
-    k_i = np.log(2.0) / onset_days
-    k_r = recovery_rate
+    k = onset_rate(onset_days)
+    kr = np.asarray(recovery_rate, dtype=float)
     tp = np.maximum(t, 0.0)
-    if abs(k_i - k_r) < 1e-9:
-        f = k_i * tp * np.exp(-k_r * tp)
-    else:
-        f = k_i / (k_i - k_r) * (np.exp(-k_r * tp) - np.exp(-k_i * tp))
-    return np.where(t > 0.0, f, 0.0)
+    f = k**2 * np.exp(-kr * tp) * tp**2 * _chain((k - kr) * tp)
+    return np.asarray(np.where(t > 0.0, f, 0.0), dtype=np.float64)
+
+
+def peak_active_day(onset_days: float, recovery_rate: float | Array) -> Array:
+    r"""Day of the maximum of :func:`active_fraction`: where :math:`f'(t)/f(t) = k_r` for the chain
+    factor :math:`f`, i.e. :math:`x e^{-x} / (1 - e^{-x}(1 + x)) = k_r / a` with :math:`x = a t`
+    (bisection in :math:`\ln x`; :math:`k > k_r`)."""
+    k = onset_rate(onset_days)
+    kr = np.asarray(recovery_rate, dtype=float)
+    a = k - kr
+    target = kr / a
+    lo = np.full(np.shape(kr), np.log(1e-6))
+    hi = np.full(np.shape(kr), np.log(200.0))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        x = np.exp(mid)
+        ratio = x * np.exp(-x) / (-np.expm1(-x) - x * np.exp(-x))
+        above = ratio > target  # the ratio falls with x: the root lies higher
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return np.asarray(np.exp(0.5 * (lo + hi)) / a, dtype=np.float64)
 
 
 def block_fraction(active: Array, params: DoseResponse) -> Array:

@@ -7,8 +7,11 @@ displacement for the median patient with the planned technique). The objective i
 squared standardised residuals :math:`\sum_k ((m_k(\theta) - y_k)/s_k)^2`, minimised over the
 logarithms of the free parameters with :func:`scipy.optimize.least_squares` (trust region
 reflective, bounded, finite differences). Trials use a fixed seed (common random numbers), so the
-objective is deterministic and the fit reproducible. Durations are read at 4-weekly visits, so their
-medians jump from one visit to the next; the median targets enter the fit through
+objective is deterministic and the fit reproducible. One prior joins the targets: the mild and the
+moderate grade span similar steps of log depth (:math:`\ln(t_2/t_1) - \ln(t_3/t_2)` with sd
+:data:`GRADE_STEP_PRIOR_SD`), an assumption about the photonumeric scale that keeps the weakly
+identified none|mild threshold from collapsing onto the mild|moderate one. Durations are read at
+4-weekly visits, so their medians jump from one visit to the next; the median targets enter the fit through
 :func:`median_near`, which is smooth in the parameters and meets the target exactly when half of
 the responders have lost the response by the target day.
 
@@ -71,6 +74,9 @@ FREE_PARAMETERS = (
     "toxin_sensitivity_cv",
 )
 DISPLACEMENT_DAYS = (2.0, 7.0, 14.0, 42.0, 84.0, 168.0)
+#: prior: the mild and moderate grades span similar steps of log depth (difference / this sd)
+GRADE_STEP = "grade_step_balance"
+GRADE_STEP_PRIOR_SD = 0.15
 
 
 @dataclass(frozen=True)
@@ -277,6 +283,8 @@ def model_values(tp: TrialParameters, patients: int, seed: int) -> dict[str, flo
     }
     for day, v in zip(DISPLACEMENT_DAYS, course, strict=True):
         out[f"inco30_displacement_day{day:g}"] = float(v)
+    t1, t2, t3 = tp.grade_thresholds_um
+    out[GRADE_STEP] = math.log(t2 / t1) - math.log(t3 / t2)
     return out
 
 
@@ -300,7 +308,8 @@ class _Budget(Exception):
 
 
 def _objective(values: dict[str, float], targets: list[Target]) -> Array:
-    return np.array([(values[t.name] - t.value) / t.sd for t in targets])
+    fit = [(values[t.name] - t.value) / t.sd for t in targets]
+    return np.array([*fit, values.get(GRADE_STEP, 0.0) / GRADE_STEP_PRIOR_SD])
 
 
 def fit(

@@ -12,8 +12,9 @@ its depth by :math:`\delta z` (normal, SD ``depth_sd_mm``, kept ≥ 0.3 mm) and 
 **Uptake and its compression.** For each realisation ``r`` the uptake density of all injections
 at the model's nerve-ending quadrature points is the model's
 :func:`~rhytid.toxin.uptake_density` (bolus + screened diffusion; septum transmission behind the
-orbital septum), :math:`Q_{rp} = \sum_i q_i(R_{rip})`. With one treatment day the active toxin is
-:math:`I_p(t) = a(t)\,Q_p` with the Bateman factor :math:`a(t)` of
+orbital septum) bound as :func:`~rhytid.toxin.bound_uptake`, :math:`Q_{rp} = B(\sum_i q_i(R_{rip}))`.
+With one treatment day the active toxin is
+:math:`I_p(t) = a(t)\,Q_p` with the kinetic factor :math:`a(t)` of
 :func:`~rhytid.toxin.active_fraction`, so the endplate-weighted block of segment ``s`` is a
 function of one scalar per patient and day,
 
@@ -62,11 +63,9 @@ __all__ = [
     "FaceModel",
     "Pattern",
     "Technique",
-    "bateman",
     "draw_technique",
     "face_model",
     "nominal_technique",
-    "peak_day",
 ]
 
 Array = NDArray[np.float64]
@@ -116,35 +115,6 @@ def nominal_technique(n_inj: int) -> Technique:
     """The single realisation "exactly as planned"."""
     z = np.zeros((1, n_inj))
     return Technique(z, z, z, np.ones((1, n_inj)))
-
-
-def bateman(t: Array, onset_days: float, recovery_rate: Array) -> Array:
-    """The model's :func:`~rhytid.toxin.active_fraction` with a per-patient recovery rate
-    (broadcasting ``t`` and ``recovery_rate``); 0 for ``t <= 0``."""
-    t = np.asarray(t, dtype=float)
-    k_i = np.log(2.0) / onset_days
-    k_r = np.asarray(recovery_rate, dtype=float)
-    tp = np.maximum(t, 0.0)
-    diff = k_i - k_r
-    near = np.abs(diff) < 1e-9
-    safe = np.where(near, 1.0, diff)
-    f = np.where(
-        near,
-        k_i * tp * np.exp(-k_r * tp),
-        k_i / safe * (np.exp(-k_r * tp) - np.exp(-k_i * tp)),
-    )
-    return np.where(t > 0.0, f, 0.0)
-
-
-def peak_day(onset_days: float, recovery_rate: Array) -> Array:
-    """Day of the maximum of the Bateman factor: :math:`\\ln(k_i/k_r)/(k_i-k_r)`."""
-    k_i = np.log(2.0) / onset_days
-    k_r = np.asarray(recovery_rate, dtype=float)
-    near = np.abs(k_i - k_r) < 1e-9
-    safe = np.where(near, 1.0, k_i - k_r)
-    return np.asarray(
-        np.where(near, 1.0 / k_i, np.log(k_i / np.where(near, k_i, k_r)) / safe), dtype=np.float64
-    )
 
 
 @dataclass(frozen=True)

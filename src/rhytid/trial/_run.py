@@ -58,8 +58,9 @@ from rhytid._data import parameters_hash
 from rhytid._version import __version__
 from rhytid.errors import TrialError
 from rhytid.tissue import grade_from_depth, tissue_parameters
+from rhytid.toxin import active_fraction, peak_active_day
 from rhytid.trial._design import TrialDesign
-from rhytid.trial._engine import BlockTables, FaceModel, bateman, draw_technique, face_model, peak_day
+from rhytid.trial._engine import BlockTables, FaceModel, draw_technique, face_model
 from rhytid.trial._params import TrialParameters
 from rhytid.trial._population import Population, draw_population
 
@@ -144,7 +145,7 @@ def _area_depths(fm: FaceModel, pop: Population, seg: Array, static: list[NDArra
 
 def _log_active(t: Array, onset: float, kr: Array, sens: Array, ec50: float) -> Array:
     """``w = ln(a(t) / (σ EC50))`` (−inf before treatment)."""
-    a = bateman(t, onset, kr)
+    a = active_fraction(t, onset, kr)
     with np.errstate(divide="ignore"):
         return np.asarray(np.log(a) - np.log(sens)[..., None] - math.log(ec50))
 
@@ -247,7 +248,7 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
         st_t = [static_all[a][idx, : cells[a]] for a in range(len(cells))]
         r = np.minimum((u_tech[idx] * n_real[s]).astype(np.intp), n_real[s] - 1)
         kr = kr0 * g.recovery
-        t_star = peak_day(onset, kr)
+        t_star = peak_active_day(onset, kr)
         w_max = float(np.max(-np.log(g.sensitivity))) - math.log(tp.ec50_u_per_mm3) + 0.5
         tables = BlockTables.build(fm, fm.uptake(patterns[s], techs[s], tp), tp, w_max)
         times = np.concatenate(
