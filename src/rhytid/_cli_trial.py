@@ -116,7 +116,7 @@ def _print_trial(result: TrialResult) -> None:
 def calibrate(
     patients: Annotated[int, typer.Option("--patients", help="Patients per calibration trial.")] = 1600,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every calibration trial.")] = 20260101,
-    max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Objective evaluations.")] = 90,
+    max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Objective evaluations.")] = 110,
     output: Annotated[
         Path | None, typer.Option("--output", help="Where to write calibrated.yaml (default: package data).")
     ] = None,

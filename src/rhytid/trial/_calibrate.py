@@ -317,7 +317,7 @@ def fit(
     *,
     patients: int = 1600,
     seed: int = 20260101,
-    max_evaluations: int = 90,
+    max_evaluations: int = 110,
     progress: Callable[[int, float], None] | None = None,
 ) -> CalibrationResult:
     """Fit :data:`FREE_PARAMETERS` to the targets (module docstring)."""
