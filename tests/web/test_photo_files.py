@@ -132,3 +132,30 @@ def test_a_shared_photo_survives_a_failure_of_another_row(clinic: Clinic) -> Non
     assert _assessments(clinic, pid) == [stored]
     got = clinic.doc.get(f"/photos/{photo['id']}")
     assert (got.status_code, got.content) == (200, shared)
+
+
+def test_the_app_sweeps_photo_files_a_dead_process_left_staged(tmp_path: Path) -> None:
+    """Staged files older than a day (a process died before its transaction ended) are deleted when
+    the app starts; fresh staged files, stored photos and other files are kept."""
+    import os
+    import time
+
+    from rhytid.store._photos import STALE_AFTER_S, write_staged
+
+    photos = tmp_path / "photos"
+    digest = "ab" * 32
+    old = write_staged(photos, f"{digest}.png", png(1)).temporary
+    fresh = write_staged(photos, f"{digest}.png", png(1)).temporary
+    stored = photos / f"{'cd' * 32}.png"
+    stored.write_bytes(png(2))
+    other = photos / "notes.part"
+    other.write_bytes(b"kept")
+    past = time.time() - STALE_AFTER_S - 60
+    for path in (old, stored, other):
+        os.utime(path, (past, past))
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    create_demo_data(url)
+    with served(url, tmp_path) as client:
+        assert client.get("/healthz").status_code == 200
+    assert not old.exists()
+    assert fresh.exists() and stored.exists() and other.exists()

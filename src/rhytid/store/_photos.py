@@ -9,7 +9,9 @@ savepoint it was staged in is rolled back, the staged file is deleted. So a fail
 no file behind, and it never touches a file that committed rows reference.
 
 The rename follows the commit by microseconds; a reader that sees the new row in that window may
-not find the file yet (:func:`read_checked` can wait for it).
+not find the file yet (:func:`read_checked` can wait for it). A process that dies between staging
+and the end of its transaction leaves its ``.part`` file behind: :func:`sweep_stale` (run when the
+clinic app starts) deletes those older than a day, long after any transaction that wrote them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "file_name",
     "read_checked",
     "stage",
+    "sweep_stale",
     "write_staged",
 ]
 
@@ -43,6 +46,8 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 FILE_NAME = re.compile(r"[0-9a-f]{64}\.(?:jpg|png)")
 _SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png"}
 _KEY = "rhytid_staged_photos"
+_STAGED = re.compile(r"\.[0-9a-f]{64}\.(?:jpg|png)\.[0-9a-f]{12}\.part")
+STALE_AFTER_S = 24 * 3600.0
 
 
 def file_name(digest: str, content_type: str) -> str:
@@ -70,6 +75,20 @@ def write_staged(folder: Path, name: str, content: bytes) -> Staged:
     temporary = folder / f".{name}.{uuid.uuid4().hex[:12]}.part"
     temporary.write_bytes(content)
     return Staged(temporary, folder / name)
+
+
+def sweep_stale(folder: Path, *, older_than_s: float = STALE_AFTER_S, now: float | None = None) -> int:
+    """Delete staged photo files (``.<sha256>.<ext>.<random>.part``) not modified for
+    ``older_than_s`` seconds; other files are never touched. Returns how many were deleted."""
+    if not folder.is_dir():
+        return 0
+    cutoff = (time.time() if now is None else now) - older_than_s
+    removed = 0
+    for path in folder.iterdir():
+        if _STAGED.fullmatch(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def stage(db: Session, folder: Path, name: str, content: bytes) -> None:

@@ -25,6 +25,7 @@ from rhytid.store import (
     migrate,
     session_factory,
 )
+from rhytid.store._photos import sweep_stale
 from rhytid.web import _admin, _api, _intake, _pages
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._settings import Settings, load_settings
@@ -67,6 +68,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate_on_start:
             migrate(engine)
+        sweep_stale(settings.photo_dir)
         yield
         engine.dispose()
 
