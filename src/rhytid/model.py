@@ -48,9 +48,9 @@ from rhytid.tissue import (
 from rhytid.toxin import (
     Product,
     active_fraction,
+    binding_factor,
     block_fraction,
     bolus_radius_mm,
-    bound_uptake,
     dose_response,
     get_product,
     spread_parameters,
@@ -175,9 +175,7 @@ def uptake_at_points(
     days = np.array([inj.day for inj in injections])
     for day in np.unique(days):
         same = days == day
-        total = out[same].sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[same] *= np.where(total > 0.0, bound_uptake(total, capacity) / total, 1.0)
+        out[same] *= binding_factor(out[same].sum(axis=0), capacity)
     return out
 
 

@@ -3,6 +3,7 @@
 from rhytid.toxin._kinetics import (
     DoseResponse,
     active_fraction,
+    binding_factor,
     block_fraction,
     bound_uptake,
     dose_response,
@@ -22,6 +23,7 @@ __all__ = [
     "Product",
     "SpreadParameters",
     "active_fraction",
+    "binding_factor",
     "block_fraction",
     "bolus_radius_mm",
     "bound_uptake",

@@ -35,6 +35,7 @@ __all__ = [
     "ONSET_CONSTANT",
     "DoseResponse",
     "active_fraction",
+    "binding_factor",
     "block_fraction",
     "bound_uptake",
     "dose_response",
@@ -118,8 +119,15 @@ def block_fraction(active: Array, params: DoseResponse) -> Array:
     return np.asarray(params.max_block * xn / (1.0 + xn), dtype=np.float64)
 
 
+def binding_factor(uptake: Array, capacity: float) -> Array:
+    """The share :math:`1 / (1 + q / q_{cap})` of the uptake ``q`` (U/mm³) that nerve endings of
+    binding ``capacity`` (U/mm³) bind."""
+    q = np.maximum(np.asarray(uptake, dtype=float), 0.0)
+    return np.asarray(1.0 / (1.0 + q / capacity), dtype=np.float64)
+
+
 def bound_uptake(uptake: Array, capacity: float) -> Array:
     """Toxin bound by the nerve endings, :math:`q / (1 + q / q_{cap})` (U/mm³), for the uptake
     density ``uptake`` of one treatment (U/mm³) and the binding ``capacity`` (U/mm³)."""
     q = np.maximum(np.asarray(uptake, dtype=float), 0.0)
-    return np.asarray(q / (1.0 + q / capacity), dtype=np.float64)
+    return np.asarray(q * binding_factor(q, capacity), dtype=np.float64)

@@ -11,9 +11,9 @@ objective is deterministic and the fit reproducible. One prior joins the targets
 moderate grade span similar steps of log depth (:math:`\ln(t_2/t_1) - \ln(t_3/t_2)` with sd
 :data:`GRADE_STEP_PRIOR_SD`), an assumption about the photonumeric scale that keeps the weakly
 identified none|mild threshold from collapsing onto the mild|moderate one. Durations are read at
-4-weekly visits, so their medians jump from one visit to the next; the median targets enter the fit through
-:func:`median_near`, which is smooth in the parameters and meets the target exactly when half of
-the responders have lost the response by the target day.
+4-weekly visits, so their medians jump from one visit to the next; the median targets enter the
+fit through :func:`median_near`, which is smooth in the parameters and meets the target exactly
+when half of the responders have lost the response by the target day.
 
 Free parameters: grade thresholds (none|mild, mild|moderate, moderate|severe), the spread length,
 EC50, the binding capacity of the nerve endings, the recovery rate of the type A1 products (ona,

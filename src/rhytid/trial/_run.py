@@ -223,7 +223,8 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
     treated = rng.permuted(np.tile(block, (n_blocks, 1)), axis=1).ravel()[:n]
     u_tech = rng.random(n)
     eps = rater + rest * rng.standard_normal((n, n_visits))
-    follow = follow_up_days(tp) + tp.visit_window_days * rng.uniform(-1.0, 1.0, (n, len(follow_up_days(tp))))
+    schedule = follow_up_days(tp)
+    follow = schedule + tp.visit_window_days * rng.uniform(-1.0, 1.0, (n, len(schedule)))
     eps_follow = rater + rest * rng.standard_normal(follow.shape)
 
     product = design.product
