@@ -14,19 +14,14 @@ import httpx
 import uvicorn
 
 from rhytid._cli_web import DEMO_PASSWORD, DEMO_USERS, create_demo_data
+from rhytid.toxin import label_pattern
 from rhytid.web import create_app, load_settings
 
 GLABELLAR = {
     "product": "onabotulinumtoxinA",
     "injections": [
-        {"site": s, "units": 4}
-        for s in (
-            "procerus",
-            "corrugator_medial_l",
-            "corrugator_medial_r",
-            "corrugator_lateral_l",
-            "corrugator_lateral_r",
-        )
+        {"site": site, "units": units}
+        for site, units in label_pattern("glabellar", "onabotulinumtoxinA").items()
     ],
 }
 

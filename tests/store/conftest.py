@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rhytid.store import Actor, make_engine, migrate, repo, session_factory, transaction
 from rhytid.store import schemas as s
 from rhytid.store.testing import temporary_database
+from rhytid.toxin import label_pattern
 
 POSTGRES_URL = os.environ.get("RHYTID_TEST_POSTGRES_URL")
 #: The database kinds a test runs on.
@@ -34,14 +35,7 @@ COMPLETE_ANSWERS: dict[str, object] = json.loads(
     (Path(__file__).resolve().parents[2] / "examples" / "histories" / "nothing-to-report.json").read_text()
 )
 GLABELLAR = [
-    {"site": site, "units": 4}
-    for site in (
-        "procerus",
-        "corrugator_medial_l",
-        "corrugator_medial_r",
-        "corrugator_lateral_l",
-        "corrugator_lateral_r",
-    )
+    {"site": site, "units": units} for site, units in label_pattern("glabellar", "onabotulinumtoxinA").items()
 ]
 
 

@@ -9,24 +9,11 @@ import pytest
 
 from rhytid.cli import main
 
+GLABELLAR_20U = ["trial", "--area", "glabellar", "--product", "onabotulinumtoxinA", "--dose", "20"]
+
 
 def test_trial_json_follows_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "trial",
-            "--area",
-            "glabellar",
-            "--product",
-            "onabotulinumtoxinA",
-            "--dose",
-            "20",
-            "--patients",
-            "200",
-            "--seed",
-            "1",
-            "--json",
-        ]
-    )
+    code = main([*GLABELLAR_20U, "--patients", "200", "--seed", "1", "--json"])
     assert code == 0
     d = json.loads(capsys.readouterr().out)
     assert d["design"]["seed"] == 1 and d["design"]["n_treated"] == 150 and d["design"]["n_placebo"] == 50
@@ -34,21 +21,7 @@ def test_trial_json_follows_the_contract(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_trial_table_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "trial",
-            "--area",
-            "glabellar",
-            "--product",
-            "onabotulinumtoxinA",
-            "--dose",
-            "20",
-            "--patients",
-            "200",
-            "--report",
-            str(tmp_path / "r"),
-        ]
-    )
+    code = main([*GLABELLAR_20U, "--patients", "200", "--report", str(tmp_path / "r")])
     assert code == 0
     out = capsys.readouterr().out
     assert "none or mild" in out and "eyelid ptosis" in out
@@ -79,22 +52,7 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_unreachable_scheduler_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "trial",
-            "--area",
-            "glabellar",
-            "--product",
-            "onabotulinumtoxinA",
-            "--dose",
-            "20",
-            "--patients",
-            "50",
-            "--json",
-            "--scheduler",
-            "tcp://127.0.0.1:1",
-        ]
-    )
+    code = main([*GLABELLAR_20U, "--patients", "50", "--json", "--scheduler", "tcp://127.0.0.1:1"])
     assert code == 2
     assert "--scheduler" in capsys.readouterr().err
 

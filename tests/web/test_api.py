@@ -12,6 +12,8 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from rhytid.toxin import label_pattern
+
 from .conftest import auth
 
 ROLES = ("admin", "clinician", "front_desk")
@@ -38,14 +40,8 @@ ANSWERS: dict[str, Any] = {
 GLABELLAR = {
     "product": "onabotulinumtoxinA",
     "injections": [
-        {"site": s, "units": 4}
-        for s in (
-            "procerus",
-            "corrugator_medial_l",
-            "corrugator_medial_r",
-            "corrugator_lateral_l",
-            "corrugator_lateral_r",
-        )
+        {"site": site, "units": units}
+        for site, units in label_pattern("glabellar", "onabotulinumtoxinA").items()
     ],
 }
 PATIENT = {"given_name": "Api", "family_name": "Tester", "birth_date": "1975-02-03", "sex": "female"}
