@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rhytid.store import Actor, make_engine, migrate, repo, session_factory, transaction
+from rhytid.store import _consent as consent
+from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store.testing import temporary_database
 from rhytid.toxin import label_pattern
@@ -97,7 +99,33 @@ def world(factory: sessionmaker[Session]) -> World:
         )
 
 
-def new_patient(factory: sessionmaker[Session], actor: Actor, **answers: object) -> int:
+#: A drawn signature as the consent form's canvas stores it (SVG path data).
+SIGNATURE = "M10 50 " + " ".join(f"L{10 + 12 * i} {50 + (15 if i % 2 else -15)}" for i in range(1, 20))
+CONSENTED = ("toxin_treatment", "photography")
+
+
+def sign_consents(db: Session, patient_id: int, actor: Actor, kinds: tuple[str, ...] = CONSENTED) -> None:
+    """The patient signs the current consent of each of ``kinds`` at the clinic (``actor`` witnesses)."""
+    witness = db.get(m.User, actor.user_id)
+    for kind in kinds:
+        consent.sign_consent(
+            db=db,
+            patient_id=patient_id,
+            kind=kind,
+            version=consent.template(kind).version,
+            signed_name="Ann Lee",
+            signature=SIGNATURE,
+            ip_address="127.0.0.1",
+            user_agent="pytest",
+            witness=witness,
+            clinic_id=actor.clinic_id,
+        )
+
+
+def new_patient(
+    factory: sessionmaker[Session], actor: Actor, consents: tuple[str, ...] = CONSENTED, **answers: object
+) -> int:
+    """A patient with a complete history (``answers`` override) who signed ``consents``."""
     with transaction(factory) as db:
         p = repo.create_patient(
             db=db,
@@ -108,4 +136,5 @@ def new_patient(factory: sessionmaker[Session], actor: Actor, **answers: object)
         )
         if answers is not None:
             repo.submit_history(db=db, patient_id=p.id, answers={**COMPLETE_ANSWERS, **answers}, actor=actor)
+        sign_consents(db, p.id, actor, consents)
         return p.id

@@ -65,7 +65,7 @@ def test_migrations_are_idempotent(engine) -> None:
 
 
 def test_create_and_read_patient_are_audited(factory, world: World) -> None:
-    pid = new_patient(factory, world.front_desk)
+    pid = new_patient(factory, world.front_desk, consents=())
     with transaction(factory) as db:
         repo.get_patient(db=db, patient_id=pid, actor=world.clinician)
     with factory() as db:
@@ -193,7 +193,7 @@ def _book(factory: sessionmaker[Session], world: World, pid: int, at: dt.datetim
 
 
 def test_no_double_booking_and_cancel_frees_the_slot(factory, world: World) -> None:
-    pid = new_patient(factory, world.front_desk)
+    pid = new_patient(factory, world.front_desk, consents=())
     at = dt.datetime(2031, 3, 3, 10, 0)
     first = _book(factory, world, pid, at, minutes=30)
     with pytest.raises(ConflictError, match=r"starts_at: .*already booked"):
@@ -207,7 +207,7 @@ def test_no_double_booking_and_cancel_frees_the_slot(factory, world: World) -> N
 
 
 def test_fifty_concurrent_bookings_give_exactly_one(factory, world: World) -> None:
-    pid = new_patient(factory, world.front_desk)
+    pid = new_patient(factory, world.front_desk, consents=())
     at = dt.datetime(2032, 4, 5, 11, 0)
     results: list[str] = []
     barrier = threading.Barrier(50)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,15 +73,45 @@ def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
 
 
-def new_patient(client: httpx.Client, family_name: str = "Photo", role: str = "clinician") -> int:
-    """A new patient (through the API); their id."""
+#: A drawn signature as the consent form's canvas stores it (SVG path data).
+SIGNATURE = "M10 50 " + " ".join(f"L{10 + 12 * i} {50 + (15 if i % 2 else -15)}" for i in range(1, 20))
+CONSENTED = ("toxin_treatment", "photography")
+
+
+def sign_consent(client: httpx.Client, pid: int, kind: str, role: str = "clinician") -> dict[str, Any]:
+    """The patient signs the current consent of ``kind`` at the clinic (through the API)."""
+    version = {t["kind"]: t["version"] for t in client.get("/api/consent-templates", auth=auth(role)).json()}
+    r = client.post(
+        f"/api/patients/{pid}/consents",
+        auth=auth(role),
+        json={
+            "kind": kind,
+            "template_version": version[kind],
+            "signed_name": "Pia Photo",
+            "signature": SIGNATURE,
+        },
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def new_patient(
+    client: httpx.Client,
+    family_name: str = "Photo",
+    role: str = "clinician",
+    consents: tuple[str, ...] = CONSENTED,
+) -> int:
+    """A new patient (through the API) who signed ``consents`` at the clinic; their id."""
     r = client.post(
         "/api/patients",
         auth=auth(role),
         json={"given_name": "Pia", "family_name": family_name, "birth_date": "1985-02-03", "sex": "female"},
     )
     assert r.status_code == 201, r.text
-    return int(r.json()["id"])
+    pid = int(r.json()["id"])
+    for kind in consents:
+        sign_consent(client, pid, kind, role)
+    return pid
 
 
 def new_assessment(client: httpx.Client) -> int:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from rhytid.web import _admin, _intake, _pages
+from rhytid.web import _admin, _clinic_messages, _consent, _intake, _pages
 
 from .conftest import EMAIL, auth
 from .test_pages import _csrf, _sign_in
@@ -58,6 +58,16 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("POST", f"/admin/users/{desk}", ADMIN),
         ("POST", "/admin/clinic", ADMIN),
         ("GET", "/admin/audit", ADMIN),
+        ("GET", "/p/consent/not-a-token/not-a-token", None),
+        ("POST", "/p/consent/not-a-token/not-a-token", None),
+        ("GET", f"/patients/{p}/consents", CLINICAL),
+        ("POST", f"/patients/{p}/consents/sign-here", ALL),
+        ("POST", f"/patients/{p}/links/email", ALL),
+        ("GET", "/admin/clinic", ADMIN),
+        ("POST", "/admin/clinic/contact", ADMIN),
+        ("GET", "/messages", CLINICAL),
+        ("GET", "/alerts/999999", CLINICAL),
+        ("POST", "/alerts/999999/acknowledge", CLINICAL),
     ]
 
 
@@ -91,7 +101,7 @@ def _template(url: str) -> str:
 def test_page_matrix_covers_every_page(ids: dict[str, int]) -> None:
     routes = {
         (method, re.sub(r"\{[^}]+\}", "{}", r.path))
-        for router in (_pages.router, _intake.router, _admin.router)
+        for router in (_pages.router, _intake.router, _admin.router, _consent.router, _clinic_messages.router)
         for r in router.routes
         if isinstance(r, APIRoute)
         for method in r.methods

@@ -14,7 +14,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from rhytid.toxin import label_pattern
 
-from .conftest import auth
+from .conftest import auth, sign_consent
 
 ROLES = ("admin", "clinician", "front_desk")
 ALL = set(ROLES)
@@ -60,6 +60,8 @@ def ids(app_client: httpx.Client) -> dict[str, int]:
     pid = _ok(c.post("/api/patients", json=PATIENT, auth=doc), 201)["id"]
     _ok(c.post(f"/api/patients/{pid}/histories", json={"answers": ANSWERS}, auth=doc), 201)
     _ok(c.post(f"/api/patients/{pid}/screening/acknowledge", json={"codes": ["antithrombotic"]}, auth=doc))
+    for kind in ("toxin_treatment", "photography"):
+        sign_consent(c, pid, kind)
     plan = _ok(c.post(f"/api/patients/{pid}/plans", json=GLABELLAR, auth=doc), 201)
     vial = _ok(
         c.post(
@@ -185,7 +187,7 @@ def _matrix(ids: dict[str, int]) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", f"/api/patients/{p}/aftercare", None, CLINICAL),
         ("POST", f"/api/patients/{p}/aftercare", {"report": {}}, CLINICAL),
         ("GET", "/api/alerts", None, ALL),
-        ("POST", "/api/alerts/999999/close", None, CLINICAL),
+        ("POST", "/api/alerts/999999/close", {"note": "called the patient"}, CLINICAL),
         ("GET", f"/api/patients/{p}/adverse-events", None, CLINICAL),
         ("POST", f"/api/patients/{p}/adverse-events", {"kind": ""}, CLINICIAN),
         ("GET", "/api/appointments", None, ALL),
@@ -193,6 +195,11 @@ def _matrix(ids: dict[str, int]) -> list[tuple[str, str, Any, set[str]]]:
         ("POST", "/api/appointments", {"kind": "never"}, ALL),
         ("POST", "/api/appointments/999999/cancel", None, ALL),
         ("GET", "/api/follow-ups", None, ALL),
+        ("GET", "/api/consent-templates", None, ALL),
+        ("GET", f"/api/patients/{p}/consents", None, CLINICAL),
+        ("POST", f"/api/patients/{p}/consents", {"kind": "photography"}, ALL),
+        ("POST", "/api/alerts/999999/acknowledge", None, CLINICAL),
+        ("GET", "/api/messages", None, CLINICAL),
     ]
 
 
@@ -470,5 +477,10 @@ def test_exports(app_client: httpx.Client, ids: dict[str, int]) -> None:
 def test_alert_is_listed_and_closed(app_client: httpx.Client, ids: dict[str, int]) -> None:
     alerts = _ok(app_client.get("/api/alerts", auth=auth("front_desk")))
     assert any(a["id"] == ids["report"] and a["level"] == "contact_clinic" for a in alerts)
-    _ok(app_client.post(f"/api/alerts/{ids['report']}/close", auth=auth("clinician")))
+    # closing needs a note of what was done
+    r = app_client.post(f"/api/alerts/{ids['report']}/close", json={"note": " "}, auth=auth("clinician"))
+    assert r.status_code == 422 and r.json()["field"] == "note", r.text
+    assert any(a["id"] == ids["report"] for a in _ok(app_client.get("/api/alerts", auth=auth("front_desk"))))
+    note = {"note": "called the patient: left lid 1 mm lower, review booked"}
+    _ok(app_client.post(f"/api/alerts/{ids['report']}/close", json=note, auth=auth("clinician")))
     assert all(a["id"] != ids["report"] for a in _ok(app_client.get("/api/alerts", auth=auth("front_desk"))))

@@ -15,7 +15,7 @@ import pytest
 
 from rhytid._cli_web import DEMO_PASSWORD
 
-from .conftest import EMAIL, auth
+from .conftest import EMAIL, auth, sign_consent
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 64
@@ -59,6 +59,7 @@ def pid(app_client: httpx.Client) -> int:
         json={"given_name": "Page", "family_name": "Grades", "birth_date": "1981-04-05", "sex": "female"},
     )
     assert r.status_code == 201, r.text
+    sign_consent(app_client, r.json()["id"], "photography")
     return int(r.json()["id"])
 
 
@@ -242,6 +243,7 @@ def test_refused_vial_rerenders_the_treatment_form(app_client: httpx.Client, doc
         json={"given_name": "Old", "family_name": "Vial", "birth_date": "1979-09-09", "sex": "female"},
     ).json()["id"]
     answers = {**ANSWERS, "medications": []}
+    sign_consent(app_client, p, "toxin_treatment")
     assert (
         app_client.post(f"/api/patients/{p}/histories", json={"answers": answers}, auth=api).status_code
         == 201

@@ -3,11 +3,13 @@
 Patient, AllergyIntolerance and Condition (from the latest questionnaire), QuestionnaireResponse
 (each version of the answers), Observation (wrinkle grades per area, rest and maximum contraction),
 Medication (product with lot and expiry), MedicationAdministration and Procedure (each treatment),
-Appointment, AdverseEvent.
+Appointment, AdverseEvent, Consent (each signed consent: template version, the text as signed
+and its SHA-256 content hash).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +30,26 @@ def _code(code: str, display: str | None = None) -> dict[str, Any]:
 
 def _dt(value: dt.datetime) -> str:
     return value.replace(tzinfo=dt.UTC).isoformat()
+
+
+def _consent(c: Any, subject: dict[str, Any]) -> dict[str, Any]:
+    """A signed consent as a FHIR R5 Consent (permit; the signed text attached; hash as identifier)."""
+    return {
+        "status": "active",
+        "category": [_code(c.kind, c.title)],
+        "subject": subject,
+        "date": c.signed_at.date().isoformat(),
+        "decision": "permit",
+        "identifier": [{"system": f"{_SYSTEM}/consent-sha256", "value": c.content_hash}],
+        "sourceAttachment": [
+            {
+                "contentType": "text/plain; charset=utf-8",
+                "title": f"{c.title}, version {c.template_version}, signed by {c.signed_name}",
+                "data": base64.b64encode(c.text.encode("utf-8")).decode("ascii"),
+                "creation": _dt(c.signed_at),
+            }
+        ],
+    }
 
 
 def patient_bundle(record: Mapping[str, Any]) -> str:
@@ -172,6 +194,8 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
                 "note": [{"text": ae.description}],
             },
         )
+    for c in record.get("consents", []):
+        add("Consent", str(c.id), _consent(c, subject))
     entries[0]["resource"] = {k: v for k, v in entries[0]["resource"].items() if v is not None}
     bundle = Bundle.model_validate({"resourceType": "Bundle", "type": "collection", "entry": entries})
     out: str = bundle.model_dump_json(exclude_none=True)

@@ -25,13 +25,17 @@ __all__ = [
     "ROLES",
     "AdverseEvent",
     "AftercareReport",
+    "AlertNotice",
     "Appointment",
     "AppointmentSlot",
     "Assessment",
     "AuditEntry",
     "Base",
     "Clinic",
+    "ClinicContact",
+    "Consent",
     "MedicalHistory",
+    "OutboxMessage",
     "Patient",
     "Photo",
     "Plan",
@@ -272,3 +276,92 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Consent(Base):
+    """A signed consent: the template text as read, the signature and the metadata, never changed.
+
+    ``content_hash`` is the SHA-256 of the canonical JSON of everything signed (see
+    :func:`rhytid.store._consent.consent_digest`); a row whose content no longer matches it fails
+    verification.
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('toxin_treatment','filler_treatment','photography')", name="ck_consents_kind"
+        ),
+        Index("ix_consents_patient_kind", "patient_id", "kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    template_version: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    signed_name: Mapped[str] = mapped_column(String(200))
+    signature: Mapped[str] = mapped_column(Text)  # SVG path data of the drawn signature
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ip_address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(300))
+    via: Mapped[str] = mapped_column(String(20))  # link | clinic
+    witness_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ClinicContact(Base):
+    """How the clinic is reached and whom it alerts: shown to patients, used by the outbox."""
+
+    __tablename__ = "clinic_contacts"
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(300))
+    emergency_number: Mapped[str | None] = mapped_column(String(20))
+    on_call_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    on_call_email: Mapped[str | None] = mapped_column(String(254))
+    webhook_secret: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message waiting to be delivered (or delivered): the row stays until it has gone out."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email','webhook')", name="ck_outbox_channel"),
+        CheckConstraint("status IN ('pending','sent')", name="ck_outbox_status"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(30))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert_notices.id"), index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AlertNotice(Base):
+    """Who was told of an aftercare alert, who acknowledged it, when it escalated, how it closed."""
+
+    __tablename__ = "alert_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("aftercare_reports.id"), unique=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    on_call_name: Mapped[str | None] = mapped_column(String(200))
+    on_call_email: Mapped[str | None] = mapped_column(String(254))
+    escalate_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -32,9 +32,11 @@ from rhytid.clinic import (
     triage,
 )
 from rhytid.errors import ClinicError, ScreeningError
+from rhytid.store import _messages as messages
 from rhytid.store import _models as m
 from rhytid.store import _photos as photo_files
 from rhytid.store._clinical import age_on, preview, rebuild_screening, screen_answers
+from rhytid.store._consent import list_consents, require_consent
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
 from rhytid.store._models import utcnow
 from rhytid.store._photos import MAX_PHOTO_BYTES, PHOTO_TYPES
@@ -388,8 +390,9 @@ def add_photo(
     assessment = db.get(m.Assessment, assessment_id)
     if assessment is None:
         raise NotFoundError(f"assessment_id: no assessment {assessment_id}")
-    _patient(db, assessment.patient_id, actor)
+    patient = _patient(db, assessment.patient_id, actor)
     check_photo(filename=filename, content_type=content_type, content=content)
+    require_consent(db, patient, "photography")
     digest = hashlib.sha256(content).hexdigest()
     name = photo_files.file_name(digest, content_type)
     photo = m.Photo(
@@ -581,6 +584,7 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
         raise StoreError(f"screening: {exc}") from None
     if plan.check.get("blocking"):
         raise StoreError("plan_id: the plan has blocking findings; change the plan")
+    require_consent(db, patient, "toxin_treatment", at)
     vial = db.get(m.Vial, data.vial_id, with_for_update=True)
     if vial is None or vial.clinic_id != actor.clinic_id:
         raise NotFoundError(f"vial_id: no vial {data.vial_id}")
@@ -758,9 +762,19 @@ def due_follow_ups(
 
 # --- aftercare and adverse events --------------------------------------------------------------
 def submit_aftercare(
-    *, db: Session, patient_id: int, treatment_id: int | None, report: dict[str, Any], actor: Actor
+    *,
+    db: Session,
+    patient_id: int,
+    treatment_id: int | None,
+    report: dict[str, Any],
+    actor: Actor,
+    delivery: messages.Delivery | None = None,
 ) -> m.AftercareReport:
-    """Triage a patient's report (``clinic.triage``); contact_clinic/emergency open an alert."""
+    """Triage a patient's report (``clinic.triage``); contact_clinic/emergency open an alert.
+
+    An open alert notifies the on-call clinician through the outbox in the same transaction
+    (``store._messages.raise_alert``; ``delivery`` says what the app can deliver).
+    """
     patient = _patient(db, patient_id, actor)
     if treatment_id is not None:
         t = db.get(m.Treatment, treatment_id)
@@ -779,6 +793,8 @@ def submit_aftercare(
     db.add(row)
     db.flush()
     audit(db, actor, "create", "aftercare_report", row.id, patient.id, result.level)
+    if row.alert_open:
+        messages.raise_alert(db, report=row, patient=patient, delivery=delivery or messages.Delivery())
     return row
 
 
@@ -803,13 +819,16 @@ def open_alerts(*, db: Session, actor: Actor) -> list[tuple[m.AftercareReport, m
     return [(r, p) for r, p in rows]
 
 
-def close_alert(*, db: Session, report_id: int, actor: Actor) -> m.AftercareReport:
+def close_alert(*, db: Session, report_id: int, note: str, actor: Actor) -> m.AftercareReport:
+    """Close an open alert with a note of what was done (acknowledging it if nobody had)."""
     row = db.get(m.AftercareReport, report_id)
     if row is None:
         raise NotFoundError(f"report_id: no aftercare report {report_id}")
     _patient(db, row.patient_id, actor)
     if not row.alert_open:
         raise ConflictError("alert_open: the alert is closed already")
+    text = messages.check_close_note(note)
+    messages.acknowledge_alert(db=db, report_id=row.id, actor=actor).closed_note = text
     row.alert_open = False
     row.closed_by = actor.user_id
     row.closed_at = utcnow()
@@ -899,6 +918,7 @@ def patient_record(*, db: Session, patient_id: int, actor: Actor) -> dict[str, A
                 .order_by(m.AdverseEvent.id)
             )
         ),
+        "consents": list_consents(db, patient.id),
     }
 
 

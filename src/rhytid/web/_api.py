@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from rhytid.interop import appointments_calendar, patient_bundle
 from rhytid.store import repo
@@ -63,6 +63,10 @@ class AlertPublic(BaseModel):
     patient_name: str
     level: str
     created_at: dt.datetime
+
+
+class AlertClose(BaseModel):
+    note: str = Field(max_length=2000, description="what was done, e.g. 'called the patient; seen at A&E'")
 
 
 class FollowUpDue(BaseModel):
@@ -355,12 +359,22 @@ def aftercare(db: DbSession, user: ClinicalUser, patient_id: int) -> Any:
 @router.post(
     "/patients/{patient_id}/aftercare", response_model=s.AftercarePublic, status_code=201, tags=["aftercare"]
 )
-def submit_aftercare(db: DbSession, user: ClinicalUser, patient_id: int, data: AftercareCreate) -> Any:
+def submit_aftercare(
+    request: Request, db: DbSession, user: ClinicalUser, patient_id: int, data: AftercareCreate
+) -> Any:
     """A report taken by the clinic (e.g. on the phone); triaged like the patient's own."""
+    from rhytid.web._clinic_messages import delivery_for, wake
+
     row = repo.submit_aftercare(
-        db=db, patient_id=patient_id, treatment_id=data.treatment_id, report=data.report, actor=actor_of(user)
+        db=db,
+        patient_id=patient_id,
+        treatment_id=data.treatment_id,
+        report=data.report,
+        actor=actor_of(user),
+        delivery=delivery_for(request),
     )
     db.commit()
+    wake(request)
     return row
 
 
@@ -380,8 +394,9 @@ def alerts(db: DbSession, user: AnyUser) -> list[AlertPublic]:
 
 
 @router.post("/alerts/{report_id}/close", response_model=s.AftercarePublic, tags=["aftercare"])
-def close_alert(db: DbSession, user: ClinicalUser, report_id: int) -> Any:
-    row = repo.close_alert(db=db, report_id=report_id, actor=actor_of(user))
+def close_alert(db: DbSession, user: ClinicalUser, report_id: int, data: AlertClose) -> Any:
+    """Close an alert with a note of what was done (``note``, required)."""
+    row = repo.close_alert(db=db, report_id=report_id, note=data.note, actor=actor_of(user))
     db.commit()
     return row
 

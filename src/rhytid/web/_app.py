@@ -26,8 +26,9 @@ from rhytid.store import (
     session_factory,
 )
 from rhytid.store._photos import sweep_stale
-from rhytid.web import _admin, _api, _intake, _pages
+from rhytid.web import _admin, _api, _clinic_messages, _consent, _intake, _pages
 from rhytid.web._auth import NotSignedIn
+from rhytid.web._delivery import Worker
 from rhytid.web._settings import Settings, load_settings
 
 __all__ = ["create_app"]
@@ -69,8 +70,13 @@ def create_app(
         if migrate_on_start:
             migrate(engine)
         sweep_stale(settings.photo_dir)
-        yield
-        engine.dispose()
+        worker = app.state.outbox = Worker(app.state.sessions, settings)  # outbox delivery thread
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="Rhytid clinic",
@@ -162,6 +168,10 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     app.include_router(_api.router)
+    app.include_router(_consent.api)
+    app.include_router(_clinic_messages.api)
+    app.include_router(_consent.router)
+    app.include_router(_clinic_messages.router)
     app.include_router(_pages.router)
     app.include_router(_intake.router)
     app.include_router(_admin.router)

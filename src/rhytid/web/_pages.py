@@ -169,16 +169,19 @@ def today(request: Request, db: DbSession, user: AnyUser) -> HTMLResponse:
     patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in appts}
     due = repo.due_follow_ups(db=db, actor=actor, today=dt.date.today())
     alerts = repo.open_alerts(db=db, actor=actor)
-    db.commit()
-    return _render(request, "today.html", appointments=appts, patients=patients, due=due, alerts=alerts)
+    from rhytid.web._clinic_messages import today_status  # the outbox's state (alerts: _clinic_messages)
 
-
-@router.post("/alerts/{report_id}/close")
-async def close_alert(request: Request, db: DbSession, user: ClinicalUser, report_id: int) -> Response:
-    await _form(request)
-    row = repo.close_alert(db=db, report_id=report_id, actor=actor_of(user))
+    messages = today_status(request, db, actor.clinic_id)
     db.commit()
-    return _redirect(f"/patients/{row.patient_id}")
+    return _render(
+        request,
+        "today.html",
+        appointments=appts,
+        patients=patients,
+        due=due,
+        alerts=alerts,
+        messages=messages,
+    )
 
 
 # --- patients ----------------------------------------------------------------------------------
@@ -513,15 +516,19 @@ async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLR
             ) from None
         areas = []
     report = {"days_since_treatment": round(days, 2), "treated_areas": areas, "symptoms": symptoms}
+    from rhytid.web._clinic_messages import delivery_for, patient_notice
+
     row = repo.submit_aftercare(
         db=db,
         patient_id=patient.id,
         treatment_id=treatment.id if treatment else None,
         report=report,
         actor=_link_actor(patient),
+        delivery=delivery_for(request),
     )
     db.commit()
-    return _render(request, "aftercare_result.html", patient=patient, row=row)
+    notice = await patient_notice(request, row)
+    return _render(request, "aftercare_result.html", patient=patient, row=row, **notice)
 
 
 # --- adverse events and inventory --------------------------------------------------------------

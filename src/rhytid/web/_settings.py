@@ -21,6 +21,15 @@ class Settings:
     session_hours: float = 12.0
     intake_link_days: float = 7.0
     aftercare_link_days: float = 30.0
+    #: Clinic messages (CONTRACTS.md "Clinic messages"): e-mail through SMTP, webhooks; None: not set up.
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    webhook_url: str | None = None
+    #: The delivery worker: seconds between passes, between reminder scans; the escalation time of
+    #: an unacknowledged alert (None: ``messages.escalation_minutes`` of data/consent.yaml).
+    outbox_poll_seconds: float = 2.0
+    reminder_scan_seconds: float = 300.0
+    escalation_seconds: float | None = None
 
     @property
     def photo_dir(self) -> Path:
@@ -65,4 +74,7 @@ def load_settings(
         secret_key=secret_key or _secret(folder),
         data_dir=folder,
         cookie_secure=cookie_secure,
+        smtp_url=os.environ.get("RHYTID_SMTP_URL") or None,
+        mail_from=os.environ.get("RHYTID_MAIL_FROM") or None,
+        webhook_url=os.environ.get("RHYTID_WEBHOOK_URL") or None,
     )
