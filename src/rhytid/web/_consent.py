@@ -27,7 +27,7 @@ __all__ = ["api", "router"]
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["consent"])
 
-_FIELDS = ("signed_name", "signature", "agree", "template_version")
+_FIELDS = ("signed_name", "signature", "agree")  # shown next to their field (others: atop the form)
 
 
 def link_form(kind: str) -> str:
@@ -98,7 +98,7 @@ def consent_page(request: Request, db: DbSession, kind: str, token: str) -> HTML
 async def consent_submit(request: Request, db: DbSession, kind: str, token: str) -> HTMLResponse:
     _kind(kind)
     _, patient, form = await link_submission(request, db, token, link_form(kind))
-    values = {k: _s(form, k) for k in _FIELDS}
+    values = {k: _s(form, k) for k in (*_FIELDS, "template_version")}
     try:
         if values["agree"] != "yes":
             raise StoreError("agree: tick the box to confirm you have read and understood the text")
