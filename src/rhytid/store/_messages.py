@@ -35,6 +35,7 @@ __all__ = [
     "acknowledge_alert",
     "claim_due",
     "clinic_contact",
+    "due_now",
     "enqueue",
     "escalate_due",
     "mark_failed",
@@ -241,6 +242,17 @@ def claim_due(db: Session, *, channels: tuple[str, ...], now: dt.datetime, limit
             )
         )
     return out
+
+
+def due_now(db: Session, *, now: dt.datetime) -> int:
+    """Make every waiting message due at once (at start-up: a restart often follows a fix, and a
+    message claimed by the process that stopped must not wait out its claim). Returns how many."""
+    result = db.execute(
+        update(m.OutboxMessage)
+        .where(m.OutboxMessage.status == "pending", m.OutboxMessage.next_attempt_at > now)
+        .values(next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def mark_sent(db: Session, message_id: int) -> None:

@@ -128,6 +128,9 @@ class Worker:
         self._next_scan = 0.0
 
     def start(self) -> None:
+        """Start the thread; messages left waiting by the last run are due at once."""
+        with self._sessions() as db, db.begin():
+            msg.due_now(db, now=utcnow())
         self._thread = threading.Thread(target=self._run, name="rhytid-outbox", daemon=True)
         self._thread.start()
 
