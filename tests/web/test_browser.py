@@ -160,9 +160,54 @@ def test_full_visit(browser, live_server: str) -> None:  # type: ignore[no-untyp
     page.screenshot(path=str(ARTIFACTS / "planner-dragged.png"), full_page=True)
     page.click("#save")
 
-    # record the treatment with a lot from the inventory
+    # without a signed consent the treatment is refused, with the reason
     expect(page.locator("#treatment-form")).to_be_visible()
     expect(page.locator("#vial option")).to_contain_text(["lot DEMO-C1"])
+    treatment_url = page.url
+    page.click("#record")
+    expect(page.locator("#form-error")).to_contain_text(
+        "consent: Grace Browser has no current signed consent to botulinum toxin treatment"
+    )
+
+    # the patient signs the consent on their phone: typed name and a signature drawn on the canvas
+    page.goto(record_url)
+    page.click("#consents")
+    page.click("#kind-toxin_treatment .show-link")
+    consent_link = page.locator("#patient-link").get_attribute("href")
+    assert consent_link and "/p/consent/toxin_treatment/" in consent_link
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    mobile = phone.new_page()
+    mobile.on("pageerror", lambda e: errors.append(str(e)))
+    mobile.goto(consent_link)
+    expect(mobile.locator("#consent-title")).to_have_text("Consent to botulinum toxin treatment")
+    mobile.check("input[name=agree]")
+    mobile.fill("input[name=signed_name]", "Grace Browser")
+    mobile.click("#consent-submit")  # nothing drawn yet: the form says so next to the box
+    expect(mobile.locator("#q-signature + #error-signature")).to_contain_text("signature: sign in the box")
+    expect(mobile.locator("input[name=signed_name]")).to_have_value("Grace Browser")
+    pad = mobile.locator("#signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None and box["width"] <= 390
+    for stroke in range(2):
+        y0 = box["y"] + box["height"] * (0.35 + 0.3 * stroke)
+        mobile.mouse.move(box["x"] + 20, y0)
+        mobile.mouse.down()
+        for i in range(1, 13):
+            mobile.mouse.move(box["x"] + 20 + i * (box["width"] - 40) / 12, y0 + (12 if i % 2 else -12))
+        mobile.mouse.up()
+    assert mobile.locator("#signature").input_value().startswith("M")
+    mobile.screenshot(path=str(ARTIFACTS / "consent-phone.png"), full_page=True)
+    mobile.click("#consent-submit")
+    expect(mobile.locator("#consent-signed")).to_have_text("Thank you, Grace")
+    expect(mobile.locator("#consent-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    page.goto(record_url)
+    page.click("#consents")
+    expect(page.locator("#signed-consents .consent .verified")).to_have_text(["hash verified"])
+    expect(page.locator("#kind-toxin_treatment .status")).to_contain_text("by Grace Browser")
+
+    # now the treatment is recorded with a lot from the inventory
+    page.goto(treatment_url)
     page.click("#record")
     expect(page.locator(".treatment .lot")).to_have_text("DEMO-C1")
 
@@ -183,10 +228,13 @@ def test_full_visit(browser, live_server: str) -> None:  # type: ignore[no-untyp
     patient.check("#s-trouble_breathing")
     patient.click("#aftercare button[type=submit]")
     expect(patient.locator("#level")).to_have_text("Call the emergency number now")
+    # no mail server in this clinic: the patient is not told that anyone was alerted
+    expect(patient.locator("#who-was-told")).to_contain_text("nobody has been notified yet")
 
     # the clinic sees the alert
     page.goto(f"{live_server}/")
     expect(page.locator("#alerts .level-emergency")).to_contain_text("Grace Browser")
+    expect(page.locator("#messages-not-configured")).to_contain_text("Messages are not being delivered")
     page.goto(record_url)
     expect(page.locator("#patient-alerts")).to_contain_text("trouble breathing")
     page.screenshot(path=str(ARTIFACTS / "patient-record.png"), full_page=True)

@@ -161,6 +161,20 @@ async def sign_here(request: Request, db: DbSession, user: AnyUser, patient_id: 
     return RedirectResponse(consent_url(request, patient_id, kind), status_code=303)
 
 
+@router.post("/patients/{patient_id}/consents/link", response_class=HTMLResponse)
+async def show_link(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> HTMLResponse:
+    """The patient's consent link, to open on their phone (or send by any other means)."""
+    form = await _form(request)
+    kind = _s(form, "kind")
+    if kind not in consent.KINDS:
+        raise HTTPException(422, detail=f"kind: must be one of {', '.join(consent.KINDS)}")
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
+    repo.audit(db, actor_of(user), "create", "patient_link", None, patient_id, link_form(kind))
+    db.commit()
+    url = consent_url(request, patient_id, kind)
+    return _render(request, "link.html", patient=patient, url=url, kind=consent.template(kind).label)
+
+
 # --- JSON API ----------------------------------------------------------------------------------
 class ConsentSign(BaseModel):
     kind: str = Field(max_length=30)
