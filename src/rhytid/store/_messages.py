@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -28,6 +28,9 @@ from rhytid.store import _models as m
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
 from rhytid.store._models import utcnow
 from rhytid.store._time import to_local, zone
+
+if TYPE_CHECKING:
+    from rhytid.store._repo import Actor
 
 __all__ = [
     "Delivery",
@@ -113,7 +116,7 @@ def _phone(raw: str, field: str, required: bool = False) -> str | None:
 def update_contact(
     *,
     db: Session,
-    actor: Any,
+    actor: Actor,
     name: str,
     phone: str,
     address: str,
@@ -465,7 +468,7 @@ def notice_of(db: Session, report_id: int) -> m.AlertNotice | None:
     return db.scalar(select(m.AlertNotice).where(m.AlertNotice.report_id == report_id))
 
 
-def acknowledge_alert(*, db: Session, report_id: int, actor: Any) -> m.AlertNotice:
+def acknowledge_alert(*, db: Session, report_id: int, actor: Actor) -> m.AlertNotice:
     """A clinician (or admin) acknowledges an open alert: it no longer escalates."""
     report = db.get(m.AftercareReport, report_id)
     patient = db.get(m.Patient, report.patient_id) if report is not None else None
