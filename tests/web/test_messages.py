@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import http.server
+import json
 import re
 import socket
 import threading
@@ -143,10 +144,12 @@ def _user_id(client: httpx.Client, role: str) -> int:
     return int(users[EMAIL[role]])
 
 
-def _patient(client: httpx.Client, family: str, email: str | None = None) -> int:
+def _patient(client: httpx.Client, family: str, email: str | None = None, phone: str | None = None) -> int:
     body = {"given_name": "Eva", "family_name": family, "birth_date": "1975-07-08", "sex": "female"}
     if email:
         body["email"] = email
+    if phone:
+        body["phone"] = phone
     r = client.post("/api/patients", auth=DOC, json=body)
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
@@ -314,9 +317,10 @@ def test_links_are_emailed_from_the_record(mail_clinic: Any) -> None:
 
 
 def test_appointment_reminder_goes_out_the_day_before_once(mail_clinic: Any) -> None:
-    client, box, _ = mail_clinic
-    email = "eva.reminder@example.org"
-    pid = _patient(client, "Reminder", email)
+    """By e-mail, and through the webhook to an SMS gateway for the phone on record."""
+    client, box, received = mail_clinic
+    email, phone = "eva.reminder@example.org", "+49 170 5550101"
+    pid = _patient(client, "Reminder", email, phone)
     tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     r = client.post(
         "/api/appointments",
@@ -333,8 +337,11 @@ def test_appointment_reminder_goes_out_the_day_before_once(mail_clinic: Any) -> 
     mail = until(lambda: box.to(email, "tomorrow"), "the appointment reminder")
     assert "consultation appointment at Demo clinic" in Mailbox.text(mail[0])
     assert "+49 30 1234567" in Mailbox.text(mail[0])
+    sms = until(lambda: [h for h in received if phone.encode() in h[1]], "the SMS-gateway webhook")
+    payload = json.loads(sms[0][1])
+    assert payload["event"] == "reminder" and payload["to"] == phone and "Demo clinic" in payload["text"]
     time.sleep(1.5)  # several more reminder scans
-    assert len(box.to(email)) == 1
+    assert len(box.to(email)) == 1 and len([h for h in received if phone.encode() in h[1]]) == 1
 
 
 @pytest.mark.parametrize(

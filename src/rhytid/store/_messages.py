@@ -512,6 +512,50 @@ def _clinic_name(db: Session, clinic_id: int) -> str:
     return db.scalar(select(m.Clinic.name).where(m.Clinic.id == clinic_id)) or "the clinic"
 
 
+def _remind(
+    db: Session,
+    *,
+    clinic_id: int,
+    patient: m.Patient,
+    subject: str,
+    body: str,
+    key: str,
+    delivery: Delivery,
+) -> int:
+    """Queue one reminder by e-mail (address on record) and by webhook (an SMS gateway: phone on
+    record, webhook configured); each channel once per ``key``. Returns how many were queued."""
+    queued = 0
+    if patient.email and enqueue(
+        db,
+        clinic_id=clinic_id,
+        channel="email",
+        kind="reminder",
+        recipient=patient.email,
+        subject=subject,
+        body=body,
+        patient_id=patient.id,
+        dedupe_key=key,
+    ):
+        queued += 1
+    if delivery.webhook and patient.phone:
+        import json
+
+        sms = json.dumps({"event": "reminder", "to": patient.phone, "text": body}, sort_keys=True)
+        if enqueue(
+            db,
+            clinic_id=clinic_id,
+            channel="webhook",
+            kind="reminder",
+            recipient=patient.phone,
+            subject=subject,
+            body=sms,
+            patient_id=patient.id,
+            dedupe_key=f"{key}:sms",
+        ):
+            queued += 1
+    return queued
+
+
 def schedule_reminders(db: Session, *, now: dt.datetime, delivery: Delivery) -> int:
     """Queue appointment reminders the day before, and review/recall reminders when nothing is booked.
 
@@ -529,48 +573,40 @@ def schedule_reminders(db: Session, *, now: dt.datetime, delivery: Delivery) -> 
         contact = clinic_contact(db, clinic.id)
         phone = f" or call {contact.phone}" if contact.phone else ""
         target = today + dt.timedelta(days=days_before)
-        window_start = now - dt.timedelta(days=1)
-        window_end = now + dt.timedelta(days=days_before + 1)
         appts = db.execute(
             select(m.Appointment, m.Patient)
             .join(m.Patient, m.Patient.id == m.Appointment.patient_id)
             .where(
                 m.Appointment.clinic_id == clinic.id,
                 m.Appointment.status == "booked",
-                m.Appointment.starts_at >= window_start,
-                m.Appointment.starts_at < window_end,
+                m.Appointment.starts_at >= now - dt.timedelta(days=1),
+                m.Appointment.starts_at < now + dt.timedelta(days=days_before + 1),
             )
         ).all()
         for appt, patient in appts:
             local = to_local(appt.starts_at, tz)
-            if local.date() != target or not patient.email:
+            if local.date() != target:
                 continue
             body = (
                 f"Dear {patient.given_name},\n\nThis is a reminder of your {appt.kind} appointment at "
                 f"{clinic.name} on {local:%A %d %B %Y at %H:%M}.\n\nIf you cannot come, please let us "
                 f"know{phone}.\n"
             )
-            if enqueue(
+            queued += _remind(
                 db,
                 clinic_id=clinic.id,
-                channel="email",
-                kind="reminder",
-                recipient=patient.email,
-                subject=f"Your appointment at {clinic.name} tomorrow, {local:%H:%M}",
+                patient=patient,
                 body=body,
-                patient_id=patient.id,
-                dedupe_key=f"appointment-reminder:{appt.id}",
-            ):
-                queued += 1
-        since = now - dt.timedelta(days=365)
+                delivery=delivery,
+                subject=f"Your appointment at {clinic.name} tomorrow, {local:%H:%M}",
+                key=f"appointment-reminder:{appt.id}",
+            )
         treated = db.execute(
             select(m.Treatment, m.Patient)
             .join(m.Patient, m.Patient.id == m.Treatment.patient_id)
-            .where(m.Patient.clinic_id == clinic.id, m.Treatment.performed_at >= since)
+            .where(m.Patient.clinic_id == clinic.id, m.Treatment.performed_at >= now - dt.timedelta(days=365))
         ).all()
         for treatment, patient in treated:
-            if not patient.email:
-                continue
             plan = follow_up(treatment.performed_at.date(), treatment.product, treatment.total_units)
             for kind, due in (("review", plan.review_date), ("recall", plan.recall_date)):
                 if not (today <= due <= today + dt.timedelta(days=notice_days)):
@@ -591,18 +627,15 @@ def schedule_reminders(db: Session, *, now: dt.datetime, delivery: Delivery) -> 
                     f"{treatment.performed_at:%d %B %Y} is due on {due:%A %d %B %Y}. Please book an "
                     f"appointment with {clinic.name}{phone}.\n"
                 )
-                if enqueue(
+                queued += _remind(
                     db,
                     clinic_id=clinic.id,
-                    channel="email",
-                    kind="reminder",
-                    recipient=patient.email,
-                    subject=f"Your {what} at {clinic.name} is due",
+                    patient=patient,
                     body=body,
-                    patient_id=patient.id,
-                    dedupe_key=f"{kind}-reminder:{treatment.id}",
-                ):
-                    queued += 1
+                    delivery=delivery,
+                    subject=f"Your {what} at {clinic.name} is due",
+                    key=f"{kind}-reminder:{treatment.id}",
+                )
     return queued
 
 
