@@ -8,7 +8,8 @@ once, never lost), then marks them sent, or records the error and retries after
 (``messages``), each with its reasoning.
 
 An emergency or contact-clinic report opens an :class:`~rhytid.store.models.AlertNotice`: an e-mail
-to the on-call clinician at once (to every active clinician when none is on call) and, when a
+to the on-call clinician at once (to every active clinician when none is on call, to the admins
+when the clinic has no active clinician) and, when a
 webhook is configured, a webhook call; unacknowledged after ``escalation_minutes``, the alert goes
 to the clinic's admins (e-mail) and the webhook again, marked as an escalation.
 """
@@ -357,12 +358,14 @@ def raise_alert(
             names.append((user.name, contact.on_call_email or user.email))
     elif contact.on_call_email:
         names.append(("the on-call clinician", contact.on_call_email))
-    if not names:  # nobody on call: every active clinician
+    for role in ("clinician", "admin"):  # nobody on call: every active clinician (else every admin)
+        if names:
+            break
         names = [
             (u.name, u.email)
             for u in db.scalars(
                 select(m.User).where(
-                    m.User.clinic_id == patient.clinic_id, m.User.role == "clinician", m.User.active.is_(True)
+                    m.User.clinic_id == patient.clinic_id, m.User.role == role, m.User.active.is_(True)
                 )
             )
         ]
