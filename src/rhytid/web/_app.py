@@ -89,7 +89,8 @@ def create_app(
         status = _status(exc)
         if _wants_html(request):
             return _pages.error_page(request, status, str(exc))
-        return JSONResponse({"detail": str(exc), "field": _field(str(exc))}, status_code=status)
+        extra = getattr(exc, "extra", None) or {}  # e.g. the review of a refused treatment
+        return JSONResponse({"detail": str(exc), "field": _field(str(exc)), **extra}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
