@@ -99,6 +99,7 @@ __all__ = [
     "open_alerts",
     "patient_record",
     "plan_preview",
+    "review_stored_plan",
     "search_patients",
     "submit_aftercare",
     "submit_history",
@@ -498,6 +499,21 @@ def create_plan(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor)
     db.flush()
     audit(db, actor, "create", "plan", row.id, patient_id, data.status)
     return row
+
+
+def review_stored_plan(
+    *, db: Session, patient_id: int, plan_id: int, actor: Actor, vial_id: int | None = None
+) -> tuple[m.Plan, Review]:
+    """A saved plan and its review on today's record, at the dilution of vial ``vial_id`` if given."""
+    patient = _patient(db, patient_id, actor)
+    plan = db.get(m.Plan, plan_id)
+    if plan is None or plan.patient_id != patient.id:
+        raise NotFoundError(f"plan_id: no plan {plan_id} for this patient")
+    vial = db.get(m.Vial, vial_id) if vial_id is not None else None
+    if vial is not None and (vial.clinic_id != actor.clinic_id or vial.product != plan.product):
+        vial = None
+    review, _ = _review(db, patient, _stored_plan(plan, vial))
+    return plan, review
 
 
 def mark_plan_ready(*, db: Session, patient_id: int, plan_id: int, actor: Actor) -> m.Plan:
