@@ -36,6 +36,7 @@ __all__ = [
     "create_filler_treatment",
     "create_syringe",
     "filler_codes",
+    "latest_filler",
     "list_filler_treatments",
     "list_syringes",
     "lot_recall",
@@ -278,6 +279,21 @@ def list_filler_treatments(*, db: Session, patient_id: int, actor: Actor) -> lis
     )
     audit(db, actor, "read", "filler_treatment", None, patient.id)
     return rows
+
+
+def latest_filler(db: Session, patient_id: int, at: dt.datetime) -> m.FillerTreatment | None:
+    """The patient's latest filler treatment within ``fillers.aftercare_days`` before ``at``."""
+    since = at - dt.timedelta(days=number("fillers", "aftercare_days"))
+    return db.scalar(
+        select(m.FillerTreatment)
+        .where(
+            m.FillerTreatment.patient_id == patient_id,
+            m.FillerTreatment.performed_at >= since,
+            m.FillerTreatment.performed_at <= at,
+        )
+        .order_by(m.FillerTreatment.performed_at.desc())
+        .limit(1)
+    )
 
 
 # --- lot recall --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from rhytid.store import (
     session_factory,
 )
 from rhytid.store._photos import sweep_stale
-from rhytid.web import _admin, _api, _intake, _pages
+from rhytid.web import _admin, _api, _filler, _intake, _pages
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._settings import Settings, load_settings
 
@@ -166,5 +166,6 @@ def create_app(
     app.include_router(_pages.router)
     app.include_router(_intake.router)
     app.include_router(_admin.router)
+    app.include_router(_filler.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

@@ -559,9 +559,12 @@ async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLR
             if _s(form, f"{code}_{key}"):
                 entry[key] = _s(form, f"{code}_{key}")
         symptoms.append(entry)
+    filler = inv.latest_filler(db, patient.id, utcnow()) if treatment is None else None
     if treatment is not None:
         days = max((utcnow() - treatment.performed_at).total_seconds() / 86400, 0.0)
         areas = list(treatment.areas)
+    elif filler is not None:  # an aftercare link after filler: its red flags apply (submit_aftercare)
+        days, areas = max((utcnow() - filler.performed_at).total_seconds() / 86400, 0.0), []
     else:
         try:
             days = float(_s(form, "days_since_treatment"))
