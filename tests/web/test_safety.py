@@ -228,6 +228,10 @@ def test_no_intake_is_a_blocking_finding_never_no_findings(
     form = doc.get(f"/patients/{pid}/treatments/new", params={"plan_id": draft["id"]})
     assert form.status_code == 200 and "no medical history on file" in form.text
     assert 'id="mark-ready"' in form.text and "No risks or rule findings" not in form.text
+    fields = {"csrf_token": _csrf(form.text), "plan_id": str(draft["id"]), "vial_id": "1", "notes": "x"}
+    r = doc.post(f"/patients/{pid}/treatments", data=fields)
+    assert r.status_code == 422
+    assert _form_error(r.text).startswith("Not recorded: this plan is a draft (it had blocking findings")
     # the intake arrives: the draft is reviewed again, becomes ready and can be recorded
     ready = doc.post(f"/patients/{pid}/plans/{draft['id']}/ready", data={"csrf_token": _csrf(form.text)})
     assert ready.status_code == 422 and "Still a draft" in _form_error(ready.text)

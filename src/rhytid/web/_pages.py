@@ -428,7 +428,10 @@ async def record_treatment(request: Request, db: DbSession, user: Clinician, pat
         if isinstance(exc, NotFoundError) and not str(exc).startswith("vial_id"):
             raise
         db.rollback()  # e.g. an expired vial or one reconstituted too long ago: the form again, with why
-        return _treatment_page(request, db, user, patient_id, plan_id, values, 422, str(exc))
+        message = str(exc)
+        if message.startswith("plan_id:") and "is a draft" in message:  # in words, not as a field
+            message = "Not recorded: this plan is a draft" + message.split("is a draft", 1)[1]
+        return _treatment_page(request, db, user, patient_id, plan_id, values, 422, message)
     return _redirect(f"/patients/{patient_id}?treated={row.id}")
 
 
