@@ -220,7 +220,7 @@ def _event_findings(
             continue
         kind = "open aftercare alert" if e.open else e.kind.replace("_", " ")
         code = "open_alert" if e.open else f"recent_{e.kind}"
-        reason = f"{kind} from {e.at:%Y-%m-%d} ({age} days ago): {e.summary}"
+        reason = f"{kind} from {e.at:%Y-%m-%d} ({max(age, 0)} days ago): {e.summary}"
         ack = acks.get(e.ref)
         if ack is None:
             reason += "; acknowledge it with a reason before treating"
