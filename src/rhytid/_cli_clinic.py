@@ -134,12 +134,15 @@ def check(
     plan: Annotated[Path, typer.Argument(help="PLAN.toml (CONTRACTS.md plan file).")],
     history: Annotated[
         Path | None,
-        typer.Option("--history", help="HISTORY.json: adds retreatment and 3-month dose checks."),
+        typer.Option(
+            "--history",
+            help="HISTORY.json: screening, retreatment and 3-month dose checks (without it: blocking).",
+        ),
     ] = None,
     date: DateOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check a plan's doses and placement (with the model's spread); exit 1 if blocked."""
+    """Review a plan (history, doses, placement, the model's spread); exit 1 if blocked."""
     import rhytid
     from rhytid import clinic
     from rhytid.anatomy import reference_face
@@ -147,13 +150,14 @@ def check(
     planned = _parse_date(date, "--date")
     loaded = rhytid.load_plan(plan)
     view = clinic.plan_view(loaded)
-    outcome = rhytid.simulate(loaded).to_dict()
-    result = clinic.check_plan(
+    at = dt.datetime.combine(planned, dt.time()) if planned else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    result = clinic.review_plan(
         view,
         reference_face("male" if view.sex == "male" else "female"),
-        outcome=outcome,
         history=clinic.load_history(history) if history is not None else None,
-        planned_date=planned,
+        at=at,
+        outcome=rhytid.simulate(loaded).to_dict(),
+        today=max(at.date(), dt.date.today()),
     )
     if as_json:
         _print_json(result.to_dict())

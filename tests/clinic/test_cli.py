@@ -115,10 +115,17 @@ def test_triage_interactive_stroke() -> None:
 
 
 def test_check_exit_codes() -> None:
-    safe = run(["check", "examples/glabellar-20U.toml", "--json"])
+    ok = ["--history", str(HISTORIES / "complete-ok.json"), "--date", "2025-06-01"]
+    safe = run(["check", "examples/glabellar-20U.toml", "--json", *ok])
     assert safe.returncode == 0, safe.stderr
     assert json.loads(safe.stdout)["blocking"] is False
-    risky = run(["check", "examples/risky-lateral-corrugator.toml", "--json"])
+    # without a medical history the same plan is blocked, never "no findings"
+    bare = run(["check", "examples/glabellar-20U.toml", "--json"])
+    assert bare.returncode == 1, bare.stderr
+    findings = json.loads(bare.stdout)["findings"]
+    assert findings[0]["code"] == "no_history" and findings[0]["severity"] == "blocking"
+    assert "no medical history on file" in findings[0]["reason"]
+    risky = run(["check", "examples/risky-lateral-corrugator.toml", "--json", *ok])
     assert risky.returncode == 1, risky.stderr
     out = json.loads(risky.stdout)
     assert out["blocking"] is True

@@ -71,12 +71,16 @@ def test_products_match_the_plan_contract() -> None:
     assert set(rules().products) == set(PRODUCTS)
 
 
+#: the hyaluronic-acid filler red flags added to the contract's codes (issue 10)
+FILLER_SYMPTOMS = ["skin_blanching", "severe_pain", "mottled_skin"]
+
+
 def test_symptom_codes_are_exactly_the_contract() -> None:
-    assert set(symptom_codes()) == set(CONTRACT_SYMPTOMS)
+    assert set(symptom_codes()) == set(CONTRACT_SYMPTOMS + FILLER_SYMPTOMS)
 
 
 def test_every_symptom_has_a_plain_question() -> None:
-    assert set(rules().triage.questions.value) == set(CONTRACT_SYMPTOMS)
+    assert set(rules().triage.questions.value) == set(CONTRACT_SYMPTOMS + FILLER_SYMPTOMS)
 
 
 def test_every_product_has_a_duration_from_zero_units() -> None:

@@ -84,6 +84,66 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
             "created_at": "2024-01-02 08:00:00",
         },
     ),
+    *[
+        (
+            "plans",
+            {
+                "id": i,
+                "patient_id": 1,
+                "product": "onabotulinumtoxinA",
+                "vial_units": 100.0,
+                "diluent_ml": 2.5,
+                "injections": json.dumps(
+                    [
+                        {
+                            "site": "procerus",
+                            "x_mm": 0.0,
+                            "y_mm": 9.0,
+                            "units": 4.0,
+                            "volume_ml": 0.1,
+                            "depth": "intramuscular",
+                        }
+                    ]
+                ),
+                "total_units": 4.0,
+                "preview": "{}",
+                "check": json.dumps({"blocking": blocking, "findings": []}),
+                "created_by": 1,
+                "created_at": "2024-01-02 08:00:00",
+            },
+        )
+        for i, blocking in ((1, False), (2, True))
+    ],
+    (
+        "treatments",
+        {
+            "id": 1,
+            "patient_id": 1,
+            "plan_id": 1,
+            "vial_id": 1,
+            "clinician_id": 1,
+            "performed_at": "2024-01-02 09:00:00",
+            "product": "onabotulinumtoxinA",
+            "lot": "OLD-1",
+            "expiry": "2030-01-01",
+            "total_units": 4.0,
+            "areas": '["glabellar"]',
+            "notes": None,
+            "created_at": "2024-01-02 09:00:00",
+        },
+    ),
+    (
+        "treatment_injections",
+        {
+            "id": 1,
+            "treatment_id": 1,
+            "site": "procerus",
+            "x_mm": 0.0,
+            "y_mm": 9.0,
+            "units": 4.0,
+            "depth": "intramuscular",
+        },
+    ),
     (
         "audit_log",
         {
@@ -109,12 +169,12 @@ def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         command.upgrade(_alembic_config(engine), "0001")
         with engine.begin() as conn:
             for table, row in ROWS:
-                cols = ", ".join(row)
+                cols = ", ".join(f'"{c}"' for c in row)
                 conn.execute(
                     text(f"INSERT INTO {table} ({cols}) VALUES ({', '.join(':' + c for c in row)})"), row
                 )
             if engine.dialect.name == "postgresql":
-                for table in ("clinics", "users", "patients", "medical_histories", "vials", "audit_log"):
+                for table in {table for table, _ in ROWS}:
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)"))
         yield engine
         engine.dispose()
@@ -139,15 +199,15 @@ def test_upgrade_keeps_every_row(old_database: Engine) -> None:
     migrate(engine)
     assert is_migrated(engine)
     after = _contents(engine)
-    new_tables = {"consents", "clinic_contacts", "alert_notices", "outbox"}  # 0003_consent: new and empty
-    assert set(after) == set(before) | new_tables
-    assert not any(after[t] for t in new_tables)
-    for name, rows in before.items():
-        if name == "clinics":
-            assert [{k: v for k, v in r.items() if k != "time_zone"} for r in after[name]] == rows
-            assert [r["time_zone"] for r in after[name]] == ["UTC"]  # how its times were shown until now
-        else:
-            assert after[name] == rows, name
+    assert set(after) >= set(before)
+    assert all(after[name] == [] for name in set(after) - set(before))  # new tables start empty
+    for name, rows in before.items():  # every old row and value kept (columns added beside them)
+        assert [{k: r[k] for k in old} for r, old in zip(after[name], rows, strict=True)] == rows, name
+    assert [r["time_zone"] for r in after["clinics"]] == ["UTC"]  # how its times were shown until now
+    # plans saved with a blocking check are drafts; treatments keep the dilution they were drawn at
+    assert [r["status"] for r in after["plans"]] == ["ready", "draft"]
+    assert [(r["vial_units"], r["diluent_ml"]) for r in after["treatments"]] == [(100.0, 2.5)]
+    assert [r["volume_ml"] for r in after["treatment_injections"]] == [pytest.approx(0.1)]
     # the app works on the upgraded rows
     factory = session_factory(engine)
     actor = Actor(1, "Dr Old", 1, "clinician")

@@ -39,22 +39,29 @@ def _vial(
             data=s.VialCreate(
                 product=product,
                 lot="L-1",
-                expiry=expiry,
+                expiry=max(expiry, dt.date.today()),
                 vial_units=units,
                 diluent_ml=2.5,
                 reconstituted_at=m.utcnow() - dt.timedelta(hours=hours_ago),
             ),
             actor=world.clinician,
         )
+        v.expiry = expiry  # a lot that has expired since it was put in the fridge
         return v.id
 
 
-def _plan(factory: sessionmaker[Session], world: World, pid: int, product: str = "onabotulinumtoxinA") -> int:
+def _plan(
+    factory: sessionmaker[Session],
+    world: World,
+    pid: int,
+    product: str = "onabotulinumtoxinA",
+    status: str = "ready",
+) -> int:
     with transaction(factory) as db:
         return repo.create_plan(
             db=db,
             patient_id=pid,
-            data=s.PlanCreate(product=product, injections=GLABELLAR),
+            data=s.PlanCreate(product=product, injections=GLABELLAR, status=status),  # type: ignore[arg-type]
             actor=world.clinician,
         ).id
 
@@ -100,7 +107,9 @@ def test_screening_acknowledgement_and_treatment(factory, world: World) -> None:
     pid = new_patient(factory, world.clinician, medications=["warfarin"])
     plan_id, vial_id = _plan(factory, world, pid), _vial(factory, world)
     with (
-        pytest.raises(RhytidError, match="screening: precautions not acknowledged: antithrombotic"),
+        pytest.raises(
+            RhytidError, match=r"review: needs your acknowledgement .*screening page: takes warfarin"
+        ),
         transaction(factory) as db,
     ):
         repo.create_treatment(
@@ -136,7 +145,7 @@ def test_screening_acknowledgement_and_treatment(factory, world: World) -> None:
     ("vial_kw", "message"),
     [
         ({"hours_ago": 30}, "must be used within 24 h"),
-        ({"expiry": dt.date(2020, 1, 1)}, "expired"),
+        ({"expiry": dt.date.today() - dt.timedelta(days=1)}, "expired"),
         ({"units": 10}, "10 U left"),
         ({"product": "incobotulinumtoxinA"}, "the vial holds incobotulinumtoxinA"),
     ],
@@ -156,6 +165,39 @@ def test_unusable_vials_are_refused(factory, world: World, vial_kw: dict[str, ob
     assert _count(factory, m.Treatment) == treatments
 
 
+def test_inventory_refuses_an_expired_vial_and_flags_one_past_its_use_by(factory, world: World) -> None:
+    vials = _count(factory, m.Vial)
+    data = {
+        "product": "onabotulinumtoxinA",
+        "lot": "OLD",
+        "vial_units": 100,
+        "diluent_ml": 2.5,
+        "reconstituted_at": m.utcnow() - dt.timedelta(days=3),
+    }
+    with pytest.raises(RhytidError, match="expiry: lot OLD expired on"), transaction(factory) as db:
+        repo.create_vial(
+            db=db,
+            data=s.VialCreate(**data, expiry=dt.date.today() - dt.timedelta(days=1)),  # type: ignore[arg-type]
+            actor=world.clinician,
+        )
+    assert _count(factory, m.Vial) == vials
+    with transaction(factory) as db:
+        stale = repo.create_vial(
+            db=db,
+            data=s.VialCreate(**data, expiry=dt.date(2099, 1, 1)),  # type: ignore[arg-type]
+            actor=world.clinician,
+        )
+        flags = repo.vial_flags(stale, m.utcnow())
+        assert len(flags) == 1 and flags[0].startswith("past its use-by time"), flags
+        assert "must be used within 24 h" in flags[0]
+    fresh_id = _vial(factory, world, hours_ago=23)
+    dax_id = _vial(factory, world, hours_ago=48, product="daxibotulinumtoxinA")
+    with factory() as db:
+        fresh, dax = db.get(m.Vial, fresh_id), db.get(m.Vial, dax_id)
+        assert fresh is not None and repo.vial_flags(fresh, m.utcnow()) == []
+        assert dax is not None and repo.vial_flags(dax, m.utcnow()) == []  # 72 h for daxibotulinumtoxinA
+
+
 def test_daxibotulinumtoxin_vial_keeps_72_hours(factory, world: World) -> None:
     pid = new_patient(factory, world.clinician)
     plan_id = _plan(factory, world, pid, product="daxibotulinumtoxinA")
@@ -170,15 +212,23 @@ def test_daxibotulinumtoxin_vial_keeps_72_hours(factory, world: World) -> None:
 
 
 def test_contraindication_blocks_treatment(factory, world: World) -> None:
+    """A blocked plan is not saved as ready, only as a draft, and a draft is not recorded."""
     pid = new_patient(factory, world.clinician, conditions=["myasthenia_gravis"])
-    plan_id, vial_id = _plan(factory, world, pid), _vial(factory, world)
-    with pytest.raises(RhytidError, match="do_not_treat"), transaction(factory) as db:
+    with pytest.raises(RhytidError, match=r"status: .*contraindication: myasthenia.*draft"):
+        _plan(factory, world, pid)
+    plan_id, vial_id = _plan(factory, world, pid, status="draft"), _vial(factory, world)
+    with pytest.raises(RhytidError, match=r"plan_id: .* is a draft"), transaction(factory) as db:
         repo.create_treatment(
             db=db,
             patient_id=pid,
             data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
             actor=world.clinician,
         )
+    with pytest.raises(RhytidError, match=r"status: .*contraindication"), transaction(factory) as db:
+        repo.mark_plan_ready(db=db, patient_id=pid, plan_id=plan_id, actor=world.clinician)
+    with factory() as db:
+        plan = db.get(m.Plan, plan_id)
+        assert plan is not None and plan.status == "draft"
 
 
 def _book(factory: sessionmaker[Session], world: World, pid: int, at: dt.datetime, minutes: int = 15) -> int:

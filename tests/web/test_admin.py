@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from rhytid.web import _admin, _clinic_messages, _consent, _intake, _pages
+from rhytid.web import _admin, _clinic_messages, _consent, _filler, _intake, _pages
 
 from .conftest import EMAIL, auth
 from .test_pages import _csrf, _sign_in
@@ -41,6 +41,7 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("GET", f"/patients/{p}/planner", CLINICAL),
         ("GET", f"/patients/{p}/treatments/new?plan_id=999999", CLINICAL),
         ("POST", f"/patients/{p}/treatments", CLINICIAN),
+        ("POST", f"/patients/{p}/plans/999999/ready", CLINICIAN),
         ("GET", "/appointments", ALL),
         ("POST", "/appointments", ALL),
         ("POST", "/appointments/999999/cancel", ALL),
@@ -50,6 +51,11 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("POST", f"/patients/{p}/adverse-events", CLINICIAN),
         ("GET", "/vials", CLINICAL),
         ("POST", "/vials", CLINICAL),
+        ("GET", "/recall?lot=NONE", CLINICAL),
+        ("GET", "/syringes", CLINICAL),
+        ("POST", "/syringes", CLINICAL),
+        ("GET", f"/patients/{p}/fillers/new", CLINICIAN),
+        ("POST", f"/patients/{p}/fillers", CLINICIAN),
         ("GET", f"/patients/{p}/assessments/new", CLINICIAN),
         ("POST", f"/patients/{p}/assessments", CLINICIAN),
         ("GET", "/photos/999999", CLINICAL),
@@ -102,7 +108,14 @@ def _template(url: str) -> str:
 def test_page_matrix_covers_every_page(ids: dict[str, int]) -> None:
     routes = {
         (method, re.sub(r"\{[^}]+\}", "{}", r.path))
-        for router in (_pages.router, _intake.router, _admin.router, _consent.router, _clinic_messages.router)
+        for router in (
+            _pages.router,
+            _intake.router,
+            _admin.router,
+            _consent.router,
+            _clinic_messages.router,
+            _filler.router,
+        )
         for r in router.routes
         if isinstance(r, APIRoute)
         for method in r.methods

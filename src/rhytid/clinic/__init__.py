@@ -6,9 +6,11 @@ Every rule's numbers, codes, patient wording and published source live in
 - :func:`parse_history` / :func:`load_history` → :class:`History` (questionnaire, schema 1);
   :func:`screen` → :class:`Screening`; :func:`acknowledge`, :func:`clear`.
 - :func:`parse_report` / :func:`load_report` → :class:`AftercareReport`; :func:`triage`.
-- :func:`plan_view` reads a :class:`rhytid.Plan`; :func:`check_plan` → :class:`CheckResult`
-  (dosing, danger zones, the model's spread); :func:`convert_units`, :func:`check_vial_age`,
-  :func:`check_retreatment`, :func:`check_cumulative_dose`.
+- :func:`plan_view` reads a :class:`rhytid.Plan`; :func:`review_plan` → :class:`Review`: the one
+  review of a plan (history, dosing, danger zones, the model's spread, the clinic's own record
+  and its alerts) used by ``rhytid check``, the planner, the plan API and the treatment form;
+  :func:`convert_units`, :func:`check_vial_age`, :func:`vial_use_by`, :func:`check_retreatment`,
+  :func:`check_cumulative_dose`.
 - :func:`advise_from_grades`, :func:`advise_from_depths`, :func:`advise_from_outcome`.
 - :func:`follow_up` → :class:`FollowUp`.
 """
@@ -19,7 +21,6 @@ from rhytid.clinic._advice import (
     advise_from_grades,
     advise_from_outcome,
 )
-from rhytid.clinic._check import CheckResult, check_plan
 from rhytid.clinic._dosing import (
     PreviousDose,
     UnitConversion,
@@ -29,12 +30,14 @@ from rhytid.clinic._dosing import (
     check_retreatment,
     check_vial_age,
     convert_units,
+    vial_use_by,
     volume_per_point_ml,
 )
 from rhytid.clinic._findings import PlanFinding, ScreeningFinding
 from rhytid.clinic._history import History, load_history, parse_history
 from rhytid.clinic._placement import ZoneRisk, placement_findings, spread_findings, zone_risks
 from rhytid.clinic._plan_view import PlannedInjection, PlanView, injection_area, plan_view
+from rhytid.clinic._review import RecordedTreatment, RecordEvent, Review, ReviewAcknowledgement, review_plan
 from rhytid.clinic._rules import PRODUCTS, TRIAGE_LEVELS
 from rhytid.clinic._schedule import FollowUp, follow_up
 from rhytid.clinic._screening import Acknowledgement, Screening, acknowledge, clear, screen
@@ -46,13 +49,16 @@ __all__ = [
     "Acknowledgement",
     "AftercareReport",
     "AreaAdvice",
-    "CheckResult",
     "FollowUp",
     "History",
     "PlanFinding",
     "PlanView",
     "PlannedInjection",
     "PreviousDose",
+    "RecordEvent",
+    "RecordedTreatment",
+    "Review",
+    "ReviewAcknowledgement",
     "Screening",
     "ScreeningFinding",
     "Triage",
@@ -64,7 +70,6 @@ __all__ = [
     "advise_from_outcome",
     "check_cumulative_dose",
     "check_doses",
-    "check_plan",
     "check_reconstitution",
     "check_retreatment",
     "check_vial_age",
@@ -78,9 +83,11 @@ __all__ = [
     "parse_report",
     "placement_findings",
     "plan_view",
+    "review_plan",
     "screen",
     "spread_findings",
     "triage",
+    "vial_use_by",
     "volume_per_point_ml",
     "zone_risks",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "check_retreatment",
     "check_vial_age",
     "convert_units",
+    "vial_use_by",
     "volume_per_point_ml",
 ]
 
@@ -164,7 +165,7 @@ def _site_findings(plan: PlanView, p: ProductRules) -> list[PlanFinding]:
 def check_doses(plan: PlanView, face: Face) -> list[PlanFinding]:
     """Per-site, per-area and per-session label doses and the reconstitution of a plan.
 
-    The label maximum over 3 months is :func:`check_cumulative_dose` (it needs the history).
+    The label maximum over 3 months is :func:`check_cumulative_dose` (it needs the record).
     """
     p = _product(plan.product)
     out = check_reconstitution(plan.product, plan.units_per_ml)
@@ -215,8 +216,15 @@ def check_doses(plan: PlanView, face: Face) -> list[PlanFinding]:
     return out
 
 
+def vial_use_by(product: str, reconstituted_at: dt.datetime) -> dt.datetime:
+    """When a vial reconstituted at ``reconstituted_at`` must be used by: its label shelf life
+    after reconstitution (24 h; 72 h daxibotulinumtoxinA) later."""
+    hours = float(_product(product).shelf_life_after_reconstitution_h.value)
+    return reconstituted_at + dt.timedelta(hours=hours)
+
+
 def check_vial_age(product: str, reconstituted_at: dt.datetime, used_at: dt.datetime) -> list[PlanFinding]:
-    """A reconstituted vial is usable for its label shelf life (24 h; 72 h daxibotulinumtoxinA)."""
+    """A reconstituted vial is usable until :func:`vial_use_by` (24 h; 72 h daxibotulinumtoxinA)."""
     p = _product(product)
     if used_at < reconstituted_at:
         raise ClinicError(
@@ -224,7 +232,7 @@ def check_vial_age(product: str, reconstituted_at: dt.datetime, used_at: dt.date
         )
     hours = (used_at - reconstituted_at).total_seconds() / dt.timedelta(hours=1).total_seconds()
     limit = float(p.shelf_life_after_reconstitution_h.value)
-    if hours <= limit:
+    if used_at <= vial_use_by(product, reconstituted_at):
         return []
     return [
         PlanFinding(

@@ -30,7 +30,10 @@ class PlanFinding:
 
     ``injection`` is the 1-based index of the injection in the plan (``None`` for whole-plan
     findings), ``site`` its named site if any, ``distance_mm`` the distance that the rule
-    measured (mm; ``None`` when the rule is not a distance).
+    measured (mm; ``None`` when the rule is not a distance). ``acknowledge`` says how a finding
+    that needs a clinician's acknowledgement is given one before treatment (``"screening"``: on
+    the screening page; ``"reason"``: at recording, with a written reason), and ``ref`` names the
+    record it is about (e.g. ``"aftercare_report:12"``); both are ``None`` otherwise.
     """
 
     code: str
@@ -40,9 +43,14 @@ class PlanFinding:
     injection: int | None = None
     site: str | None = None
     distance_mm: float | None = None
+    acknowledge: Literal["screening", "reason"] | None = None
+    ref: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        for key in ("acknowledge", "ref"):
+            if out[key] is None:
+                del out[key]
         if self.distance_mm is not None:
             out["distance_mm"] = round(self.distance_mm, 1)
         return out

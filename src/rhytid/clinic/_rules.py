@@ -95,6 +95,7 @@ class SymptomRule(_Strict):
     lasting: TriageLevel | None = None
     sudden: TriageLevel | None = None
     treated_gradual: TriageLevel | None = None
+    filler: TriageLevel | None = None
 
 
 class CombinationRule(_Strict):
@@ -131,6 +132,7 @@ class Rules(_Strict):
     codes: dict[str, Sourced]
     medications: Sourced
     triage: TriageRules
+    fillers: dict[str, Sourced]
     advice: dict[str, Sourced]
 
 

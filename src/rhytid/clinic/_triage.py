@@ -6,7 +6,9 @@ days since treatment, how long it has lasted, a sudden onset and its location; c
 symptoms may raise the level further. The report's level is the **maximum** over symptoms and
 combinations, so adding a symptom can never lower it, and any red-flag symptom (level
 ``emergency``) yields ``emergency`` whatever else is reported. Facial droop is a possible stroke
-unless it is gradual *and* inside the treated area.
+unless it is gradual *and* inside the treated area. After hyaluronic-acid filler (``filler``),
+blanched, mottled or dusky skin, severe pain and any change of vision are emergencies (a blocked
+blood vessel; the advice says the clinic keeps hyaluronidase ready).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class AftercareReport(BaseModel):
     days_since_treatment: float = Field(ge=0)
     treated_areas: tuple[str, ...] = ()
     symptoms: tuple[Symptom, ...] = ()
+    #: the treatment included hyaluronic-acid filler: its red flags (vascular occlusion) apply
+    filler: bool = False
 
     @field_validator("treated_areas")
     @classmethod
@@ -99,10 +103,14 @@ def _rank(level: TriageLevel) -> int:
     return TRIAGE_LEVELS.index(level)
 
 
-def _symptom_level(s: Symptom, rule: SymptomRule, days_since: float) -> tuple[TriageLevel, str]:
+def _symptom_level(
+    s: Symptom, rule: SymptomRule, days_since: float, filler: bool = False
+) -> tuple[TriageLevel, str]:
     """Level of one symptom and the reason, in words."""
     name = s.code.replace("_", " ")
     candidates: list[tuple[TriageLevel, str]] = [(rule.level, name)]
+    if filler and rule.filler is not None:
+        candidates.append((rule.filler, f"{name} after filler: possible blocked blood vessel"))
     if s.code == "facial_droop":
         gradual_local = s.onset == "gradual" and s.location == "treated_area"
         if gradual_local and rule.treated_gradual is not None:
@@ -124,17 +132,18 @@ def _wording(key: str) -> str:
     return str(rules().triage.advice[key].value)
 
 
-def _advice(level: TriageLevel, emergency_codes: set[str], any_symptom: bool) -> str:
+def _advice(level: TriageLevel, emergency_codes: set[str], any_symptom: bool, filler: bool = False) -> str:
     if not any_symptom:
         return _wording("none_reported")
     if level != "emergency":
         return _wording(level)
     groups = rules().triage.groups
-    parts = [
-        _wording(f"emergency_{group}")
-        for group in ("stroke", "spread", "anaphylaxis")
-        if emergency_codes & set(groups[group].value)
-    ]
+    # after filler, a change of vision or of the skin's colour is read as a blocked vessel first
+    order = ("vascular", "stroke", "spread", "anaphylaxis") if filler else ("stroke", "spread", "anaphylaxis")
+    parts = [_wording(f"emergency_{g}") for g in order if emergency_codes & set(groups[g].value)]
+    skin_signs = set(groups["vascular"].value) - set(groups["stroke"].value)
+    if not filler and emergency_codes & skin_signs:
+        parts.append(_wording("emergency_vascular"))
     return " ".join(parts) or _wording("emergency_other")
 
 
@@ -147,7 +156,7 @@ def triage(report: AftercareReport) -> Triage:
     emergency_codes: set[str] = set()
     for s in report.symptoms:
         rule = table.symptoms[s.code]
-        s_level, reason = _symptom_level(s, rule, report.days_since_treatment)
+        s_level, reason = _symptom_level(s, rule, report.days_since_treatment, report.filler)
         reasons.append(f"{reason}: {s_level.replace('_', ' ')}")
         sources.append(rule.source)
         if s_level == "emergency":
@@ -161,7 +170,7 @@ def triage(report: AftercareReport) -> Triage:
             if combo.level == "emergency":
                 emergency_codes |= set(combo.all)
             level = max(level, combo.level, key=_rank)
-    advice = _advice(level, emergency_codes, bool(report.symptoms))
+    advice = _advice(level, emergency_codes, bool(report.symptoms), report.filler)
     return Triage(level=level, advice=advice, reasons=tuple(reasons), sources=tuple(sources))
 
 
@@ -176,7 +185,7 @@ def parse_report(data: Any) -> AftercareReport:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown field; allowed: days_since_treatment, treated_areas, symptoms"
+            message = "unknown field; allowed: days_since_treatment, treated_areas, symptoms, filler"
         if err["type"] == "value_error":
             raise TriageError(f"{where.lstrip('.')}: {message}") from None
         raise TriageError(f"{where.lstrip('.') or 'report'}: {message} (got {err['input']!r})") from None

@@ -3,8 +3,9 @@
 Patient, AllergyIntolerance and Condition (from the latest questionnaire), QuestionnaireResponse
 (each version of the answers), Observation (wrinkle grades per area, rest and maximum contraction),
 Medication (product with lot and expiry), MedicationAdministration and Procedure (each treatment),
-Appointment, AdverseEvent, Consent (each signed consent: template version, the text as signed
-and its SHA-256 content hash).
+Medication and Procedure of each hyaluronic-acid filler treatment (lot, syringe volume, sites with
+depth, technique), Appointment, AdverseEvent, Consent (each signed consent: template version, the
+text as signed and its SHA-256 content hash).
 """
 
 from __future__ import annotations
@@ -165,6 +166,35 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
                 "subject": subject,
                 "occurrenceDateTime": _dt(t.performed_at),
                 "bodySite": [_code(area) for area in t.areas],
+            },
+        )
+    for f in record.get("filler_treatments", ()):
+        add(
+            "Medication",
+            f"filler-{f.id}",
+            {
+                "code": _code("hyaluronic_acid_filler", f"Hyaluronic-acid filler: {f.product}"),
+                "batch": {"lotNumber": f.lot, "expirationDate": f.expiry.isoformat()},
+                "totalVolume": {"value": f.syringe_ml, "unit": "mL"},
+            },
+        )
+        add(
+            "Procedure",
+            f"filler-{f.id}",
+            {
+                "status": "completed",
+                "code": _code("hyaluronic_acid_filler_injection", "Hyaluronic-acid filler injection"),
+                "subject": subject,
+                "occurrenceDateTime": _dt(f.performed_at),
+                "bodySite": [_code(site.area) for site in f.sites],
+                "used": [{"reference": {"reference": f"urn:uuid:medication-filler-{f.id}"}}],
+                "note": [
+                    {
+                        "text": f"{f.volume_ml:g} mL by {f.technique}; "
+                        + "; ".join(f"{s.volume_ml:g} mL {s.area} ({s.plane})" for s in f.sites)
+                        + ("; hyaluronidase on hand" if f.hyaluronidase_on_hand else "")
+                    }
+                ],
             },
         )
     for ap in record["appointments"]:

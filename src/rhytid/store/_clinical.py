@@ -11,15 +11,16 @@ import numpy as np
 import rhytid
 from rhytid.anatomy import reference_face
 from rhytid.clinic import (
-    History,
+    Review,
+    ReviewAcknowledgement,
     Screening,
     acknowledge,
-    check_plan,
     parse_history,
     plan_view,
     screen,
     zone_risks,
 )
+from rhytid.store._safety import PatientSafety
 from rhytid.store._schemas import PlanCreate
 from rhytid.toxin import bolus_radius_mm, get_product, spread_parameters, uptake_density
 
@@ -83,16 +84,21 @@ def preview(
     *,
     sex: str,
     age: float,
-    history: History | None = None,
-    planned: dt.date | None = None,
-) -> dict[str, Any]:
-    """The planner's preview: predicted grades at day 30, blocks, risks, plan checks, field."""
+    safety: PatientSafety,
+    at: dt.datetime,
+    acknowledgements: tuple[ReviewAcknowledgement, ...] = (),
+) -> tuple[Review, dict[str, Any]]:
+    """The review of a plan and the planner's preview (day-30 grades, blocks, risks, review, field).
+
+    ``check`` is :func:`rhytid.clinic.review_plan` of the plan against the patient's record
+    (``safety``) at ``at``, with the model's outcome.
+    """
     plan = build_plan(data, sex=sex, age=age)
     outcome = rhytid.simulate(plan).to_dict()
     face = reference_face(sex)
-    checked = check_plan(plan_view(plan), face, outcome=outcome, history=history, planned_date=planned)
+    checked = safety.review(plan_view(plan), face, at=at, outcome=outcome, acknowledgements=acknowledgements)
     visits = {float(v["day"]): v for v in outcome["timeline"]}
-    return {
+    return checked, {
         "model_version": outcome["model_version"],
         "plan": outcome["plan"],
         "baseline": visits[0.0]["areas"],

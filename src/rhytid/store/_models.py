@@ -34,6 +34,9 @@ __all__ = [
     "Clinic",
     "ClinicContact",
     "Consent",
+    "FillerSite",
+    "FillerSyringe",
+    "FillerTreatment",
     "MedicalHistory",
     "OutboxMessage",
     "Patient",
@@ -149,6 +152,7 @@ class Plan(Base):
     diluent_ml: Mapped[float] = mapped_column(Float)
     injections: Mapped[list[Any]] = mapped_column(JSON)
     total_units: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(10), default="ready", server_default="ready")
     preview: Mapped[dict[str, Any]] = mapped_column(JSON)
     check: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -173,6 +177,7 @@ class Vial(Base):
 
 class Treatment(Base):
     __tablename__ = "treatments"
+    __table_args__ = (Index("ix_treatments_lot", "lot"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
@@ -183,8 +188,13 @@ class Treatment(Base):
     lot: Mapped[str] = mapped_column(String(60))
     expiry: Mapped[dt.date] = mapped_column(Date)
     total_units: Mapped[float] = mapped_column(Float)
+    # the vial's reconstitution the injections' volumes were drawn at (NULL only before 0003)
+    vial_units: Mapped[float | None] = mapped_column(Float)
+    diluent_ml: Mapped[float | None] = mapped_column(Float)
     areas: Mapped[list[Any]] = mapped_column(JSON)
     notes: Mapped[str | None] = mapped_column(Text)
+    # acknowledgements with reasons of the review's findings about the record (alerts, events)
+    acknowledgements: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     injections: Mapped[list[TreatmentInjection]] = relationship(
         back_populates="treatment", order_by="TreatmentInjection.id"
@@ -200,8 +210,63 @@ class TreatmentInjection(Base):
     x_mm: Mapped[float] = mapped_column(Float)
     y_mm: Mapped[float] = mapped_column(Float)
     units: Mapped[float] = mapped_column(Float)
+    volume_ml: Mapped[float | None] = mapped_column(Float)
     depth: Mapped[str] = mapped_column(String(20))
     treatment: Mapped[Treatment] = relationship(back_populates="injections")
+
+
+class FillerSyringe(Base):
+    """A hyaluronic-acid filler syringe in the inventory: product, lot, expiry, volume."""
+
+    __tablename__ = "filler_syringes"
+    __table_args__ = (CheckConstraint("ml_left >= 0", name="ck_filler_syringes_ml_left"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    product: Mapped[str] = mapped_column(String(100))
+    lot: Mapped[str] = mapped_column(String(60))
+    expiry: Mapped[dt.date] = mapped_column(Date)
+    syringe_ml: Mapped[float] = mapped_column(Float)
+    ml_left: Mapped[float] = mapped_column(Float)
+    discarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FillerTreatment(Base):
+    """A hyaluronic-acid filler treatment from one syringe of the inventory."""
+
+    __tablename__ = "filler_treatments"
+    __table_args__ = (
+        CheckConstraint("technique IN ('needle','cannula')", name="ck_filler_technique"),
+        Index("ix_filler_treatments_lot", "lot"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    syringe_id: Mapped[int] = mapped_column(ForeignKey("filler_syringes.id"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    performed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    product: Mapped[str] = mapped_column(String(100))
+    lot: Mapped[str] = mapped_column(String(60))
+    expiry: Mapped[dt.date] = mapped_column(Date)
+    syringe_ml: Mapped[float] = mapped_column(Float)
+    volume_ml: Mapped[float] = mapped_column(Float)
+    technique: Mapped[str] = mapped_column(String(10))
+    hyaluronidase_on_hand: Mapped[bool] = mapped_column(Boolean)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sites: Mapped[list[FillerSite]] = relationship(back_populates="treatment", order_by="FillerSite.id")
+
+
+class FillerSite(Base):
+    """One site of a filler treatment: area, depth (plane) and volume (mL)."""
+
+    __tablename__ = "filler_sites"
+    __table_args__ = (CheckConstraint("volume_ml > 0", name="ck_filler_site_volume"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("filler_treatments.id"), index=True)
+    area: Mapped[str] = mapped_column(String(40))
+    plane: Mapped[str] = mapped_column(String(30))
+    volume_ml: Mapped[float] = mapped_column(Float)
+    treatment: Mapped[FillerTreatment] = relationship(back_populates="sites")
 
 
 class Appointment(Base):

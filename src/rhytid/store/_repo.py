@@ -22,16 +22,17 @@ from rhytid.anatomy import reference_face
 from rhytid.clinic import (
     FollowUp,
     PlannedInjection,
+    Review,
+    ReviewAcknowledgement,
     acknowledge,
     check_vial_age,
-    clear,
     follow_up,
     injection_area,  # the rules' own area of a point
-    parse_history,
     parse_report,
     triage,
+    vial_use_by,
 )
-from rhytid.errors import ClinicError, ScreeningError
+from rhytid.errors import ClinicError
 from rhytid.store import _messages as messages
 from rhytid.store import _models as m
 from rhytid.store import _photos as photo_files
@@ -40,6 +41,13 @@ from rhytid.store._consent import list_consents, require_consent
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
 from rhytid.store._models import utcnow
 from rhytid.store._photos import MAX_PHOTO_BYTES, PHOTO_TYPES
+from rhytid.store._safety import (
+    DilutionNotConfirmed,
+    ReviewRefused,
+    dilution_change,
+    patient_safety,
+    recent_filler,
+)
 from rhytid.store._schemas import (
     AdverseEventCreate,
     AppointmentCreate,
@@ -89,15 +97,18 @@ __all__ = [
     "list_treatments",
     "list_users",
     "list_vials",
+    "mark_plan_ready",
     "open_alerts",
     "patient_record",
     "plan_preview",
+    "review_stored_plan",
     "search_patients",
     "submit_aftercare",
     "submit_history",
     "treatment_follow_up",
     "update_patient",
     "usable_vials",
+    "vial_flags",
 ]
 
 
@@ -443,28 +454,38 @@ def get_photo(*, db: Session, photo_id: int, folder: Path, actor: Actor) -> tupl
 
 # --- plans -------------------------------------------------------------------------------------
 def plan_preview(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor) -> dict[str, Any]:
-    """The model's preview of a plan for this patient (sex, age, history) — audited read."""
+    """The model's preview of a plan for this patient, reviewed against the record — audited read."""
     patient = _patient(db, patient_id, actor)
-    history = db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
-    )
-    today = dt.date.today()
-    result = preview(
-        data,
-        sex=patient.sex,
-        age=age_on(patient.birth_date, today),
-        history=parse_history(history.answers) if history else None,
-        planned=today,
-    )
+    _, result = _review(db, patient, data)
     audit(db, actor, "read", "plan_preview", None, patient.id)
     return result
 
 
+def _review(
+    db: Session,
+    patient: m.Patient,
+    data: PlanCreate,
+    at: dt.datetime | None = None,
+    acknowledgements: tuple[ReviewAcknowledgement, ...] = (),
+) -> tuple[Review, dict[str, Any]]:
+    """:func:`rhytid.clinic.review_plan` of ``data`` on the patient's record at ``at`` (default now)."""
+    at = at or utcnow()
+    return preview(
+        data,
+        sex=patient.sex,
+        age=age_on(patient.birth_date, at.date()),
+        safety=patient_safety(db, patient),
+        at=at,
+        acknowledgements=acknowledgements,
+    )
+
+
 def create_plan(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor) -> m.Plan:
-    result = plan_preview(db=db, patient_id=patient_id, data=data, actor=actor)
+    """Save a plan as ``ready`` (refused while a finding blocks: StoreError ``status``) or ``draft``."""
+    patient = _patient(db, patient_id, actor)
+    review, result = _review(db, patient, data)
+    if data.status == "ready" and review.blocking:
+        raise StoreError(f"status: this plan {review.summary()}. Change it, or save it as a draft")
     row = m.Plan(
         patient_id=patient_id,
         product=data.product,
@@ -472,14 +493,60 @@ def create_plan(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor)
         diluent_ml=data.diluent_ml,
         injections=result["plan"]["injections"],
         total_units=float(result["plan"]["total_units"]),
+        status=data.status,
         preview={k: v for k, v in result.items() if k not in ("field", "check")},
         check=result["check"],
         created_by=actor.user_id,
     )
     db.add(row)
     db.flush()
-    audit(db, actor, "create", "plan", row.id, patient_id)
+    audit(db, actor, "create", "plan", row.id, patient_id, data.status)
     return row
+
+
+def review_stored_plan(
+    *, db: Session, patient_id: int, plan_id: int, actor: Actor, vial_id: int | None = None
+) -> tuple[m.Plan, Review]:
+    """A saved plan and its review on today's record, at the dilution of vial ``vial_id`` if given."""
+    patient = _patient(db, patient_id, actor)
+    plan = db.get(m.Plan, plan_id)
+    if plan is None or plan.patient_id != patient.id:
+        raise NotFoundError(f"plan_id: no plan {plan_id} for this patient")
+    vial = db.get(m.Vial, vial_id) if vial_id is not None else None
+    if vial is not None and (vial.clinic_id != actor.clinic_id or vial.product != plan.product):
+        vial = None
+    review, _ = _review(db, patient, _stored_plan(plan, vial))
+    return plan, review
+
+
+def mark_plan_ready(*, db: Session, patient_id: int, plan_id: int, actor: Actor) -> m.Plan:
+    """Review a draft plan again on today's record and make it ``ready`` (StoreError while it blocks)."""
+    patient = _patient(db, patient_id, actor)
+    plan = db.get(m.Plan, plan_id, with_for_update=True)
+    if plan is None or plan.patient_id != patient.id:
+        raise NotFoundError(f"plan_id: no plan {plan_id} for this patient")
+    review, result = _review(db, patient, _stored_plan(plan))
+    plan.check = result["check"]
+    if review.blocking:
+        raise StoreError(f"status: this plan {review.summary()}. Change it in the planner")
+    plan.status = "ready"
+    audit(db, actor, "update", "plan", plan.id, patient.id, "ready")
+    return plan
+
+
+def _stored_plan(plan: m.Plan, vial: m.Vial | None = None) -> PlanCreate:
+    """A stored plan as planner input, at the reconstitution of ``vial`` when given."""
+    return PlanCreate(
+        product=plan.product,
+        vial_units=vial.vial_units if vial else plan.vial_units,
+        diluent_ml=vial.diluent_ml if vial else plan.diluent_ml,
+        injections=[
+            ({"site": i["site"]} if i.get("site") else {"x_mm": i["x_mm"], "y_mm": i["y_mm"]})
+            | {"units": i["units"], "depth": i["depth"]}
+            for i in plan.injections
+        ],
+        status="draft",
+    )
 
 
 def list_plans(*, db: Session, patient_id: int, actor: Actor) -> list[m.Plan]:
@@ -495,14 +562,43 @@ def list_plans(*, db: Session, patient_id: int, actor: Actor) -> list[m.Plan]:
 
 # --- vials -------------------------------------------------------------------------------------
 def create_vial(*, db: Session, data: VialCreate, actor: Actor) -> m.Vial:
+    """Add a reconstituted vial; an expired lot is refused (StoreError ``expiry``), nothing stored.
+
+    A vial already past its use-by time (label shelf life after reconstitution) is accepted, so
+    that the inventory matches the fridge, and flagged (:func:`vial_flags`); it is never offered
+    for a treatment.
+    """
     now = utcnow()
     if data.reconstituted_at > now + dt.timedelta(minutes=5):
         raise StoreError("reconstituted_at: lies in the future")
+    if data.expiry < now.date():
+        raise StoreError(
+            f"expiry: lot {data.lot} expired on {data.expiry.isoformat()}; an expired vial cannot be "
+            "added to the inventory (discard it)"
+        )
     row = m.Vial(clinic_id=actor.clinic_id, units_left=data.vial_units, **data.model_dump())
     db.add(row)
     db.flush()
     audit(db, actor, "create", "vial", row.id, None, f"{data.product} lot {data.lot}")
     return row
+
+
+def vial_flags(vial: m.Vial, at: dt.datetime) -> list[str]:
+    """Why the vial must not be used at ``at``, in words (empty when it may be)."""
+    flags: list[str] = []
+    if vial.discarded:
+        flags.append("discarded")
+    if vial.expiry < at.date():
+        flags.append(f"lot expired on {vial.expiry.isoformat()}")
+    if at >= vial.reconstituted_at:
+        flags += [
+            f"past its use-by time {vial_use_by(vial.product, vial.reconstituted_at):%Y-%m-%d %H:%M} UTC: "
+            + f.reason
+            for f in check_vial_age(vial.product, vial.reconstituted_at, at)
+        ]
+    if vial.units_left <= 0:
+        flags.append("empty")
+    return flags
 
 
 def _vial_problem(vial: m.Vial, product: str, at: dt.datetime, units: float) -> str | None:
@@ -553,11 +649,17 @@ def _treated_areas(injections: list[dict[str, Any]], sex: str) -> list[str]:
 
 
 def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, actor: Actor) -> m.Treatment:
-    """Record a treatment from a saved plan with a vial from the inventory.
+    """Record a treatment from a ready plan with a vial from the inventory.
 
-    Refused (nothing stored) when: the actor is not a clinician, the screening is not cleared
-    (contraindication, missing answers, unacknowledged precaution), the plan has a blocking finding,
-    or the vial is expired, too old since reconstitution, of another product or short of units.
+    The vial fixes the dilution: the volumes are recomputed from its reconstitution, and when its
+    units per mL differ from the plan's the change must be confirmed (``confirm_units_per_ml``;
+    :class:`DilutionNotConfirmed` otherwise). The plan is then reviewed again at the vial's
+    dilution on today's record (:func:`rhytid.clinic.review_plan`): refused with
+    :class:`ReviewRefused` (nothing stored) while a finding blocks (no or incomplete history,
+    contraindication, retreatment too soon, cumulative dose, danger zone, …) or one that needs an
+    acknowledgement has none (a precaution on the screening page; an alert or adverse event with
+    a reason in ``acknowledgements``). Also refused: an actor who is not a clinician, a draft
+    plan, and a vial that is expired, too old since reconstitution, of another product or short.
     """
     if actor.role != "clinician":
         raise StoreError("role: only a clinician may record a treatment")
@@ -565,25 +667,12 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
     plan = db.get(m.Plan, data.plan_id)
     if plan is None or plan.patient_id != patient.id:
         raise NotFoundError(f"plan_id: no plan {data.plan_id} for this patient")
-    at = data.performed_at.replace(tzinfo=None) if data.performed_at else utcnow()
-    history = db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
-    )
-    if history is None:
-        raise StoreError("history: no medical history; the patient must complete the intake first")
-    try:
-        clear(
-            rebuild_screening(
-                history.answers, history.acknowledgements, planned=at.date(), product=plan.product
-            )
+    if plan.status != "ready":
+        raise StoreError(
+            f"plan_id: plan {plan.id} is a draft (it had blocking findings when it was saved); "
+            "review it again and mark it ready, or make a new plan"
         )
-    except ScreeningError as exc:
-        raise StoreError(f"screening: {exc}") from None
-    if plan.check.get("blocking"):
-        raise StoreError("plan_id: the plan has blocking findings; change the plan")
+    at = data.performed_at.replace(tzinfo=None) if data.performed_at else utcnow()
     require_consent(db, patient, "toxin_treatment", at)
     vial = db.get(m.Vial, data.vial_id, with_for_update=True)
     if vial is None or vial.clinic_id != actor.clinic_id:
@@ -591,6 +680,22 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
     problem = _vial_problem(vial, plan.product, at, plan.total_units)
     if problem:
         raise StoreError(f"vial_id: {problem}")
+    change = dilution_change(plan, vial)
+    if change is not None and (
+        data.confirm_units_per_ml is None
+        or abs(data.confirm_units_per_ml - change.vial_units_per_ml) > 1e-6 * change.vial_units_per_ml
+    ):
+        raise DilutionNotConfirmed(change)
+    acks = tuple(
+        ReviewAcknowledgement(ref=a.ref, clinician=actor.label, reason=a.reason, at=at)
+        for a in data.acknowledgements
+    )
+    try:
+        review, result = _review(db, patient, _stored_plan(plan, vial), at, acks)
+    except ClinicError as exc:
+        raise StoreError(str(exc)) from None
+    if not review.cleared:
+        raise ReviewRefused(review)
     vial.units_left = round(vial.units_left - plan.total_units, 3)
     row = m.Treatment(
         patient_id=patient.id,
@@ -602,12 +707,17 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
         lot=vial.lot,
         expiry=vial.expiry,
         total_units=plan.total_units,
+        vial_units=vial.vial_units,
+        diluent_ml=vial.diluent_ml,
         areas=_treated_areas(plan.injections, patient.sex),
         notes=data.notes,
+        acknowledgements=[
+            {"ref": a.ref, "clinician": a.clinician, "reason": a.reason, "at": a.at.isoformat()} for a in acks
+        ],
     )
     db.add(row)
     db.flush()
-    for i in plan.injections:
+    for i, drawn in zip(plan.injections, result["plan"]["injections"], strict=True):
         db.add(
             m.TreatmentInjection(
                 treatment_id=row.id,
@@ -615,10 +725,12 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
                 x_mm=i["x_mm"],
                 y_mm=i["y_mm"],
                 units=i["units"],
+                volume_ml=float(drawn["volume_ml"]),
                 depth=i["depth"],
             )
         )
     db.flush()
+    acknowledged = f"; acknowledged {', '.join(a.ref for a in acks)}" if acks else ""
     audit(
         db,
         actor,
@@ -626,7 +738,8 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
         "treatment",
         row.id,
         patient.id,
-        f"{plan.total_units:g} U {plan.product} lot {vial.lot}",
+        f"{plan.total_units:g} U {plan.product} lot {vial.lot} "
+        f"at {vial.vial_units:g} U/{vial.diluent_ml:g} mL{acknowledged}",
     )
     return row
 
@@ -780,6 +893,8 @@ def submit_aftercare(
         t = db.get(m.Treatment, treatment_id)
         if t is None or t.patient_id != patient.id:
             raise NotFoundError(f"treatment_id: no treatment {treatment_id} for this patient")
+    if "filler" not in report and recent_filler(db, patient.id, utcnow()):
+        report = {**report, "filler": True}  # the filler red flags apply (clinic.yaml fillers)
     result = triage(parse_report(report))
     row = m.AftercareReport(
         patient_id=patient.id,
@@ -919,6 +1034,14 @@ def patient_record(*, db: Session, patient_id: int, actor: Actor) -> dict[str, A
             )
         ),
         "consents": list_consents(db, patient.id),
+        "filler_treatments": list(
+            db.scalars(
+                select(m.FillerTreatment)
+                .where(m.FillerTreatment.patient_id == patient.id)
+                .options(selectinload(m.FillerTreatment.sites))
+                .order_by(m.FillerTreatment.performed_at.desc())
+            )
+        ),
     }
 
 

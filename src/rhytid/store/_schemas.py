@@ -11,6 +11,7 @@ from rhytid.clinic import PRODUCTS
 
 __all__ = [
     "AcknowledgeRequest",
+    "AcknowledgementIn",
     "AdverseEventCreate",
     "AdverseEventPublic",
     "AftercarePublic",
@@ -42,6 +43,7 @@ Sex = Literal["female", "male"]
 Depth = Literal["intramuscular", "subcutaneous", "intradermal"]
 Kind = Literal["consultation", "treatment", "review", "recall"]
 Area = Literal["glabellar", "forehead", "lateral_canthal_l", "lateral_canthal_r"]
+PlanStatus = Literal["draft", "ready"]
 
 
 def _product(v: str) -> str:
@@ -185,6 +187,8 @@ class PlanCreate(_In):
     vial_units: float = Field(default=100, gt=0, le=1000)
     diluent_ml: float = Field(default=2.5, gt=0, le=10)
     injections: list[InjectionIn] = Field(min_length=1, max_length=60)
+    #: ``ready`` (may be recorded; refused while a finding blocks) or ``draft`` (kept, not recorded)
+    status: PlanStatus = "ready"
 
     _check_product = field_validator("product")(_product)
 
@@ -197,6 +201,7 @@ class PlanPublic(_Out):
     diluent_ml: float
     injections: list[Any]
     total_units: float
+    status: str
     preview: dict[str, Any]
     check: dict[str, Any]
     created_at: dt.datetime
@@ -229,6 +234,16 @@ class VialPublic(_Out):
     reconstituted_at: dt.datetime
     units_left: float
     discarded: bool
+    #: when the reconstituted vial must be used by (label shelf life), and why it may not be used
+    use_by: dt.datetime | None = None
+    flags: list[str] = []
+
+
+class AcknowledgementIn(_In):
+    """A clinician's acknowledgement, with a reason, of a review finding about a record (``ref``)."""
+
+    ref: str = Field(min_length=1, max_length=60)
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class TreatmentCreate(_In):
@@ -236,6 +251,10 @@ class TreatmentCreate(_In):
     vial_id: int
     performed_at: dt.datetime | None = None
     notes: str | None = Field(default=None, max_length=20000)
+    #: the vial's units per mL, confirming the volumes recomputed from its reconstitution when it
+    #: differs from the plan's
+    confirm_units_per_ml: float | None = Field(default=None, gt=0)
+    acknowledgements: list[AcknowledgementIn] = Field(default_factory=list, max_length=50)
 
 
 class InjectionPublic(_Out):
@@ -243,6 +262,7 @@ class InjectionPublic(_Out):
     x_mm: float
     y_mm: float
     units: float
+    volume_ml: float | None = None
     depth: str
 
 
@@ -257,8 +277,11 @@ class TreatmentPublic(_Out):
     lot: str
     expiry: dt.date
     total_units: float
+    vial_units: float | None = None
+    diluent_ml: float | None = None
     areas: list[Any]
     notes: str | None
+    acknowledgements: list[Any] = []
     injections: list[InjectionPublic] = []
     follow_up: dict[str, Any] | None = None
 

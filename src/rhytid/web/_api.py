@@ -8,10 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+from rhytid.clinic import vial_use_by
 from rhytid.interop import appointments_calendar, patient_bundle
+from rhytid.store import _inventory as inv
 from rhytid.store import repo
 from rhytid.store import schemas as s
 from rhytid.store._clinical import anatomy
+from rhytid.store._inventory import LotRecallPublic, lot_recall
+from rhytid.store._models import utcnow
 from rhytid.toxin import label_pattern
 from rhytid.web._auth import (
     AdminUser,
@@ -321,6 +325,14 @@ def create_plan(db: DbSession, user: Clinician, patient_id: int, data: s.PlanCre
     return row
 
 
+@router.post("/patients/{patient_id}/plans/{plan_id}/ready", response_model=s.PlanPublic, tags=["planning"])
+def mark_plan_ready(db: DbSession, user: Clinician, patient_id: int, plan_id: int) -> Any:
+    """Review a draft plan again on today's record and make it ready (422 while a finding blocks)."""
+    row = repo.mark_plan_ready(db=db, patient_id=patient_id, plan_id=plan_id, actor=actor_of(user))
+    db.commit()
+    return row
+
+
 @router.get("/patients/{patient_id}/treatments", response_model=list[s.TreatmentPublic], tags=["clinical"])
 def treatments(db: DbSession, user: ClinicalUser, patient_id: int) -> Any:
     rows = repo.list_treatments(db=db, patient_id=patient_id, actor=actor_of(user))
@@ -337,15 +349,72 @@ def create_treatment(db: DbSession, user: Clinician, patient_id: int, data: s.Tr
     return _treatment_public(row)
 
 
+def _vial_public(row: Any, now: dt.datetime) -> s.VialPublic:
+    out = s.VialPublic.model_validate(row)
+    out.use_by = vial_use_by(row.product, row.reconstituted_at)
+    out.flags = repo.vial_flags(row, now)
+    return out
+
+
 @router.get("/vials", response_model=list[s.VialPublic], tags=["inventory"])
 def vials(db: DbSession, user: ClinicalUser) -> Any:
-    return repo.list_vials(db=db, actor=actor_of(user))
+    """The inventory; ``flags`` says why a vial may not be used now (expired, past its use-by time)."""
+    now = utcnow()
+    return [_vial_public(v, now) for v in repo.list_vials(db=db, actor=actor_of(user))]
+
+
+@router.get("/recall", response_model=list[LotRecallPublic], tags=["inventory"])
+def recall(db: DbSession, user: ClinicalUser, lot: Annotated[str, Query(min_length=1, max_length=60)]) -> Any:
+    """Which patients received lot ``lot`` (toxin or filler), when and how much (audited per patient)."""
+    rows = lot_recall(db=db, lot=lot, actor=actor_of(user))
+    db.commit()
+    return rows
 
 
 @router.post("/vials", response_model=s.VialPublic, status_code=201, tags=["inventory"])
 def create_vial(db: DbSession, user: ClinicalUser, data: s.VialCreate) -> Any:
     row = repo.create_vial(db=db, data=data, actor=actor_of(user))
     db.commit()
+    return _vial_public(row, utcnow())
+
+
+@router.get("/syringes", response_model=list[inv.SyringePublic], tags=["inventory"])
+def syringes(db: DbSession, user: ClinicalUser) -> Any:
+    """Hyaluronic-acid filler syringes of the inventory."""
+    return inv.list_syringes(db=db, actor=actor_of(user))
+
+
+@router.post("/syringes", response_model=inv.SyringePublic, status_code=201, tags=["inventory"])
+def create_syringe(db: DbSession, user: ClinicalUser, data: inv.SyringeCreate) -> Any:
+    row = inv.create_syringe(db=db, data=data, actor=actor_of(user))
+    db.commit()
+    return row
+
+
+@router.get(
+    "/patients/{patient_id}/filler-treatments",
+    response_model=list[inv.FillerTreatmentPublic],
+    tags=["clinical"],
+)
+def filler_treatments(db: DbSession, user: ClinicalUser, patient_id: int) -> Any:
+    rows = inv.list_filler_treatments(db=db, patient_id=patient_id, actor=actor_of(user))
+    db.commit()
+    return rows
+
+
+@router.post(
+    "/patients/{patient_id}/filler-treatments",
+    response_model=inv.FillerTreatmentPublic,
+    status_code=201,
+    tags=["clinical"],
+)
+def create_filler_treatment(
+    db: DbSession, user: Clinician, patient_id: int, data: inv.FillerTreatmentCreate
+) -> Any:
+    """Record a hyaluronic-acid filler treatment from a syringe of the inventory."""
+    row = inv.create_filler_treatment(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
+    db.commit()
+    db.refresh(row)
     return row
 
 

@@ -26,7 +26,7 @@ from rhytid.store import (
     session_factory,
 )
 from rhytid.store._photos import sweep_stale
-from rhytid.web import _admin, _api, _clinic_messages, _consent, _intake, _pages
+from rhytid.web import _admin, _api, _clinic_messages, _consent, _filler, _intake, _pages
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._delivery import Worker
 from rhytid.web._settings import Settings, load_settings
@@ -95,7 +95,8 @@ def create_app(
         status = _status(exc)
         if _wants_html(request):
             return _pages.error_page(request, status, str(exc))
-        return JSONResponse({"detail": str(exc), "field": _field(str(exc))}, status_code=status)
+        extra = getattr(exc, "extra", None) or {}  # e.g. the review of a refused treatment
+        return JSONResponse({"detail": str(exc), "field": _field(str(exc)), **extra}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -175,5 +176,6 @@ def create_app(
     app.include_router(_pages.router)
     app.include_router(_intake.router)
     app.include_router(_admin.router)
+    app.include_router(_filler.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

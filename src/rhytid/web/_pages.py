@@ -17,13 +17,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from rhytid.clinic import PRODUCTS
+from rhytid.clinic import PRODUCTS, Review, vial_use_by
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
 from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo
+from rhytid.store import _inventory as inv
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._models import utcnow
+from rhytid.store._safety import DilutionChange, DilutionNotConfirmed, ReviewRefused
 from rhytid.store._time import to_local, to_utc, zone
 from rhytid.web._auth import (
     AnyUser,
@@ -344,6 +346,9 @@ def treatment_form(
     return _treatment_page(request, db, user, patient_id, plan_id, {})
 
 
+_MAX_ACKS = 50
+
+
 def _treatment_page(
     request: Request,
     db: Session,
@@ -353,21 +358,30 @@ def _treatment_page(
     values: dict[str, str],
     status: int = 200,
     error: str | None = None,
+    review: Review | None = None,
+    dilution: DilutionChange | None = None,
 ) -> HTMLResponse:
-    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
-    plan = db.get(m.Plan, plan_id)
-    if plan is None or plan.patient_id != patient.id:
-        raise HTTPException(404, detail=f"plan_id: no plan {plan_id} for this patient")
-    vials = repo.usable_vials(
-        db=db, actor=actor_of(user), product=plan.product, units=plan.total_units, at=utcnow()
+    """The treatment form: the plan's review on today's record first, then vial, volumes, record."""
+    actor = actor_of(user)
+    patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor, clinical=True)
+    vial_id = int(values["vial_id"]) if values.get("vial_id", "").isdigit() else None
+    plan, current = repo.review_stored_plan(
+        db=db, patient_id=patient_id, plan_id=plan_id, actor=actor, vial_id=vial_id
     )
+    vials = repo.usable_vials(db=db, actor=actor, product=plan.product, units=plan.total_units, at=utcnow())
     db.commit()
+    shown = review or current
+    reasons = {values.get(f"ack_ref_{i}", ""): values.get(f"ack_reason_{i}", "") for i in range(1, _MAX_ACKS)}
     return _render(
         request,
         "treatment.html",
         status,
         patient=patient,
         plan=plan,
+        plan_units_per_ml=plan.vial_units / plan.diluent_ml,
+        review=shown,
+        reasons=reasons,
+        dilution=dilution,
         vials=vials,
         values=values,
         form_error=error,
@@ -377,22 +391,69 @@ def _treatment_page(
 @router.post("/patients/{patient_id}/treatments", response_class=HTMLResponse)
 async def record_treatment(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
     form = await _form(request)
-    values = {k: _s(form, k) for k in ("plan_id", "vial_id", "notes")}
+    keys = ["plan_id", "vial_id", "notes", "confirm_units_per_ml"]
+    keys += [f"ack_{k}_{i}" for i in range(1, _MAX_ACKS) for k in ("ref", "reason")]
+    values = {k: _s(form, k) for k in keys}
+    if not values["plan_id"].isdigit():
+        raise HTTPException(422, detail="plan_id: open the treatment form from a saved plan")
+    plan_id = int(values["plan_id"])
+    acks = [
+        {"ref": values[f"ack_ref_{i}"], "reason": values[f"ack_reason_{i}"]}
+        for i in range(1, _MAX_ACKS)
+        if values[f"ack_ref_{i}"] and values[f"ack_reason_{i}"]
+    ]
     try:
         data = s.TreatmentCreate.model_validate(
-            {"plan_id": values["plan_id"], "vial_id": values["vial_id"], "notes": values["notes"] or None}
+            {
+                "plan_id": plan_id,
+                "vial_id": values["vial_id"],
+                "notes": values["notes"] or None,
+                "confirm_units_per_ml": values["confirm_units_per_ml"] or None,
+                "acknowledgements": acks,
+            }
         )
     except ValidationError as exc:
-        raise HTTPException(422, detail=_validation_message(exc)) from None
+        return _treatment_page(request, db, user, patient_id, plan_id, values, 422, _validation_message(exc))
     try:
         row = repo.create_treatment(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
         db.commit()
+    except ReviewRefused as exc:
+        db.rollback()
+        message = "Not recorded: this treatment " + exc.review.summary()
+        return _treatment_page(request, db, user, patient_id, plan_id, values, 422, message, exc.review)
+    except DilutionNotConfirmed as exc:
+        db.rollback()
+        message = "Not recorded yet: " + exc.change.message().split(": ", 1)[1]
+        return _treatment_page(
+            request, db, user, patient_id, plan_id, values, 409, message, dilution=exc.change
+        )
     except RhytidError as exc:
         if isinstance(exc, NotFoundError) and not str(exc).startswith("vial_id"):
             raise
         db.rollback()  # e.g. an expired vial or one reconstituted too long ago: the form again, with why
-        return _treatment_page(request, db, user, patient_id, data.plan_id, values, 422, str(exc))
+        message = str(exc)
+        if message.startswith("plan_id:") and "is a draft" in message:  # in words, not as a field
+            message = "Not recorded: this plan is a draft" + message.split("is a draft", 1)[1]
+        return _treatment_page(request, db, user, patient_id, plan_id, values, 422, message)
     return _redirect(f"/patients/{patient_id}?treated={row.id}")
+
+
+@router.post("/patients/{patient_id}/plans/{plan_id}/ready", response_class=HTMLResponse)
+async def plan_ready(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, plan_id: int
+) -> Response:
+    """Review a draft plan again on today's record and make it ready, or show what still blocks."""
+    await _form(request)
+    try:
+        repo.mark_plan_ready(db=db, patient_id=patient_id, plan_id=plan_id, actor=actor_of(user))
+        db.commit()
+    except StoreError as exc:
+        if isinstance(exc, NotFoundError):
+            raise
+        db.rollback()
+        message = "Still a draft: " + str(exc).split(": ", 1)[1]
+        return _treatment_page(request, db, user, patient_id, plan_id, {}, 422, message)
+    return _redirect(f"/patients/{patient_id}/treatments/new?plan_id={plan_id}")
 
 
 # --- appointments ------------------------------------------------------------------------------
@@ -504,9 +565,12 @@ async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLR
             if _s(form, f"{code}_{key}"):
                 entry[key] = _s(form, f"{code}_{key}")
         symptoms.append(entry)
+    filler = inv.latest_filler(db, patient.id, utcnow()) if treatment is None else None
     if treatment is not None:
         days = max((utcnow() - treatment.performed_at).total_seconds() / 86400, 0.0)
         areas = list(treatment.areas)
+    elif filler is not None:  # an aftercare link after filler: its red flags apply (submit_aftercare)
+        days, areas = max((utcnow() - filler.performed_at).total_seconds() / 86400, 0.0), []
     else:
         try:
             days = float(_s(form, "days_since_treatment"))
@@ -593,10 +657,41 @@ def _vials_page(
     error: str | None = None,
 ) -> HTMLResponse:
     rows = repo.list_vials(db=db, actor=actor_of(user))
+    syringes = inv.list_syringes(db=db, actor=actor_of(user))
     db.commit()
+    flags = {v.id: repo.vial_flags(v, utcnow()) for v in rows}
+    use_by = {v.id: vial_use_by(v.product, v.reconstituted_at) for v in rows}
     now = to_local(utcnow(), clinic_zone(request)).strftime("%Y-%m-%dT%H:%M")
     values = {"vial_units": "100", "diluent_ml": "2.5", "reconstituted_at": now, **values}
-    return _render(request, "vials.html", status, rows=rows, values=values, form_error=error)
+    return _render(
+        request,
+        "vials.html",
+        status,
+        rows=rows,
+        flags=flags,
+        use_by=use_by,
+        syringes=syringes,
+        values=values,
+        form_error=error,
+        field=_error_field(error),
+    )
+
+
+def _error_field(message: str | None) -> str | None:
+    """The field a message names ("expiry: …" → "expiry"), to show it next to that field."""
+    if not message:
+        return None
+    head, sep, _ = message.partition(":")
+    return head.strip() if sep and head.strip().replace("_", "").isalnum() else None
+
+
+@router.get("/recall", response_class=HTMLResponse)
+def recall_page(request: Request, db: DbSession, user: ClinicalUser, lot: str = "") -> HTMLResponse:
+    """Which patients received lot X, when and how much (toxin and filler; audited per patient)."""
+    lot = lot.strip()[:60]
+    rows = inv.lot_recall(db=db, lot=lot, actor=actor_of(user)) if lot else []
+    db.commit()
+    return _render(request, "recall.html", lot=lot, rows=rows)
 
 
 @router.post("/vials", response_class=HTMLResponse)

@@ -114,6 +114,7 @@
     const total = points.reduce((a, p) => a + p.units, 0);
     $("total").textContent = `${points.length} points, ${total} U`;
     $("save").disabled = points.length === 0;
+    $("save-draft").disabled = points.length === 0;
   }
 
   function startDrag(ev, i, g) {
@@ -135,8 +136,9 @@
     g.addEventListener("click", (e) => e.stopPropagation(), { once: true });
   }
 
-  function planBody() {
+  function planBody(status = "ready") {
     return {
+      status,
       product: $("product").value,
       vial_units: Number($("vial_units").value),
       diluent_ml: Number($("diluent_ml").value),
@@ -207,7 +209,15 @@
     }
     const risks = document.createElement("ul"); risks.id = "risks";
     for (const r of data.risks) { const li = document.createElement("li"); li.className = "risk-" + r.level; li.textContent = `${r.level} risk: ${r.kind.replace(/_/g, " ")} (${r.side}) — ${r.detail}`; risks.appendChild(li); }
-    for (const f of data.check.findings) { const li = document.createElement("li"); li.className = "sev-" + f.severity; li.textContent = `${f.severity}: ${f.reason}`; risks.appendChild(li); }
+    // every finding of the review, blocking ones first; a blocked plan can only be a draft
+    for (const f of data.check.findings) { const li = document.createElement("li"); li.className = "sev-" + f.severity; li.dataset.code = f.code; li.textContent = `${f.severity}: ${f.reason}`; risks.appendChild(li); }
+    const status = document.createElement("p"); status.id = "review-status";
+    status.className = data.check.blocking ? "error" : "meta";
+    status.textContent = data.check.blocking
+      ? `Blocked (${data.check.findings.filter((f) => f.severity === "blocking").length}): this plan can be saved only as a draft.`
+      : data.check.acknowledge.length ? "Ready to save; acknowledge the marked findings before recording." : "Nothing blocks this plan.";
+    box.appendChild(status);
+    $("save").disabled = data.check.blocking;
     if (!risks.children.length) { const li = document.createElement("li"); li.textContent = "No risks or rule findings."; risks.appendChild(li); }
     box.appendChild(risks);
     const meta = document.createElement("p"); meta.className = "meta";
@@ -225,16 +235,17 @@
     changed();
   }
 
-  async function save() {
+  async function save(status) {
     $("save").disabled = true;
-    const { ok, data } = await api(`/api/patients/${patient}/plans`, planBody());
-    if (!ok) { const e = $("save-error"); e.hidden = false; e.textContent = data.detail; $("save").disabled = false; return; }
+    const { ok, data } = await api(`/api/patients/${patient}/plans`, planBody(status));
+    if (!ok) { const e = $("save-error"); e.hidden = false; e.textContent = data.detail.replace(/^status: /, ""); $("save").disabled = false; return; }
     window.location.href = `/patients/${patient}/treatments/new?plan_id=${data.id}`;
   }
 
   $("label-glabellar").addEventListener("click", labelPattern);
   $("clear").addEventListener("click", () => { points = []; changed(); });
-  $("save").addEventListener("click", save);
+  $("save").addEventListener("click", () => save("ready"));
+  $("save-draft").addEventListener("click", () => save("draft"));
   for (const id of ["product", "vial_units", "diluent_ml"]) $(id).addEventListener("change", () => changed(false));
 
   fetch(`/api/anatomy?sex=${root.dataset.sex}`, { credentials: "same-origin" })

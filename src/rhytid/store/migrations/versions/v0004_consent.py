@@ -8,8 +8,8 @@
   note it was closed with.
 - ``outbox``: messages (e-mail, webhook) waiting for delivery or delivered; a row stays until sent.
 
-Revision ID: 0003_consent
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 22:10:00
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_consent"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
