@@ -24,6 +24,7 @@ from rhytid.web._auth import (
     make_link,
     settings_of,
 )
+from rhytid.web._face_chart import face_chart
 
 router = APIRouter(prefix="/api")
 
@@ -281,8 +282,9 @@ async def upload_photo(
 
 @router.get("/anatomy", tags=["planning"])
 def face(user: AnyUser, sex: Literal["female", "male"] = "female") -> dict[str, Any]:
-    """The reference face for the planner: landmarks, sites, muscles, areas and danger-zone cells."""
-    return anatomy(sex)
+    """The reference face for the planner: landmarks, sites, muscles, areas, danger-zone cells and
+    ``chart``, the face's illustration with its danger zones and site labels (SVG paths, mm)."""
+    return {**anatomy(sex), "chart": face_chart(sex)}
 
 
 @router.get("/label-pattern", tags=["planning"])
