@@ -192,6 +192,10 @@ def _matrix(ids: dict[str, int]) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", "/api/appointments.ics", None, ALL),
         ("POST", "/api/appointments", {"kind": "never"}, ALL),
         ("POST", "/api/appointments/999999/cancel", None, ALL),
+        ("POST", "/api/appointments/999999/status", {"status": "arrived"}, ALL),
+        ("POST", "/api/appointments/999999/reschedule", {"starts_at": "2040-01-02T09:00"}, ALL),
+        ("GET", f"/api/clinicians/{ids['clinician']}/working-hours", None, ALL),
+        ("PUT", "/api/clinicians/999999/working-hours", [], ADMIN),
         ("GET", "/api/follow-ups", None, ALL),
     ]
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the browser fixture is imported from test_browser and named as a test argument)
 """The face chart and the staff pages at laptop, tablet (touch) and phone sizes, in Chromium.
 
 Screenshots of every viewport are written to the test's pytest tmp dir (``tmp_path``).
@@ -40,7 +41,7 @@ def new_patient(base: str, family: str, sex: str = "female") -> int:
     return int(r.json()["id"])
 
 
-def signed_in(browser: Any, base: str, role: str, options: dict[str, Any]) -> Any:  # noqa: F811
+def signed_in(browser: Any, base: str, role: str, options: dict[str, Any]) -> Any:
     context = browser.new_context(**options)
     page = context.new_page()
     page.goto(f"{base}/signin")
@@ -69,7 +70,7 @@ def viewport(request: pytest.FixtureRequest) -> Iterator[str]:
     yield str(request.param)
 
 
-def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: str, tmp_path: Path) -> None:  # noqa: F811
+def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     options = VIEWPORTS[viewport]
@@ -79,7 +80,16 @@ def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: st
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
 
-    for path in ("/", "/patients", f"/patients/{pid}", "/appointments", "/vials", f"/patients/{pid}/planner"):
+    pages = (
+        "/",
+        "/patients",
+        f"/patients/{pid}",
+        "/appointments",
+        "/schedule",
+        "/vials",
+        f"/patients/{pid}/planner",
+    )
+    for path in pages:
         page.goto(f"{live_server}{path}")
         size = overflow(page)
         assert size["scroll"] <= size["client"], (viewport, path, size)
@@ -157,7 +167,7 @@ def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: st
     assert errors == []
 
 
-def test_admin_pages_fit(browser, live_server: str, viewport: str, tmp_path: Path) -> None:  # noqa: F811
+def test_admin_pages_fit(browser, live_server: str, viewport: str, tmp_path: Path) -> None:
     page = signed_in(browser, live_server, "admin", VIEWPORTS[viewport])
     for path in ("/admin/users", "/admin/audit"):
         page.goto(f"{live_server}{path}")
@@ -168,7 +178,7 @@ def test_admin_pages_fit(browser, live_server: str, viewport: str, tmp_path: Pat
 
 
 @pytest.mark.parametrize("sex", ["female", "male"])
-def test_face_fits_its_frame(browser, live_server: str, sex: str, tmp_path: Path) -> None:  # noqa: F811
+def test_face_fits_its_frame(browser, live_server: str, sex: str, tmp_path: Path) -> None:
     pid = new_patient(live_server, f"Frame{sex}", sex)
     page = signed_in(browser, live_server, "clinician", VIEWPORTS["laptop"])
     open_planner(page, live_server, pid)
@@ -192,7 +202,7 @@ def test_face_fits_its_frame(browser, live_server: str, sex: str, tmp_path: Path
     page.context.close()
 
 
-def test_pinch_zooms_the_chart(browser, live_server: str, tmp_path: Path) -> None:  # noqa: F811
+def test_pinch_zooms_the_chart(browser, live_server: str, tmp_path: Path) -> None:
     pid = new_patient(live_server, "Pinch")
     page = signed_in(browser, live_server, "clinician", VIEWPORTS["tablet-landscape"])
     open_planner(page, live_server, pid)
@@ -226,3 +236,66 @@ def test_pinch_zooms_the_chart(browser, live_server: str, tmp_path: Path) -> Non
     page.click("#zoom-reset")
     assert [float(v) for v in page.locator("#chart").get_attribute("viewBox").split()] == before
     page.context.close()
+
+
+@pytest.mark.parametrize("size", ["laptop", "tablet-portrait", "phone"])
+def test_book_with_the_patient_picker_then_reschedule(
+    browser,
+    live_server: str,
+    size: str,
+    tmp_path: Path,
+) -> None:
+    import datetime as dt
+
+    from playwright.sync_api import expect
+
+    family = f"Picker{size.replace('-', '')}"
+    r = httpx.post(
+        f"{live_server}/api/patients",
+        auth=auth("front_desk"),
+        json={
+            "given_name": "Noor",
+            "family_name": family,
+            "birth_date": "1977-11-12",
+            "sex": "female",
+            "phone": "+44 20 7946 0" + str(len(size)),
+        },
+    )
+    assert r.status_code == 201, r.text
+    page = signed_in(browser, live_server, "front_desk", VIEWPORTS[size])
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.click("nav >> text=Appointments")
+    page.fill("#patient-q", f"12.11.1977 {family[:8].lower()}")
+    page.click("#find")
+    expect(page.locator("#found label.pick")).to_contain_text([f"Noor {family}, born 12 Nov 1977"])
+    page.check(f"#found label.pick:has-text('{family}') input")
+    day = dt.date.today() + dt.timedelta(days=9 + len(size))
+    page.fill("input[name=starts_at]", f"{day.isoformat()}T10:30")
+    page.select_option("select[name=kind]", "consultation")
+    page.click("#book-submit")
+    expect(page.locator("h1")).to_have_text(f"Appointments {day.isoformat()}")
+    expect(page.locator("#book-table")).to_contain_text(f"Noor {family}")
+    assert overflow(page)["scroll"] <= overflow(page)["client"]
+
+    page.goto(f"{live_server}/schedule?week={day.isoformat()}")
+    card = page.locator("article.appt", has_text=family)
+    expect(card).to_have_attribute("data-status", "booked")
+    expect(card.locator(".when")).to_contain_text("10:30")
+    page.screenshot(path=str(tmp_path / f"{size}-schedule.png"), full_page=True)
+    size_now = overflow(page)
+    assert size_now["scroll"] <= size_now["client"], (size, size_now)
+    card.locator("a.reschedule").click()
+    new_day = day + dt.timedelta(days=1)
+    page.fill("input[name=starts_at]", f"{new_day.isoformat()}T14:15")
+    page.click("#reschedule-submit")
+    moved = page.locator(f"#day-{new_day.isoformat()} article.appt", has_text=family)
+    expect(moved.locator(".when")).to_contain_text("14:15")
+    expect(page.locator(f"#day-{day.isoformat()} article.appt", has_text=family)).to_have_count(0)
+    moved.locator("button.to-arrived").click()
+    expect(page.locator(f"#day-{new_day.isoformat()} article.appt", has_text=family)).to_have_attribute(
+        "data-status", "arrived"
+    )
+    page.screenshot(path=str(tmp_path / f"{size}-schedule-moved.png"), full_page=True)
+    page.context.close()
+    assert errors == []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, File, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict
 
 from rhytid.interop import appointments_calendar, patient_bundle
-from rhytid.store import repo
+from rhytid.store import repo, schedule
 from rhytid.store import schemas as s
 from rhytid.store._clinical import anatomy
 from rhytid.toxin import label_pattern
@@ -56,6 +56,11 @@ class AftercareCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     treatment_id: int | None = None
     report: dict[str, Any]
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = None
 
 
 class AlertPublic(BaseModel):
@@ -451,8 +456,17 @@ def book(db: DbSession, user: AnyUser, data: s.AppointmentCreate) -> Any:
 @router.post(
     "/appointments/{appointment_id}/cancel", response_model=s.AppointmentPublic, tags=["appointments"]
 )
-def cancel(db: DbSession, user: AnyUser, appointment_id: int) -> Any:
-    row = repo.cancel_appointment(db=db, appointment_id=appointment_id, actor=actor_of(user))
+def cancel(
+    db: DbSession, user: AnyUser, appointment_id: int, data: Annotated[CancelRequest | None, Body()] = None
+) -> Any:
+    """Cancel a booked appointment; the body gives the reason (required)."""
+    row = schedule.set_status(
+        db=db,
+        appointment_id=appointment_id,
+        status="cancelled",
+        reason=data.reason if data else None,
+        actor=actor_of(user),
+    )
     db.commit()
     return row
 

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from rhytid.clinic import PRODUCTS
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo
+from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo, schedule
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._models import utcnow
@@ -195,6 +195,10 @@ async def create_patient(request: Request, db: DbSession, user: AnyUser) -> Resp
     values = {k: _s(form, k) for k in ("given_name", "family_name", "birth_date", "sex", "phone", "email")}
     try:
         data = s.PatientCreate.model_validate({k: v for k, v in values.items() if v})
+        same = schedule.possible_duplicates(db=db, data=data, actor=actor_of(user))
+        if same and _s(form, "confirm_new") != "yes":
+            db.commit()  # the audited search only: nothing is registered until the user confirms
+            return _render(request, "patients.html", 409, q="", rows=[], values=values, duplicates=same)
         row = repo.create_patient(db=db, data=data, actor=actor_of(user))
         db.commit()
     except ValidationError as exc:
@@ -402,8 +406,16 @@ def appointment_book(
     patient_id: int | None = None,
     kind: str = "",
     at: str = "",
+    q: str = "",
+    clinician_id: int | None = None,
 ) -> HTMLResponse:
-    values = {"patient_id": str(patient_id or ""), "kind": kind, "starts_at": at}
+    values = {
+        "patient_id": str(patient_id or ""),
+        "kind": kind,
+        "starts_at": at,
+        "q": q[:100],
+        "clinician_id": str(clinician_id or ""),
+    }
     return _appointment_page(request, db, user, day or _local_today(request), values)
 
 
@@ -420,6 +432,16 @@ def _appointment_page(
     rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=end)
     patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in rows}
     clinicians = [u for u in repo.list_users(db=db, actor=actor_of(user)) if u.role == "clinician"]
+    # the patient picker: a chosen patient by id, else the matches of a search by name, birth date, phone
+    picked = None
+    if values.get("patient_id", "").isdigit():
+        found_one = db.get(m.Patient, int(values["patient_id"]))
+        picked = found_one if found_one is not None and found_one.clinic_id == user.clinic_id else None
+    found = (
+        repo.search_patients(db=db, query=values["q"], actor=actor_of(user))
+        if values.get("q") and picked is None
+        else []
+    )
     db.commit()
     return _render(
         request,
@@ -430,6 +452,8 @@ def _appointment_page(
         patients=patients,
         clinicians=clinicians,
         values=values,
+        picked=picked,
+        found=found,
         form_error=error,
     )
 
@@ -462,12 +486,7 @@ async def book(request: Request, db: DbSession, user: AnyUser) -> Response:
     return _redirect(f"/appointments?day={day.isoformat()}")
 
 
-@router.post("/appointments/{appointment_id}/cancel")
-async def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int) -> Response:
-    await _form(request)
-    row = repo.cancel_appointment(db=db, appointment_id=appointment_id, actor=actor_of(user))
-    db.commit()
-    return _redirect(f"/appointments?day={to_local(row.starts_at, clinic_zone(request)).date().isoformat()}")
+# cancelling (with a reason), statuses and rescheduling: web/_schedule.py
 
 
 # --- aftercare (signed link) -------------------------------------------------------------------
