@@ -131,6 +131,9 @@ def _contents(engine: Engine) -> dict[str, list[dict[str, Any]]]:
         }
 
 
+NEW_COLUMNS = {"appointments": ("cancel_reason", "status_at"), "photos": ("view",)}
+
+
 def test_upgrade_keeps_every_row(old_database: Engine) -> None:
     engine = old_database
     assert not is_migrated(engine)
@@ -145,13 +148,10 @@ def test_upgrade_keeps_every_row(old_database: Engine) -> None:
         if name == "clinics":
             assert [{k: v for k, v in r.items() if k != "time_zone"} for r in after[name]] == rows
             assert [r["time_zone"] for r in after[name]] == ["UTC"]  # how its times were shown until now
-        elif name == "appointments":  # 0003_planner: the new columns are empty on old rows
-            assert [
-                {k: v for k, v in r.items() if k in ("cancel_reason", "status_at")} for r in after[name]
-            ] == [{"cancel_reason": None, "status_at": None} for _ in rows]
-            assert [
-                {k: v for k, v in r.items() if k not in ("cancel_reason", "status_at")} for r in after[name]
-            ] == rows
+        elif name in NEW_COLUMNS:  # 0003_planner: the new columns are empty on old rows
+            new = NEW_COLUMNS[name]
+            assert [{k: r[k] for k in new} for r in after[name]] == [dict.fromkeys(new) for _ in rows]
+            assert [{k: v for k, v in r.items() if k not in new} for r in after[name]] == rows, name
         else:
             assert after[name] == rows, name
     # the app works on the upgraded rows

@@ -299,3 +299,56 @@ def test_book_with_the_patient_picker_then_reschedule(
     page.screenshot(path=str(tmp_path / f"{size}-schedule-moved.png"), full_page=True)
     page.context.close()
     assert errors == []
+
+
+@pytest.mark.parametrize("size", ["laptop", "tablet-landscape", "phone"])
+def test_before_after_comparison_renders(browser, live_server: str, size: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from .test_record import real_png
+
+    pid = new_patient(live_server, f"Compare{size.replace('-', '')}")
+    for day, colour in (("2025-01-05", (210, 80, 80)), ("2025-03-05", (80, 80, 210))):
+        a = httpx.post(
+            f"{live_server}/api/patients/{pid}/assessments",
+            auth=auth("clinician"),
+            json={"assessed_on": day, "grades": {"glabellar": {"rest": 1, "max": 2}}},
+        )
+        assert a.status_code == 201, a.text
+        up = httpx.post(
+            f"{live_server}/api/assessments/{a.json()['id']}/photos",
+            auth=auth("clinician"),
+            files={"file": (f"{day}.png", real_png(colour, 64), "image/png")},
+            data={"view": "frontal_frown"},
+        )
+        assert up.status_code == 201, up.text
+    page = signed_in(browser, live_server, "clinician", VIEWPORTS[size])
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/patients/{pid}")
+    box = page.locator("#compare-frontal_frown")
+    expect(box.locator(".cap-before")).to_have_text("Before · 5 Jan 2025")
+    expect(box.locator(".cap-after")).to_have_text("After · 5 Mar 2025")
+    box.scroll_into_view_if_needed()
+    loaded = page.evaluate(
+        """() => [...document.querySelectorAll('#compare-frontal_frown img, #photo-strip img')]
+                  .map((i) => i.complete && i.naturalWidth)"""
+    )
+    assert loaded and all(w == 64 for w in loaded), loaded
+    left = box.locator(".side-by-side .img-before").bounding_box()
+    right = box.locator(".side-by-side .img-after").bounding_box()
+    assert left and right and left["x"] + left["width"] <= right["x"] and left["width"] > 100
+    # the overlay: the after photo wipes over the before one as the slider moves
+    top = box.locator(".overlay .img-after")
+    box.locator("input.wipe").fill("80")
+    expect(top).to_have_attribute("data-shown", "80")
+    clip = top.evaluate("(e) => getComputedStyle(e).clipPath")
+    assert clip.replace(" ", "").startswith("inset(0px20%0px0px") or "20%" in clip, clip
+    # swapping the pair updates both views
+    box.locator(".pick-before").select_option(index=1)
+    expect(box.locator(".cap-before")).to_have_text("Before · 5 Mar 2025")
+    size_now = overflow(page)
+    assert size_now["scroll"] <= size_now["client"], (size, size_now)
+    page.screenshot(path=str(tmp_path / f"{size}-before-after.png"), full_page=True)
+    page.context.close()
+    assert errors == []

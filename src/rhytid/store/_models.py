@@ -134,6 +134,7 @@ class Photo(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     stored_as: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    view: Mapped[str | None] = mapped_column(String(30))
     assessment: Mapped[Assessment] = relationship(back_populates="photos")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict
 
 from rhytid.interop import appointments_calendar, patient_bundle
@@ -25,6 +25,7 @@ from rhytid.web._auth import (
     settings_of,
 )
 from rhytid.web._face_chart import face_chart
+from rhytid.web._record import PHOTO_VIEWS, check_view
 
 router = APIRouter(prefix="/api")
 
@@ -269,8 +270,14 @@ def create_assessment(db: DbSession, user: Clinician, patient_id: int, data: s.A
     "/assessments/{assessment_id}/photos", response_model=s.PhotoPublic, status_code=201, tags=["clinical"]
 )
 async def upload_photo(
-    request: Request, db: DbSession, user: Clinician, assessment_id: int, file: Annotated[UploadFile, File()]
+    request: Request,
+    db: DbSession,
+    user: Clinician,
+    assessment_id: int,
+    file: Annotated[UploadFile, File()],
+    view: Annotated[str, Form(description="standard view: " + ", ".join(PHOTO_VIEWS))] = "",
 ) -> Any:
+    checked = check_view(view, "view")
     content = await file.read(repo.MAX_PHOTO_BYTES + 1)
     row = repo.add_photo(
         db=db,
@@ -281,6 +288,7 @@ async def upload_photo(
         folder=settings_of(request).photo_dir,
         actor=actor_of(user),
     )
+    row.view = checked
     db.commit()
     return row
 

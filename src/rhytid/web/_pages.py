@@ -42,11 +42,13 @@ from rhytid.web._auth import (
     sign_out,
 )
 from rhytid.web._plot import grade_plot_svg
+from rhytid.web._record import PHOTO_VIEWS, check_view, record_extras
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
 templates.env.globals["PRODUCTS"] = PRODUCTS
+templates.env.globals["PHOTO_VIEWS"] = PHOTO_VIEWS
 
 _PRE = "rhytid_pre"
 
@@ -259,6 +261,7 @@ def patient_page(request: Request, db: DbSession, user: AnyUser, patient_id: int
         timeline=timeline,
         follow=follow,
         plot=grade_plot_svg(record["assessments"]),
+        **record_extras(db, record),
     )
 
 
@@ -659,7 +662,7 @@ async def _save_assessment(
     request: Request, db: Session, user: m.User, patient_id: int, form: FormData
 ) -> Response:
     actor = actor_of(user)
-    values = {k: _s(form, k) for k in ("assessed_on", "notes", *_GRADE_FIELDS)}
+    values = {k: _s(form, k) for k in ("assessed_on", "notes", "photo_view", *_GRADE_FIELDS)}
     uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
 
     def again(status: int, message: str) -> HTMLResponse:
@@ -689,6 +692,10 @@ async def _save_assessment(
         if message.startswith("grades:"):
             message = "grades: enter the grade at rest and at maximum contraction of at least one area"
         return again(422, message)
+    try:
+        view = check_view(values["photo_view"])
+    except StoreError as exc:
+        return again(422, str(exc))
     photos: list[tuple[str, str, bytes]] = []
     for upload in uploads:
         content = await upload.read(repo.MAX_PHOTO_BYTES + 1)
@@ -701,7 +708,7 @@ async def _save_assessment(
     try:
         row = repo.create_assessment(db=db, patient_id=patient_id, data=data, actor=actor)
         for name, ctype, content in photos:
-            repo.add_photo(
+            stored = repo.add_photo(
                 db=db,
                 assessment_id=row.id,
                 filename=name,
@@ -710,6 +717,7 @@ async def _save_assessment(
                 folder=settings_of(request).photo_dir,
                 actor=actor,
             )
+            stored.view = view
         db.commit()
     except NotFoundError:
         raise

@@ -4,7 +4,8 @@ Appointments get ``cancel_reason`` (why it was cancelled, required from now on w
 and ``status_at`` (when the status last changed); their status is one of booked, arrived, done,
 no_show, cancelled (a check constraint; no stored row used any other value). Each clinician may
 have working hours per weekday (clinic-local minutes from midnight); a clinician who has any is
-booked only within them.
+booked only within them. Photos get the standard ``view`` they show (frontal at rest, frowning, …;
+empty for photos stored before), so that before/after pairs compare like with like.
 
 Revision ID: 0003_planner
 Revises: 0002
@@ -29,6 +30,8 @@ def upgrade() -> None:
         batch.create_check_constraint(
             "ck_appt_status", "status IN ('booked','arrived','done','no_show','cancelled')"
         )
+    with op.batch_alter_table("photos") as batch:
+        batch.add_column(sa.Column("view", sa.String(length=30), nullable=True))
     op.create_table(
         "working_hours",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -50,6 +53,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_working_hours_clinician_id", table_name="working_hours")
     op.drop_table("working_hours")
+    with op.batch_alter_table("photos") as batch:
+        batch.drop_column("view")
     with op.batch_alter_table("appointments") as batch:
         batch.drop_constraint("ck_appt_status", type_="check")
         batch.drop_column("status_at")
