@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from rhytid.web import _admin, _intake, _pages, _schedule
+from rhytid.web import _admin, _intake, _pages, _reports, _schedule
 
 from .conftest import EMAIL, auth
 from .test_pages import _csrf, _sign_in
@@ -49,6 +49,8 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("POST", "/appointments/999999/reschedule", ALL),
         ("GET", "/schedule", ALL),
         ("POST", "/schedule/hours", ADMIN),
+        ("GET", "/reports", CLINICAL),
+        ("GET", "/reports.csv?report=units", CLINICAL),
         ("GET", "/p/aftercare/not-a-token", None),
         ("POST", "/p/aftercare/not-a-token", None),
         ("GET", f"/patients/{p}/adverse-events/new", CLINICIAN),
@@ -96,7 +98,7 @@ def _template(url: str) -> str:
 def test_page_matrix_covers_every_page(ids: dict[str, int]) -> None:
     routes = {
         (method, re.sub(r"\{[^}]+\}", "{}", r.path))
-        for router in (_pages.router, _intake.router, _admin.router, _schedule.router)
+        for router in (_pages.router, _intake.router, _admin.router, _schedule.router, _reports.router)
         for r in router.routes
         if isinstance(r, APIRoute)
         for method in r.methods
