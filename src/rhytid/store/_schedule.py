@@ -195,7 +195,16 @@ def week_appointments(
         )
         .order_by(m.Appointment.starts_at)
     ).all()
-    audit(db, actor, "read", "appointment", None, None, f"week of clinician {clinician_id}: {len(rows)}")
+    who = db.get(m.User, clinician_id)
+    audit(
+        db,
+        actor,
+        "read",
+        "appointment",
+        None,
+        None,
+        f"week of {who.name if who else clinician_id}: {len(rows)}",
+    )
     return [(a, p) for a, p in rows]
 
 

@@ -59,7 +59,7 @@ def clinic_zone(request: Request) -> Any:
 
 
 @pass_context
-def _local(context: Any, value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _local(context: Any, value: dt.datetime | None, fmt: str = "%a %-d %b %Y %H:%M") -> str:
     """A stored (naive UTC) time as the clinic's wall-clock time."""
     return "" if value is None else to_local(value, context["tz"]).strftime(fmt)
 
