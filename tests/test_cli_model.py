@@ -76,6 +76,32 @@ def test_simulate_prints_a_table_per_visit(capsys: pytest.CaptureFixture[str]) -
     assert "180" in out and "eyelid_ptosis" in out
 
 
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_simulate_fits_80_columns(
+    example: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = _run(["simulate", str(example)], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert "…" not in out  # no cell cut short
+    outcome = rhytid.simulate(rhytid.load_plan(example))
+    # every visit's grades are there in words, and only the muscles the plan reaches get a column
+    for v in outcome.timeline:
+        assert any(line.lstrip().startswith(f"{v.day:g} ") for line in lines), v.day
+    peak: dict[str, float] = {}
+    for v in outcome.timeline:
+        for name, b in v.muscle_block.items():
+            base = name.removesuffix("_l").removesuffix("_r").replace("_", " ")
+            peak[base] = max(peak.get(base, 0.0), b)
+    block_part = out.split("Block of the muscles")[1:] if "Block of the muscles" in out else []
+    shown = " ".join(part.split("Brow height change")[0] for part in block_part)
+    for base, b in peak.items():
+        assert (base in shown) == (b >= 0.05), (base, b)
+    assert "-0.0" not in out
+
+
 def test_simulate_report_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, _ = _run(
         ["simulate", str(ROOT / "examples" / "glabellar-20U.toml"), "--report", str(tmp_path)], capsys

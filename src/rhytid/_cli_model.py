@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -81,7 +82,55 @@ def simulate(
     _print_outcome(outcome, plan_file)
 
 
+_AREA_HEADS = {
+    "glabellar": "glabella",
+    "forehead": "forehead",
+    "lateral_canthal_l": "crow's feet l",
+    "lateral_canthal_r": "crow's feet r",
+}
+_TREATED_BLOCK = 0.05
+"""A muscle is shown in the block table when the plan blocks at least 5 % of its endings at some
+visit (display threshold; below it the block is not visible in the grades)."""
+_MUSCLES_PER_TABLE = 4
+
+
+def _table(title: str) -> Table:
+    # no vertical rules and one space of padding: 80 columns hold five columns of 14 characters
+    return Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), title_justify="left")
+
+
+def _column(table: Table, header: str, *, right: bool = False) -> None:
+    table.add_column(header, justify="right" if right else "left", overflow="fold")
+
+
+def _muscle_groups(outcome: object) -> list[str]:
+    """Muscles the plan treats (peak block >= 5 % on either side), their sides merged, in order."""
+    from rhytid import Outcome
+
+    assert isinstance(outcome, Outcome)
+    peak: dict[str, float] = {}
+    for v in outcome.timeline:
+        for name, b in v.muscle_block.items():
+            base = name.removesuffix("_l").removesuffix("_r")
+            peak[base] = max(peak.get(base, 0.0), b)
+    return [name for name, b in peak.items() if b >= _TREATED_BLOCK]
+
+
+def _block_cell(block: dict[str, float], base: str) -> str:
+    if base in block:
+        return f"{block[base]:.0%}"
+    return f"{block.get(base + '_l', 0.0):.0%} / {block.get(base + '_r', 0.0):.0%}"
+
+
+def _mm(value: float) -> str:
+    """A signed change in mm to 0.1 mm, with no "-0.0" for a change that rounds to nothing."""
+    r = round(value, 1)
+    return "0.0" if r == 0 else f"{r:+.1f}"
+
+
 def _print_outcome(outcome: object, plan_file: Path) -> None:
+    """The outcome as tables that fit an 80-column terminal: grades of each area, the block of the
+    muscles the plan treats (left / right), brow and lid per visit, then the risks."""
     from rhytid import Outcome
 
     assert isinstance(outcome, Outcome)
@@ -93,30 +142,41 @@ def _print_outcome(outcome: object, plan_file: Path) -> None:
         f"{outcome.patient['sex']}, {outcome.patient['age']:g} y"
     )
     areas = list(outcome.timeline[0].areas)
-    table = Table(title="Facial Wrinkle Scale at maximum contraction (rest) per visit")
-    table.add_column("day", justify="right")
+    grades = _table("Wrinkle grade at maximum contraction (at rest)")
+    _column(grades, "day", right=True)
     for a in areas:
-        table.add_column(a)
-    table.add_column("corrugator block", justify="right")
-    table.add_column("frontalis block", justify="right")
-    table.add_column("brow change mm (peak l/r)", justify="right")
-    table.add_column("lid droop mm (l/r)", justify="right")
+        _column(grades, _AREA_HEADS.get(a, a.replace("_", " ")))
     for v in outcome.timeline:
-        cells = [f"{_GRADE[v.areas[a].max_grade]} ({_GRADE[v.areas[a].rest_grade]})" for a in areas]
-        mb = v.muscle_block
-        table.add_row(
+        grades.add_row(
             f"{v.day:g}",
-            *cells,
-            f"{(mb['corrugator_l'] + mb['corrugator_r']) / 2:.0%}",
-            f"{(mb['frontalis_l'] + mb['frontalis_r']) / 2:.0%}",
-            f"{v.brow_height_change_mm['peak_l']:+.1f} / {v.brow_height_change_mm['peak_r']:+.1f}",
+            *(f"{_GRADE[v.areas[a].max_grade]} ({_GRADE[v.areas[a].rest_grade]})" for a in areas),
+        )
+    console.print(grades)
+    groups = _muscle_groups(outcome)
+    for k in range(0, len(groups), _MUSCLES_PER_TABLE):
+        chunk = groups[k : k + _MUSCLES_PER_TABLE]
+        block = _table("Block of the muscles the plan reaches (left / right)")
+        _column(block, "day", right=True)
+        for g in chunk:
+            _column(block, g.replace("_", " "), right=True)
+        for v in outcome.timeline:
+            block.add_row(f"{v.day:g}", *(_block_cell(v.muscle_block, g) for g in chunk))
+        console.print(block)
+    face = _table("Brow height change and eyelid droop at rest, mm (left / right)")
+    for header in ("day", "medial brow", "brow peak", "lateral brow", "eyelid droop"):
+        _column(face, header, right=True)
+    for v in outcome.timeline:
+        b = v.brow_height_change_mm
+        face.add_row(
+            f"{v.day:g}",
+            *(f"{_mm(b[f'{p}_l'])} / {_mm(b[f'{p}_r'])}" for p in ("medial", "peak", "lateral")),
             f"{v.eyelid_droop_mm['l']:.1f} / {v.eyelid_droop_mm['r']:.1f}",
         )
-    console.print(table)
+    console.print(face)
     if outcome.risks:
-        risks = Table(title="Risks")
+        risks = _table("Risks")
         for col in ("kind", "side", "level", "detail"):
-            risks.add_column(col)
+            _column(risks, col)
         for r in outcome.risks:
             risks.add_row(r.kind, r.side or "-", r.level, r.detail)
         console.print(risks)

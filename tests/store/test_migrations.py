@@ -191,6 +191,9 @@ def _contents(engine: Engine) -> dict[str, list[dict[str, Any]]]:
         }
 
 
+NEW_COLUMNS = {"appointments": ("cancel_reason", "status_at"), "photos": ("view",)}
+
+
 def test_upgrade_keeps_every_row(old_database: Engine) -> None:
     engine = old_database
     assert not is_migrated(engine)
@@ -208,6 +211,8 @@ def test_upgrade_keeps_every_row(old_database: Engine) -> None:
     assert [r["status"] for r in after["plans"]] == ["ready", "draft"]
     assert [(r["vial_units"], r["diluent_ml"]) for r in after["treatments"]] == [(100.0, 2.5)]
     assert [r["volume_ml"] for r in after["treatment_injections"]] == [pytest.approx(0.1)]
+    for name, new in NEW_COLUMNS.items():  # the planner's new columns are empty on old rows
+        assert [{k: r[k] for k in new} for r in after[name]] == [dict.fromkeys(new) for _ in before[name]]
     # the app works on the upgraded rows
     factory = session_factory(engine)
     actor = Actor(1, "Dr Old", 1, "clinician")

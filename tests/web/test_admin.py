@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from rhytid.web import _admin, _clinic_messages, _consent, _filler, _intake, _pages
+from rhytid.web import _admin, _clinic_messages, _consent, _filler, _intake, _pages, _reports, _schedule
 
 from .conftest import EMAIL, auth
 from .test_pages import _csrf, _sign_in
@@ -45,6 +45,13 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("GET", "/appointments", ALL),
         ("POST", "/appointments", ALL),
         ("POST", "/appointments/999999/cancel", ALL),
+        ("POST", "/appointments/999999/status", ALL),
+        ("GET", "/appointments/999999/reschedule", ALL),
+        ("POST", "/appointments/999999/reschedule", ALL),
+        ("GET", "/schedule", ALL),
+        ("POST", "/schedule/hours", ADMIN),
+        ("GET", "/reports", CLINICAL),
+        ("GET", "/reports.csv?report=units", CLINICAL),
         ("GET", "/p/aftercare/not-a-token", None),
         ("POST", "/p/aftercare/not-a-token", None),
         ("GET", f"/patients/{p}/adverse-events/new", CLINICIAN),
@@ -115,6 +122,8 @@ def test_page_matrix_covers_every_page(ids: dict[str, int]) -> None:
             _consent.router,
             _clinic_messages.router,
             _filler.router,
+            _schedule.router,
+            _reports.router,
         )
         for r in router.routes
         if isinstance(r, APIRoute)
@@ -148,7 +157,11 @@ def test_page_role_matrix(clients: dict[str, httpx.Client], ids: dict[str, int],
 
 def _audit_rows(html: str) -> list[list[str]]:
     body = html.split('<table class="card" id="audit">', 1)[1]
-    return [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr><td>.*?</tr>", body, re.S)]
+    rows = re.findall(r"<tr><td>.*?</tr>", body, re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in rows
+    ]
 
 
 def test_admin_creates_changes_and_deactivates_a_user(
@@ -157,6 +170,10 @@ def test_admin_creates_changes_and_deactivates_a_user(
     admin = clients["admin"]
     page = admin.get("/admin/users")
     assert page.status_code == 200 and EMAIL["clinician"] in page.text
+    # a new user starts as front desk, the least privileged role, unless the admin picks another
+    new_user_form = page.text.split('id="new-user"', 1)[1]
+    assert re.search(r'<option value="front_desk" selected>', new_user_form)
+    assert not re.search(r'<option value="admin" selected>', new_user_form)
     email = "new.nurse@demo.rhytid.example"
     new = {"email": email, "name": "Nina Nurse", "role": "front_desk", "password": "a-good-long-password"}
     r = admin.post("/admin/users", data={"csrf_token": _csrf(page.text), **new})
@@ -177,8 +194,11 @@ def test_admin_creates_changes_and_deactivates_a_user(
     audit = admin.get("/admin/audit", params={"user_id": me, "since": "2000-01-01"})
     assert audit.status_code == 200
     rows = _audit_rows(audit.text)
-    assert {(r[2], r[3]) for r in rows} >= {("create", f"user {uid}"), ("update", f"user {uid}")}
-    assert all(r[1] == EMAIL["admin"] for r in rows)
+    # names, not numbers: who did it, and which user it was done to
+    admin_name = app_client.get("/api/me", auth=auth("admin")).json()["name"]
+    assert {(r[2], r[3]) for r in rows} >= {("create", "user: Nina Nurse"), ("update", "user: Nina Nurse")}
+    assert f"user {uid}" not in {r[3] for r in rows}
+    assert all(r[1] == admin_name for r in rows)
     assert _audit_rows(admin.get("/admin/audit", params={"user_id": me, "until": "2000-01-01"}).text) == []
 
 

@@ -67,7 +67,7 @@ def test_vial_time_entered_and_shown_in_clinic_time(base: str, doc: httpx.Client
     stored = dt.datetime.fromisoformat(next(v for v in vials if v["lot"] == "TZ-LOT-1")["reconstituted_at"])
     expected_utc = local.replace(tzinfo=NEW_YORK).astimezone(dt.UTC).replace(tzinfo=None)
     assert stored.replace(tzinfo=None) == expected_utc
-    assert local.strftime("%Y-%m-%d %H:%M") in doc.get("/vials").text
+    assert local.strftime("%a %-d %b %Y %H:%M") in doc.get("/vials").text  # readable, clinic time
 
 
 def test_appointment_time_entered_and_shown_in_clinic_time(base: str, doc: httpx.Client) -> None:

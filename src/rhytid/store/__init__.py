@@ -7,6 +7,7 @@
 
 from rhytid.store import _models as models
 from rhytid.store import _repo as repo
+from rhytid.store import _schedule as schedule
 from rhytid.store import _schemas as schemas
 from rhytid.store._db import database_url, is_migrated, make_engine, migrate, session_factory, transaction
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
@@ -25,6 +26,7 @@ __all__ = [
     "migrate",
     "models",
     "repo",
+    "schedule",
     "schemas",
     "session_factory",
     "transaction",

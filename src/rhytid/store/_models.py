@@ -46,11 +46,12 @@ __all__ = [
     "TreatmentInjection",
     "User",
     "Vial",
+    "WorkingHours",
 ]
 
 ROLES = ("admin", "clinician", "front_desk")
 APPOINTMENT_KINDS = ("consultation", "treatment", "review", "recall")
-APPOINTMENT_STATUSES = ("booked", "cancelled", "attended", "no_show")
+APPOINTMENT_STATUSES = ("booked", "arrived", "done", "no_show", "cancelled")
 
 
 def utcnow() -> dt.datetime:
@@ -140,6 +141,7 @@ class Photo(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     stored_as: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    view: Mapped[str | None] = mapped_column(String(30))
     assessment: Mapped[Assessment] = relationship(back_populates="photos")
 
 
@@ -274,6 +276,7 @@ class Appointment(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('consultation','treatment','review','recall')", name="ck_appt_kind"),
         CheckConstraint("minutes > 0", name="ck_appt_minutes"),
+        CheckConstraint("status IN ('booked','arrived','done','no_show','cancelled')", name="ck_appt_status"),
         Index("ix_appointments_starts_at", "starts_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -287,6 +290,26 @@ class Appointment(Base):
     treatment_id: Mapped[int | None] = mapped_column(ForeignKey("treatments.id"))
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    status_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class WorkingHours(Base):
+    """A clinician's working hours on one weekday (0 Monday), clinic-local minutes from midnight."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="ck_hours_weekday"),
+        CheckConstraint(
+            "starts_min >= 0 AND ends_min <= 1440 AND starts_min < ends_min", name="ck_hours_span"
+        ),
+        UniqueConstraint("clinician_id", "weekday", name="uq_hours_day"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    starts_min: Mapped[int] = mapped_column(Integer)
+    ends_min: Mapped[int] = mapped_column(Integer)
 
 
 class AppointmentSlot(Base):

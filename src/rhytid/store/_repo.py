@@ -39,6 +39,7 @@ from rhytid.store import _photos as photo_files
 from rhytid.store._clinical import age_on, preview, rebuild_screening, screen_answers
 from rhytid.store._consent import list_consents, require_consent
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
+from rhytid.store._hours import check_bookable
 from rhytid.store._models import utcnow
 from rhytid.store._photos import MAX_PHOTO_BYTES, PHOTO_TYPES
 from rhytid.store._safety import (
@@ -60,6 +61,7 @@ from rhytid.store._schemas import (
     UserUpdate,
     VialCreate,
 )
+from rhytid.store._search import parse_birth_date, phone_digits, phone_key, query_words
 from rhytid.store._security import hash_password, verify_password
 from rhytid.store._time import zone
 
@@ -276,12 +278,21 @@ def update_patient(*, db: Session, patient_id: int, data: PatientUpdate, actor: 
 
 
 def search_patients(*, db: Session, query: str, actor: Actor, limit: int = 50) -> list[m.Patient]:
+    """Patients matching every word: a name part, a date of birth (2001-02-03, 3.2.2001, 3/2/2001)
+    or a phone number (at least 4 digits, matched ignoring spaces, dashes, dots and brackets)."""
     q = select(m.Patient).where(m.Patient.clinic_id == actor.clinic_id)
-    for word in query.split():
+    for word in query_words(query):
+        born, digits = parse_birth_date(word), phone_key(word)
         like = f"%{word.lower()}%"
-        q = q.where(
-            or_(func.lower(m.Patient.family_name).like(like), func.lower(m.Patient.given_name).like(like))
+        by_name = or_(
+            func.lower(m.Patient.family_name).like(like), func.lower(m.Patient.given_name).like(like)
         )
+        if born is not None:
+            q = q.where(m.Patient.birth_date == born)
+        elif digits is not None:
+            q = q.where(or_(by_name, phone_digits(m.Patient.phone).like(f"%{digits}%")))
+        else:
+            q = q.where(by_name)
     found = list(db.scalars(q.order_by(m.Patient.family_name, m.Patient.given_name).limit(limit)))
     audit(db, actor, "search", "patient", None, None, f"{len(found)} results")
     return found
@@ -785,6 +796,7 @@ def book_appointment(*, db: Session, data: AppointmentCreate, actor: Actor) -> m
         t = db.get(m.Treatment, data.treatment_id)
         if t is None or t.patient_id != data.patient_id:
             raise NotFoundError(f"treatment_id: no treatment {data.treatment_id} for this patient")
+    check_bookable(db, clinic=clinic, clinician=clinician, start=start, minutes=data.minutes)
     row = m.Appointment(clinic_id=actor.clinic_id, status="booked", **data.model_dump())
     row.starts_at = start
     try:

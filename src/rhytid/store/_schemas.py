@@ -162,6 +162,7 @@ class PhotoPublic(_Out):
     content_type: str
     sha256: str
     size_bytes: int
+    view: str | None = None
 
 
 class AssessmentPublic(_Out):

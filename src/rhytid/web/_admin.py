@@ -8,8 +8,10 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from rhytid.store import StoreError, repo
+from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.web._auth import AdminUser, DbSession, actor_of
 from rhytid.web._pages import _form, _redirect, _render, _s, _validation_message
@@ -35,7 +37,7 @@ def _users_page(
         status,
         rows=rows,
         roles=_ROLES,
-        values=values or {},
+        values=values or {"role": "front_desk"},  # a new user starts with the least privilege
         form_error=error,
         zones=sorted(available_timezones()),
     )
@@ -119,4 +121,20 @@ def audit(
         "until": until.isoformat() if until else "",
     }
     users = repo.list_users(db=db, actor=actor_of(user))
-    return _render(request, "admin_audit.html", rows=rows, values=values, users=users)
+    names = {u.id: u.name for u in users}
+    patient_ids = {e.patient_id for e in rows if e.patient_id} | {
+        e.entity_id for e in rows if e.entity == "patient" and e.entity_id
+    }
+    patients = (
+        {
+            p.id: f"{p.given_name} {p.family_name}"
+            for p in db.scalars(
+                select(m.Patient).where(m.Patient.id.in_(patient_ids), m.Patient.clinic_id == user.clinic_id)
+            )
+        }
+        if patient_ids
+        else {}
+    )
+    return _render(
+        request, "admin_audit.html", rows=rows, values=values, users=users, names=names, patients=patients
+    )

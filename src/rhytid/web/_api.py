@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from rhytid.clinic import vial_use_by
 from rhytid.interop import appointments_calendar, patient_bundle
 from rhytid.store import _inventory as inv
-from rhytid.store import repo
+from rhytid.store import repo, schedule
 from rhytid.store import schemas as s
 from rhytid.store._clinical import anatomy
 from rhytid.store._inventory import LotRecallPublic, lot_recall
@@ -28,6 +28,8 @@ from rhytid.web._auth import (
     make_link,
     settings_of,
 )
+from rhytid.web._face_chart import face_chart
+from rhytid.web._record import PHOTO_VIEWS, check_view
 
 router = APIRouter(prefix="/api")
 
@@ -59,6 +61,11 @@ class AftercareCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     treatment_id: int | None = None
     report: dict[str, Any]
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = None
 
 
 class AlertPublic(BaseModel):
@@ -271,8 +278,14 @@ def create_assessment(db: DbSession, user: Clinician, patient_id: int, data: s.A
     "/assessments/{assessment_id}/photos", response_model=s.PhotoPublic, status_code=201, tags=["clinical"]
 )
 async def upload_photo(
-    request: Request, db: DbSession, user: Clinician, assessment_id: int, file: Annotated[UploadFile, File()]
+    request: Request,
+    db: DbSession,
+    user: Clinician,
+    assessment_id: int,
+    file: Annotated[UploadFile, File()],
+    view: Annotated[str, Form(description="standard view: " + ", ".join(PHOTO_VIEWS))] = "",
 ) -> Any:
+    checked = check_view(view, "view")
     content = await file.read(repo.MAX_PHOTO_BYTES + 1)
     row = repo.add_photo(
         db=db,
@@ -283,14 +296,16 @@ async def upload_photo(
         folder=settings_of(request).photo_dir,
         actor=actor_of(user),
     )
+    row.view = checked
     db.commit()
     return row
 
 
 @router.get("/anatomy", tags=["planning"])
 def face(user: AnyUser, sex: Literal["female", "male"] = "female") -> dict[str, Any]:
-    """The reference face for the planner: landmarks, sites, muscles, areas and danger-zone cells."""
-    return anatomy(sex)
+    """The reference face for the planner: landmarks, sites, muscles, areas, danger-zone cells and
+    ``chart``, the face's illustration with its danger zones and site labels (SVG paths, mm)."""
+    return {**anatomy(sex), "chart": face_chart(sex)}
 
 
 @router.get("/label-pattern", tags=["planning"])
@@ -533,8 +548,17 @@ def book(db: DbSession, user: AnyUser, data: s.AppointmentCreate) -> Any:
 @router.post(
     "/appointments/{appointment_id}/cancel", response_model=s.AppointmentPublic, tags=["appointments"]
 )
-def cancel(db: DbSession, user: AnyUser, appointment_id: int) -> Any:
-    row = repo.cancel_appointment(db=db, appointment_id=appointment_id, actor=actor_of(user))
+def cancel(
+    db: DbSession, user: AnyUser, appointment_id: int, data: Annotated[CancelRequest | None, Body()] = None
+) -> Any:
+    """Cancel a booked appointment; the body gives the reason (required)."""
+    row = schedule.set_status(
+        db=db,
+        appointment_id=appointment_id,
+        status="cancelled",
+        reason=data.reason if data else None,
+        actor=actor_of(user),
+    )
     db.commit()
     return row
 

@@ -26,7 +26,7 @@ from rhytid.store import (
     session_factory,
 )
 from rhytid.store._photos import sweep_stale
-from rhytid.web import _admin, _api, _clinic_messages, _consent, _filler, _intake, _pages
+from rhytid.web import _admin, _api, _clinic_messages, _consent, _filler, _intake, _pages, _reports, _schedule
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._delivery import Worker
 from rhytid.web._settings import Settings, load_settings
@@ -173,6 +173,9 @@ def create_app(
     app.include_router(_clinic_messages.api)
     app.include_router(_consent.router)
     app.include_router(_clinic_messages.router)
+    app.include_router(_schedule.api)
+    app.include_router(_schedule.router)
+    app.include_router(_reports.router)
     app.include_router(_pages.router)
     app.include_router(_intake.router)
     app.include_router(_admin.router)

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from rhytid.clinic import PRODUCTS, Review, vial_use_by
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo
+from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo, schedule
 from rhytid.store import _inventory as inv
 from rhytid.store import models as m
 from rhytid.store import schemas as s
@@ -44,11 +44,13 @@ from rhytid.web._auth import (
     sign_out,
 )
 from rhytid.web._plot import grade_plot_svg
+from rhytid.web._record import PHOTO_VIEWS, check_view, record_extras
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
 templates.env.globals["PRODUCTS"] = PRODUCTS
+templates.env.globals["PHOTO_VIEWS"] = PHOTO_VIEWS
 
 _PRE = "rhytid_pre"
 
@@ -59,7 +61,7 @@ def clinic_zone(request: Request) -> Any:
 
 
 @pass_context
-def _local(context: Any, value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _local(context: Any, value: dt.datetime | None, fmt: str = "%a %-d %b %Y %H:%M") -> str:
     """A stored (naive UTC) time as the clinic's wall-clock time."""
     return "" if value is None else to_local(value, context["tz"]).strftime(fmt)
 
@@ -200,6 +202,10 @@ async def create_patient(request: Request, db: DbSession, user: AnyUser) -> Resp
     values = {k: _s(form, k) for k in ("given_name", "family_name", "birth_date", "sex", "phone", "email")}
     try:
         data = s.PatientCreate.model_validate({k: v for k, v in values.items() if v})
+        same = schedule.possible_duplicates(db=db, data=data, actor=actor_of(user))
+        if same and _s(form, "confirm_new") != "yes":
+            db.commit()  # the audited search only: nothing is registered until the user confirms
+            return _render(request, "patients.html", 409, q="", rows=[], values=values, duplicates=same)
         row = repo.create_patient(db=db, data=data, actor=actor_of(user))
         db.commit()
     except ValidationError as exc:
@@ -260,6 +266,7 @@ def patient_page(request: Request, db: DbSession, user: AnyUser, patient_id: int
         timeline=timeline,
         follow=follow,
         plot=grade_plot_svg(record["assessments"]),
+        **record_extras(db, record),
     )
 
 
@@ -466,8 +473,16 @@ def appointment_book(
     patient_id: int | None = None,
     kind: str = "",
     at: str = "",
+    q: str = "",
+    clinician_id: int | None = None,
 ) -> HTMLResponse:
-    values = {"patient_id": str(patient_id or ""), "kind": kind, "starts_at": at}
+    values = {
+        "patient_id": str(patient_id or ""),
+        "kind": kind,
+        "starts_at": at,
+        "q": q[:100],
+        "clinician_id": str(clinician_id or ""),
+    }
     return _appointment_page(request, db, user, day or _local_today(request), values)
 
 
@@ -484,6 +499,16 @@ def _appointment_page(
     rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=end)
     patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in rows}
     clinicians = [u for u in repo.list_users(db=db, actor=actor_of(user)) if u.role == "clinician"]
+    # the patient picker: a chosen patient by id, else the matches of a search by name, birth date, phone
+    picked = None
+    if values.get("patient_id", "").isdigit():
+        found_one = db.get(m.Patient, int(values["patient_id"]))
+        picked = found_one if found_one is not None and found_one.clinic_id == user.clinic_id else None
+    found = (
+        repo.search_patients(db=db, query=values["q"], actor=actor_of(user))
+        if values.get("q") and picked is None
+        else []
+    )
     db.commit()
     return _render(
         request,
@@ -494,6 +519,8 @@ def _appointment_page(
         patients=patients,
         clinicians=clinicians,
         values=values,
+        picked=picked,
+        found=found,
         form_error=error,
     )
 
@@ -526,12 +553,7 @@ async def book(request: Request, db: DbSession, user: AnyUser) -> Response:
     return _redirect(f"/appointments?day={day.isoformat()}")
 
 
-@router.post("/appointments/{appointment_id}/cancel")
-async def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int) -> Response:
-    await _form(request)
-    row = repo.cancel_appointment(db=db, appointment_id=appointment_id, actor=actor_of(user))
-    db.commit()
-    return _redirect(f"/appointments?day={to_local(row.starts_at, clinic_zone(request)).date().isoformat()}")
+# cancelling (with a reason), statuses and rescheduling: web/_schedule.py
 
 
 # --- aftercare (signed link) -------------------------------------------------------------------
@@ -742,7 +764,7 @@ async def _save_assessment(
     request: Request, db: Session, user: m.User, patient_id: int, form: FormData
 ) -> Response:
     actor = actor_of(user)
-    values = {k: _s(form, k) for k in ("assessed_on", "notes", *_GRADE_FIELDS)}
+    values = {k: _s(form, k) for k in ("assessed_on", "notes", "photo_view", *_GRADE_FIELDS)}
     uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
 
     def again(status: int, message: str) -> HTMLResponse:
@@ -772,6 +794,10 @@ async def _save_assessment(
         if message.startswith("grades:"):
             message = "grades: enter the grade at rest and at maximum contraction of at least one area"
         return again(422, message)
+    try:
+        view = check_view(values["photo_view"])
+    except StoreError as exc:
+        return again(422, str(exc))
     photos: list[tuple[str, str, bytes]] = []
     for upload in uploads:
         content = await upload.read(repo.MAX_PHOTO_BYTES + 1)
@@ -784,7 +810,7 @@ async def _save_assessment(
     try:
         row = repo.create_assessment(db=db, patient_id=patient_id, data=data, actor=actor)
         for name, ctype, content in photos:
-            repo.add_photo(
+            stored = repo.add_photo(
                 db=db,
                 assessment_id=row.id,
                 filename=name,
@@ -793,6 +819,7 @@ async def _save_assessment(
                 folder=settings_of(request).photo_dir,
                 actor=actor,
             )
+            stored.view = view
         db.commit()
     except NotFoundError:
         raise

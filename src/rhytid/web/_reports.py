@@ -1,0 +1,85 @@
+"""The clinic's reports page and their CSV downloads (admins and clinicians; every run audited)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from rhytid.store import StoreError
+from rhytid.store._reports import COLUMNS, REPORTS, run_report
+from rhytid.web._auth import ClinicalUser, DbSession, actor_of
+from rhytid.web._pages import _local_day_bounds, _local_today, _render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+_DEFAULT_DAYS = 90
+
+
+def _period(request: Request, since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
+    """Inclusive clinic-local days; by default the last 90 days up to today."""
+    until = until or _local_today(request)
+    since = since or until - dt.timedelta(days=_DEFAULT_DAYS - 1)
+    if until < since:
+        raise StoreError(f"until: {until.isoformat()} is before since ({since.isoformat()})")
+    return since, until
+
+
+def _bounds(request: Request, since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    return _local_day_bounds(request, since)[0], _local_day_bounds(request, until)[1]
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports(
+    request: Request,
+    db: DbSession,
+    user: ClinicalUser,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> HTMLResponse:
+    first, last = _period(request, since, until)
+    start, end = _bounds(request, first, last)
+    today = _local_today(request)
+    tables = {
+        key: run_report(db=db, actor=actor_of(user), report=key, start=start, end=end, today=today)
+        for key in REPORTS
+    }
+    db.commit()
+    return _render(request, "reports.html", since=first, until=last, tables=tables, titles=REPORTS)
+
+
+@router.get("/reports.csv")
+def reports_csv(
+    request: Request,
+    db: DbSession,
+    user: ClinicalUser,
+    report: str,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> Response:
+    first, last = _period(request, since, until)
+    start, end = _bounds(request, first, last)
+    rows = run_report(
+        db=db,
+        actor=actor_of(user),
+        report=report,
+        start=start,
+        end=end,
+        today=_local_today(request),
+        export=True,
+    )
+    db.commit()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS[report]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    name = f"rhytid-{report}-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
