@@ -6,16 +6,28 @@
    (:mod:`rhytid.toxin`: bolus + screened diffusion, septum barrier), its internalisation and
    recovery over time, summed over injections and treatments, then the saturating block.
 3. **Muscles**: endplate-weighted block per motor region and per muscle; the effective
-   activation of each expression is activation × strength × (1 − block), with the resting
-   frontalis recruited to hold the brow when part of it is blocked.
+   activation of each expression is activation × strength × (1 − block) per motor region, the
+   frontalis's share at rest being the patient's habitual tone (:func:`tone_factor`). Toxin
+   removes tone only where it blocks; no untreated region stands in for a blocked one.
 4. **Skin**: strain fields by superposition, compressive strain → buckling depth, plus the
-   static (etched) depth; a robust depth statistic per area → Facial Wrinkle Scale grade.
-5. **Brow and eyelid**: brow displacement at rest relative to before treatment; eyelid droop
-   from levator block. Risks and warnings are derived from these.
+   static (etched) depth, which eases over months while the area's folding muscles are blocked
+   (:func:`static_ease`); a robust depth statistic per area → Facial Wrinkle Scale grade, each
+   area at its own expression (crow's feet at the smile, with the cheek's zygomaticus push).
+5. **Brow and eyelid**: the brow at rest is the balance of elevator and depressor tone on the
+   skin sheet (:func:`brow_height_mm`), reported relative to before treatment; the lid lift is
+   the levator's share of its excursion (:func:`lid_lift_mm`), its loss the droop. Risks come
+   from these: eyelid ptosis from droop (visibility thresholds; a point below the rim is at
+   least moderate), brow ptosis from brow drop, asymmetry from left-right differences,
+   unintended muscles from block of muscles no treated area targets.
+
+The same kernels serve the trial engine (:mod:`rhytid.trial`), ``rhytid motion``
+(:mod:`rhytid._motion`), the report's maps and the planner's field of effect
+(:func:`field_of_effect`).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cache
 
@@ -71,6 +83,7 @@ __all__ = [
     "face_engine",
     "field_maps",
     "field_of_effect",
+    "grid_muscle_block",
     "injection_depth",
     "lid_lift_mm",
     "map_layers",
@@ -148,6 +161,17 @@ class Engine:
             if name == "rest" or "frontalis" not in self.params.expressions[name]:
                 self.tone_rows[e, front] = self.activation[e, front]
         self.levator = np.array([b.segment_index(f"levator_palpebrae_{s}")[0] for s in SIDES], dtype=np.intp)
+        # the fold-relaxation history needs only muscle blocks of a slow quantity: every 2nd
+        # nerve-ending point in x and y (as the trial engine), weights renormalised per segment
+        q = self.params.quadrature_mm
+        ix = np.rint((b.quad_xy[:, 0] - b.quad_xy[:, 0].min()) / q).astype(np.intp)
+        iy = np.rint((b.quad_xy[:, 1] - b.quad_xy[:, 1].min()) / q).astype(np.intp)
+        keep = np.flatnonzero((ix % 2 == 0) & (iy % 2 == 0))
+        total = b.quad_weights[keep].sum(axis=0)
+        if np.any(total <= 0):
+            keep, total = np.arange(len(b.quad_xy)), b.quad_weights.sum(axis=0)
+        self.ease_points = keep
+        self.ease_weights = (b.quad_weights[keep] / total[None, :]) @ self.aggregate
 
 
 @cache
@@ -156,12 +180,37 @@ def face_engine(face_key: str, spacing: float | None) -> Engine:
     return Engine(reference_face("male" if face_key == "male" else "female"), spacing)
 
 
+@functools.lru_cache(maxsize=4096)
+def _reference_muscles_at(sex: str, x: float, y: float) -> tuple[str, ...]:
+    face = reference_face("male" if sex == "male" else "female")
+    return tuple(m.name for m in face.muscles_at(x, y))
+
+
+def _muscles_at(face: Face, x: float, y: float) -> list[Muscle]:
+    """:meth:`Face.muscles_at`, remembered for the reference faces (plans reuse their points)."""
+    if face is reference_face(face.sex):
+        return [face.muscles[n] for n in _reference_muscles_at(face.sex, float(x), float(y))]
+    return face.muscles_at(x, y)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reference_rim_distance(sex: str, x: float, y: float, side: str) -> float:
+    return reference_face("male" if sex == "male" else "female").distance_to_orbital_rim(x, y, side)
+
+
+def _rim_distance(face: Face, x: float, y: float, side: str) -> float:
+    """:meth:`Face.distance_to_orbital_rim`, remembered for the reference faces."""
+    if face is reference_face(face.sex):
+        return _reference_rim_distance(face.sex, float(x), float(y), side)
+    return face.distance_to_orbital_rim(x, y, side)
+
+
 def injection_depth(face: Face, inj: ResolvedInjection) -> float:
     """Depth (mm) the injection deposits at: the deepest muscle below an intramuscular point, else
     the depth its layer stands for (``toxins.yaml spread.injection_depth_mm``)."""
     if inj.depth != "intramuscular":
         return float(value("toxins.yaml", "spread", "injection_depth_mm", inj.depth))
-    below = [m for m in face.muscles_at(inj.x_mm, inj.y_mm) if not m.behind_septum]
+    below = [m for m in _muscles_at(face, inj.x_mm, inj.y_mm) if not m.behind_septum]
     if not below:
         return float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
     return max(m.depth_mm for m in below)
@@ -294,6 +343,17 @@ def area_buckling(region: str, patient: Patient, stiffness: float, p: TissuePara
     )
 
 
+def grid_muscle_block(
+    engine: Engine, injections: list[ResolvedInjection], product: Product, uptake: Array, grid: Array
+) -> Array:
+    """Endplate-weighted block of every muscle on the days ``grid``: ``(G, n_muscles)``, from the
+    uptake at the nerve-ending points (``BlockState.uptake``) on the relaxation quadrature."""
+    t_inj = np.array([inj.day for inj in injections])
+    kin = active_fraction(grid[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
+    blocked = block_fraction(kin @ uptake[:, engine.ease_points], dose_response())
+    return np.asarray(blocked @ engine.ease_weights)
+
+
 def relaxation_grid(last_day: float, p: TissueParameters) -> Array:
     """The uniform day grid (from day 0, ``wrinkles.static_ease_step_days``) on which the fold's
     relaxation history is integrated, covering ``last_day``."""
@@ -378,16 +438,17 @@ def _risks(
             continue
         worst = int(np.argmax(share))
         inj = injections[worst]
-        rim = face.distance_to_orbital_rim(inj.x_mm, inj.y_mm, s)
+        rim = _rim_distance(face, inj.x_mm, inj.y_mm, s)
         lv = level(peak, p.risk_eyelid_droop_mm)
-        below = [
-            i
-            for i, q in zip(injections, share, strict=True)
-            if q > 0 and face.distance_to_orbital_rim(i.x_mm, i.y_mm, s) < 0
-        ]
-        if below and (lv is None or LEVELS.index(lv) < floor):
-            lv, inj = LEVELS[floor], below[0]
-            rim = face.distance_to_orbital_rim(inj.x_mm, inj.y_mm, s)
+        if lv is None or LEVELS.index(lv) < floor:
+            below = [
+                i
+                for i, q in zip(injections, share, strict=True)
+                if q > 0 and _rim_distance(face, i.x_mm, i.y_mm, s) < 0
+            ]
+            if below:
+                lv, inj = LEVELS[floor], below[0]
+                rim = _rim_distance(face, inj.x_mm, inj.y_mm, s)
         if lv is None:
             continue
         frac = share[injections.index(inj)] / max(share.sum(), 1e-30)
@@ -477,7 +538,7 @@ def _warnings(face: Face, injections: list[ResolvedInjection], days: Array) -> l
     out = []
     for inj in injections:
         if inj.depth == "intramuscular" and not any(
-            not m.behind_septum for m in face.muscles_at(inj.x_mm, inj.y_mm)
+            not m.behind_septum for m in _muscles_at(face, inj.x_mm, inj.y_mm)
         ):
             out.append(
                 f"injection {inj.index} at ({inj.x_mm:g}, {inj.y_mm:g}) mm lies over no modelled "
@@ -499,11 +560,9 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
     product = get_product(plan.product.name)
     days = np.asarray(plan.simulation.days, dtype=float)
     all_days = np.concatenate([[-1.0], days])  # row 0: before any treatment
+    state = block_state(engine, injections, product, all_days)
     grid = relaxation_grid(float(days.max()), p)
-    both = block_state(engine, injections, product, np.concatenate([all_days, grid]))
-    n_all = len(all_days)
-    state = BlockState(all_days, both.segment[:n_all], both.muscle[:n_all], both.muscles, both.uptake)
-    grid_block = both.muscle[n_all:]
+    grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid)
     scale, stiffness = _patient_scales(patient, p)
     tone = tone_factor(engine, patient)
     act = effective_activation(engine, state.segment, scale, tone)
