@@ -132,3 +132,72 @@ def test_bad_plan_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_missing_argument_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["simulate"], capsys)
     assert code == 2 and "Traceback" not in err
+
+
+# --- rhytid motion -----------------------------------------------------------------------------
+
+
+def test_motion_json_has_the_contract_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["motion", "--expression", "raise_brows", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert (data["expression"], data["sex"], data["day"]) == ("raise_brows", "female", None)
+    _, anatomy_out, _ = _run(["anatomy", "--json"], capsys)
+    assert set(data["landmarks"]) == set(json.loads(anatomy_out)["landmarks"])
+    assert data["landmarks"]["brow_peak_l"]["dy_mm"] > 7.0  # lifted
+    assert data["landmarks"]["trichion"]["dy_mm"] < 0.0  # the hairline skin comes down
+    pupil = json.loads(anatomy_out)["landmarks"]["pupil_l"][0]
+    assert sorted(p["x_mm"] for p in data["profiles"]) == [-pupil, pupil]
+    for p in data["profiles"]:
+        pts = p["points"]
+        assert len(pts) >= 20
+        assert pts[0]["height_fraction"] == 0.0 and pts[-1]["height_fraction"] == 1.0
+        assert pts[0]["dy_mm"] > 0 > pts[-1]["dy_mm"]
+        assert 0.4 < p["c_line_height_fraction"] < 0.8
+
+
+def test_motion_with_a_plan_moves_less(capsys: pytest.CaptureFixture[str]) -> None:
+    plan = str(ROOT / "examples" / "forehead-glabellar-40U.toml")
+    _, free, _ = _run(["motion", "--expression", "raise_brows", "--json"], capsys)
+    code, treated, _ = _run(
+        ["motion", "--expression", "raise_brows", "--plan", plan, "--day", "30", "--json"], capsys
+    )
+    assert code == 0
+    t, f = json.loads(treated), json.loads(free)
+    assert t["day"] == 30
+    for pt, pf in zip(t["profiles"], f["profiles"], strict=True):  # mid-pupil line, brow height
+        assert 0 < pt["points"][0]["dy_mm"] < 0.7 * pf["points"][0]["dy_mm"]
+    assert t["landmarks"]["brow_peak_l"]["dy_mm"] < f["landmarks"]["brow_peak_l"]["dy_mm"]
+
+
+def test_motion_smile_and_male(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["motion", "--expression", "smile", "--sex", "male", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["sex"] == "male"
+    assert data["landmarks"]["lateral_canthus_l"]["dy_mm"] > 0.5  # the cheek pushes up
+
+
+def test_motion_png_draws_arrows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "frown.png"
+    code, out, _ = _run(["motion", "--expression", "frown", "--png", str(png)], capsys)
+    assert code == 0 and "frown.png" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--expression", "wink"], "expression must be one of"),
+        (["--expression", "frown", "--sex", "other"], "--sex"),
+        (["--expression", "frown", "--day", "30"], "--plan and --day"),
+        (["--expression", "frown", "--plan", "examples/glabellar-20U.toml"], "--plan and --day"),
+        (["--expression", "frown", "--plan", "examples/glabellar-20U.toml", "--day", "-3"], "--day"),
+    ],
+    ids=["expression", "sex", "day-alone", "plan-alone", "negative-day"],
+)
+def test_motion_bad_input_is_one_clear_line(
+    args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(["motion", *args, "--json"], capsys)
+    assert code == 2 and out == ""
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

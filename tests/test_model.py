@@ -240,27 +240,6 @@ def test_a_later_treatment_is_the_same_course_shifted_in_time() -> None:
         assert vb.muscle_block["procerus"] == pytest.approx(va.muscle_block["procerus"], rel=1e-9)
 
 
-def _frontalis_row(y: float) -> Plan:
-    return _plan(*[Injection(x_mm=s * x, y_mm=y, units=6) for s in (-1, 1) for x in (12.0, 28.0, 44.0)])
-
-
-def test_low_frontalis_block_drops_the_brow_high_block_does_not() -> None:
-    low = rhytid.simulate(_frontalis_row(22.0)).visit(30).brow_height_change_mm
-    high = rhytid.simulate(_frontalis_row(45.0)).visit(30).brow_height_change_mm
-    for s in "lr":
-        assert low[f"peak_{s}"] < -0.2
-        assert high[f"peak_{s}"] > low[f"peak_{s}"]
-        assert high[f"peak_{s}"] >= 0
-
-
-def test_medial_frontalis_block_lifts_the_lateral_brow() -> None:
-    medial = [Injection(x_mm=x, y_mm=38.0, units=4) for x in (-14.0, 0.0, 14.0)]
-    v = rhytid.simulate(_plan(*medial)).visit(30)
-    for s in "lr":
-        assert v.brow_height_change_mm[f"lateral_{s}"] > v.brow_height_change_mm[f"medial_{s}"]
-        assert v.brow_height_change_mm[f"lateral_{s}"] > 0
-
-
 def test_expressions_drive_their_muscles(basis: Basis) -> None:
     act = activation_matrix(basis.segments)
     names = [s.base for s in basis.segments]

@@ -186,7 +186,54 @@ def _print_outcome(outcome: object, plan_file: Path) -> None:
         console.print(f"[yellow]warning:[/yellow] {w}")
 
 
+def motion(
+    expression: Annotated[str, typer.Option("--expression", help="frown | raise_brows | squint | smile")],
+    sex: Annotated[str, typer.Option(help="female | male")] = "female",
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", metavar="PLAN.toml", help="Treatment plan (with --day).")
+    ] = None,
+    day: Annotated[float | None, typer.Option(help="Day of the plan (with --plan).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the displacements as JSON.")] = False,
+    png: Annotated[Path | None, typer.Option("--png", help="Draw the displacement as arrows (PNG).")] = None,
+) -> None:
+    """How the skin moves from rest to an expression, at the landmarks and on forehead profiles."""
+    import rhytid
+    from rhytid._motion import motion as compute
+
+    if sex not in ("female", "male"):
+        raise PatientError(f"--sex must be 'female' or 'male', got {sex!r}")
+    if (plan_file is None) != (day is None):
+        raise PatientError("--plan and --day go together: give both or neither")
+    if day is not None and not 0 <= day <= 3650:
+        raise PatientError(f"--day must be between 0 and 3650, got {day:g}")
+    plan = rhytid.load_plan(plan_file) if plan_file is not None else None
+    m = compute(expression.replace("-", "_"), sex, plan, day)
+    if png is not None:
+        from rhytid.report import motion_png
+
+        motion_png(m, png)
+        typer.echo(f"motion drawn to {png}", err=as_json)
+    if as_json:
+        typer.echo(json.dumps(m.to_dict(), indent=2))
+    elif png is None:
+        console = Console()
+        table = Table(title=f"Skin displacement, rest to {m.expression} ({m.sex}), mm")
+        for col in ("landmark", "dx_mm", "dy_mm"):
+            table.add_column(col)
+        for name, (dx, dy) in m.landmarks.items():
+            table.add_row(name, f"{dx:+.2f}", f"{dy:+.2f}")
+        console.print(table)
+        for p in m.profiles:
+            c = p.c_line_fraction
+            console.print(
+                f"profile x = {p.x_mm:+.1f} mm: line of convergence at "
+                f"{'none' if c is None else f'{c:.0%}'} of the forehead height; "
+                f"forehead shortens {p.shortening_mm:.1f} mm"
+            )
+
+
 def register(app: typer.Typer) -> None:
     """Add the model commands to the ``rhytid`` app."""
     app.command("anatomy")(anatomy)
     app.command("simulate")(simulate)
+    app.command("motion")(motion)

@@ -41,11 +41,15 @@ class _Model(BaseModel):
 
 
 class Patient(_Model):
-    """The patient simulated: sex, age (years) and a muscle-strength multiplier."""
+    """The patient simulated: sex, age (years), a muscle-strength multiplier and, optionally,
+    the habitual resting tone of the frontalis (fraction of its maximum, 0..1; default: the
+    population median, ``tissue.yaml expressions.rest.frontalis``). A habitual brow lifter
+    carries a high tone and a brow held several millimetres up (motion.md section 4)."""
 
     sex: Literal["female", "male"] = "female"
     age: float = Field(45.0, ge=18, le=90)
     muscle_strength: float = Field(1.0, gt=0, le=3)
+    frontalis_tone: float | None = Field(None, ge=0, le=1)
 
 
 class ProductChoice(_Model):

@@ -6,16 +6,28 @@
    (:mod:`rhytid.toxin`: bolus + screened diffusion, septum barrier), its internalisation and
    recovery over time, summed over injections and treatments, then the saturating block.
 3. **Muscles**: endplate-weighted block per motor region and per muscle; the effective
-   activation of each expression is activation × strength × (1 − block), with the resting
-   frontalis recruited to hold the brow when part of it is blocked.
+   activation of each expression is activation × strength × (1 − block) per motor region, the
+   frontalis's share at rest being the patient's habitual tone (:func:`tone_factor`). Toxin
+   removes tone only where it blocks; no untreated region stands in for a blocked one.
 4. **Skin**: strain fields by superposition, compressive strain → buckling depth, plus the
-   static (etched) depth; a robust depth statistic per area → Facial Wrinkle Scale grade.
-5. **Brow and eyelid**: brow displacement at rest relative to before treatment; eyelid droop
-   from levator block. Risks and warnings are derived from these.
+   static (etched) depth, which eases over months while the area's folding muscles are blocked
+   (:func:`static_ease`); a robust depth statistic per area → Facial Wrinkle Scale grade, each
+   area at its own expression (crow's feet at the smile, with the cheek's zygomaticus push).
+5. **Brow and eyelid**: the brow at rest is the balance of elevator and depressor tone on the
+   skin sheet (:func:`brow_height_mm`), reported relative to before treatment; the lid lift is
+   the levator's share of its excursion (:func:`lid_lift_mm`), its loss the droop. Risks come
+   from these: eyelid ptosis from droop (visibility thresholds; a point below the rim is at
+   least moderate), brow ptosis from brow drop, asymmetry from left-right differences,
+   unintended muscles from block of muscles no treated area targets.
+
+The same kernels serve the trial engine (:mod:`rhytid.trial`), ``rhytid motion``
+(:mod:`rhytid._motion`), the report's maps and the planner's field of effect
+(:func:`field_of_effect`).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cache
 
@@ -26,7 +38,7 @@ from rhytid._data import parameters_hash, value
 from rhytid._outcome import LEVELS, AreaState, Level, Outcome, Risk, Visit
 from rhytid._plan import Patient, Plan, ResolvedInjection
 from rhytid._version import __version__
-from rhytid.anatomy import Face, reference_face
+from rhytid.anatomy import Face, Muscle, reference_face
 from rhytid.anatomy._geometry import point_in_polygon
 from rhytid.errors import PlanError
 from rhytid.tissue import (
@@ -40,6 +52,7 @@ from rhytid.tissue import (
     compression,
     compression_direction,
     dynamic_depth_um,
+    fold_relaxation,
     get_basis,
     grade_from_depth,
     static_depth_um,
@@ -65,11 +78,19 @@ __all__ = [
     "FieldMaps",
     "area_buckling",
     "block_state",
+    "brow_height_mm",
     "effective_activation",
     "face_engine",
     "field_maps",
+    "field_of_effect",
+    "grid_muscle_block",
     "injection_depth",
+    "lid_lift_mm",
+    "map_layers",
+    "relaxation_grid",
     "simulate",
+    "static_ease",
+    "tone_factor",
     "uptake_at_points",
 ]
 
@@ -79,7 +100,7 @@ SIDES = ("l", "r")
 #: index of the resting expression in :data:`rhytid.tissue.EXPRESSIONS`
 REST = EXPRESSIONS.index("rest")
 #: the expressions repeated every day, whose folds etch static lines over the years
-HABITUAL = [EXPRESSIONS.index(e) for e in ("frown", "raise_brows", "squint")]
+HABITUAL = [EXPRESSIONS.index(e) for e in ("frown", "raise_brows", "squint", "smile")]
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ class _Area:
     fields: NDArray[np.float32]  # (n_skin, 3 * N): exx, eyy, exy of the area's cells
     skin_region: str
     targets: tuple[str, ...]
+    target_index: NDArray[np.intp]  # the targets' columns in Engine.muscles
 
 
 class Engine:
@@ -121,6 +143,7 @@ class Engine:
                     f,
                     area.skin_region,
                     area.targets,
+                    np.array([self.muscles.index(m) for m in area.targets], dtype=np.intp),
                 )
             )
         self.brow_uy = {
@@ -129,6 +152,26 @@ class Engine:
         self.frontalis = {s: np.array(b.segment_index(f"frontalis_{s}"), dtype=np.intp) for s in SIDES}
         self.skin_mask = np.zeros(n_seg, dtype=bool)
         self.skin_mask[b.skin_rows] = True
+        # the frontalis activity that is the patient's habitual tone: at rest, and in every
+        # expression that does not drive the frontalis itself
+        front = np.concatenate(list(self.frontalis.values()))
+        self.reference_tone = float(self.params.expressions["rest"]["frontalis"])
+        self.tone_rows = np.zeros_like(self.activation)
+        for e, name in enumerate(EXPRESSIONS):
+            if name == "rest" or "frontalis" not in self.params.expressions[name]:
+                self.tone_rows[e, front] = self.activation[e, front]
+        self.levator = np.array([b.segment_index(f"levator_palpebrae_{s}")[0] for s in SIDES], dtype=np.intp)
+        # the fold-relaxation history needs only muscle blocks of a slow quantity: every 2nd
+        # nerve-ending point in x and y (as the trial engine), weights renormalised per segment
+        q = self.params.quadrature_mm
+        ix = np.rint((b.quad_xy[:, 0] - b.quad_xy[:, 0].min()) / q).astype(np.intp)
+        iy = np.rint((b.quad_xy[:, 1] - b.quad_xy[:, 1].min()) / q).astype(np.intp)
+        keep = np.flatnonzero((ix % 2 == 0) & (iy % 2 == 0))
+        total = b.quad_weights[keep].sum(axis=0)
+        if np.any(total <= 0):
+            keep, total = np.arange(len(b.quad_xy)), b.quad_weights.sum(axis=0)
+        self.ease_points = keep
+        self.ease_weights = (b.quad_weights[keep] / total[None, :]) @ self.aggregate
 
 
 @cache
@@ -137,12 +180,37 @@ def face_engine(face_key: str, spacing: float | None) -> Engine:
     return Engine(reference_face("male" if face_key == "male" else "female"), spacing)
 
 
+@functools.lru_cache(maxsize=4096)
+def _reference_muscles_at(sex: str, x: float, y: float) -> tuple[str, ...]:
+    face = reference_face("male" if sex == "male" else "female")
+    return tuple(m.name for m in face.muscles_at(x, y))
+
+
+def _muscles_at(face: Face, x: float, y: float) -> list[Muscle]:
+    """:meth:`Face.muscles_at`, remembered for the reference faces (plans reuse their points)."""
+    if face is reference_face(face.sex):
+        return [face.muscles[n] for n in _reference_muscles_at(face.sex, float(x), float(y))]
+    return face.muscles_at(x, y)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reference_rim_distance(sex: str, x: float, y: float, side: str) -> float:
+    return reference_face("male" if sex == "male" else "female").distance_to_orbital_rim(x, y, side)
+
+
+def _rim_distance(face: Face, x: float, y: float, side: str) -> float:
+    """:meth:`Face.distance_to_orbital_rim`, remembered for the reference faces."""
+    if face is reference_face(face.sex):
+        return _reference_rim_distance(face.sex, float(x), float(y), side)
+    return face.distance_to_orbital_rim(x, y, side)
+
+
 def injection_depth(face: Face, inj: ResolvedInjection) -> float:
     """Depth (mm) the injection deposits at: the deepest muscle below an intramuscular point, else
     the depth its layer stands for (``toxins.yaml spread.injection_depth_mm``)."""
     if inj.depth != "intramuscular":
         return float(value("toxins.yaml", "spread", "injection_depth_mm", inj.depth))
-    below = [m for m in face.muscles_at(inj.x_mm, inj.y_mm) if not m.behind_septum]
+    below = [m for m in _muscles_at(face, inj.x_mm, inj.y_mm) if not m.behind_septum]
     if not below:
         return float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
     return max(m.depth_mm for m in below)
@@ -206,17 +274,55 @@ def block_state(
     return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
 
 
-def effective_activation(engine: Engine, seg_block: Array, strength: float) -> Array:
-    """``(n_days, n_expr, n_seg)`` activation × strength × (1 − block), with frontalis recruitment."""
+def effective_activation(
+    engine: Engine, seg_block: Array, strength: float | Array, tone: float | Array = 1.0
+) -> Array:
+    """``(M, n_expr, n_seg)`` activation × strength × (1 − block) for segment blocks ``(M, n_seg)``.
+
+    ``tone`` multiplies the reference habitual frontalis tone (at rest and in the expressions that
+    do not drive the frontalis): a scalar or one value per row ``(M,)``; ``strength`` likewise.
+    Toxin removes activity only where it blocks: each motor region keeps its own share, and no
+    untreated region stands in for a blocked one (no compensation gain).
+    """
+    t = np.asarray(tone, dtype=float).reshape(-1, 1, 1)
+    act = (engine.activation[None, :, :] + (t - 1.0) * engine.tone_rows[None, :, :]) * (
+        1.0 - seg_block[:, None, :]
+    )
+    return np.asarray(act * np.asarray(strength, dtype=float).reshape(-1, 1, 1))
+
+
+def tone_factor(engine: Engine, patient: Patient) -> float:
+    """The patient's habitual frontalis tone relative to the reference tone (1: the median)."""
+    if patient.frontalis_tone is None:
+        return 1.0
+    return patient.frontalis_tone / engine.reference_tone
+
+
+def brow_height_mm(engine: Engine, seg_block: Array, strength: float | Array, tone: float | Array) -> Array:
+    """Brow displacement at rest (mm, up positive) of each brow point: ``(M, 6)`` in the order of
+    ``engine.brow_uy``, for segment blocks ``(M, n_seg)``.
+
+    The brow's rest position is the balance of the resting tone of the elevator (frontalis) and
+    the depressors against the skin's support (the sheet on its foundation); the sheet is linear,
+    so gravity, a constant load, sets the absolute height and cancels in every change.
+    """
+    rest = effective_activation(engine, seg_block, strength, tone)[:, REST, :][:, engine.basis.skin_rows]
+    uy = np.array(list(engine.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
+    return np.asarray(rest @ uy.T)
+
+
+def lid_lift_mm(engine: Engine, seg_block: Array) -> Array:
+    r"""Lift of each upper lid by the levator at rest (mm): ``(M, 2)`` (sides l, r).
+
+    The lid margin rests where the levator's force balances the lid's support; over its range the
+    lift is linear in the levator's activity: :math:`h = E\,a_{rest}\,(1 - b)` with the levator
+    excursion :math:`E` (``eyelid.levator_excursion_mm``), its resting activity in primary gaze
+    :math:`a_{rest}` and its block :math:`b`. Müller's muscle (sympathetic, not blocked by
+    BoNT-A) adds a constant share that cancels in the droop.
+    """
     p = engine.params
-    act = engine.activation[None, :, :] * (1.0 - seg_block[:, None, :])
-    mass = engine.basis.segment_mass
-    for idx in engine.frontalis.values():
-        mean_block = (seg_block[:, idx] * mass[idx]).sum(axis=1) / mass[idx].sum()
-        gain = np.minimum(p.frontalis_compensation_max, 1.0 / np.maximum(1.0 - mean_block, 1e-6))
-        rest = act[:, REST, :][:, idx] * gain[:, None]
-        act[:, REST, idx] = np.minimum(rest, 1.0)
-    return act * strength
+    a = engine.activation[REST, engine.levator]
+    return np.asarray(p.levator_excursion_mm * a[None, :] * (1.0 - seg_block[:, engine.levator]))
 
 
 def _patient_scales(patient: Patient, p: TissueParameters) -> tuple[float, float]:
@@ -237,10 +343,60 @@ def area_buckling(region: str, patient: Patient, stiffness: float, p: TissuePara
     )
 
 
-def _area_depths(
-    engine: Engine, area: _Area, act: Array, habitual: Array, bk: Buckling, static_years: float
+def grid_muscle_block(
+    engine: Engine, injections: list[ResolvedInjection], product: Product, uptake: Array, grid: Array
 ) -> Array:
-    """90th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``."""
+    """Endplate-weighted block of every muscle on the days ``grid``: ``(G, n_muscles)``, from the
+    uptake at the nerve-ending points (``BlockState.uptake``) on the relaxation quadrature."""
+    t_inj = np.array([inj.day for inj in injections])
+    kin = active_fraction(grid[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
+    blocked = block_fraction(kin @ uptake[:, engine.ease_points], dose_response())
+    return np.asarray(blocked @ engine.ease_weights)
+
+
+def relaxation_grid(last_day: float, p: TissueParameters) -> Array:
+    """The uniform day grid (from day 0, ``wrinkles.static_ease_step_days``) on which the fold's
+    relaxation history is integrated, covering ``last_day``."""
+    step = p.static_ease_step_days
+    return np.arange(0.0, max(float(last_day), 0.0) + 1.5 * step, step)
+
+
+def static_ease(
+    p: TissueParameters, targets: NDArray[np.intp], grid: Array, muscle_block: Array, days: Array
+) -> Array:
+    r"""Eased share of the etched depth on ``days`` (``(..., T)`` or ``(T,)``): ``(..., T)``.
+
+    The fold's relaxation is the mean block of the muscles that fold the area (``targets``, columns
+    of ``muscle_block`` ``(..., G, n_muscles)`` on the uniform ``grid``); its eased share
+    :math:`R` is :func:`~rhytid.tissue.fold_relaxation` with :math:`\tau` = ``static_ease_tau_days``,
+    and the etched depth is multiplied by :math:`1 - e_{max} R` (``static_ease_max``). Before day 0
+    nothing is eased.
+    """
+    eased = fold_relaxation(grid, muscle_block[..., targets].mean(axis=-1), p.static_ease_tau_days)
+    step = grid[1] - grid[0]
+    q = np.clip(np.asarray(days, dtype=float) / step, 0.0, len(grid) - 1.000001)
+    k = q.astype(np.intp)
+    frac = q - k
+    lead = eased.shape[:-1]
+    kk = np.broadcast_to(k, (*lead, k.shape[-1]))
+    ff = np.broadcast_to(frac, kk.shape)
+    lo = np.take_along_axis(eased, kk, axis=-1)
+    hi = np.take_along_axis(eased, kk + 1, axis=-1)
+    out = p.static_ease_max * (lo * (1.0 - ff) + hi * ff)
+    return np.asarray(np.where(np.asarray(days) < 0, 0.0, out))
+
+
+def _area_depths(
+    engine: Engine,
+    area: _Area,
+    act: Array,
+    habitual: Array,
+    bk: Buckling,
+    static_years: float,
+    ease: Array,
+) -> Array:
+    """90th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``; ``ease`` ``(n_days,)`` is the
+    eased share of the etched depth (:func:`static_ease`)."""
     p = engine.params
     n = len(area.cells)
     skin = engine.basis.skin_rows
@@ -250,7 +406,8 @@ def _area_depths(
     hab = (habitual[HABITUAL][:, skin].astype(np.float32) @ area.fields).reshape(-1, 3, n)
     habitual_depth = dynamic_depth_um(compression(hab[:, 0], hab[:, 1], hab[:, 2]), bk).max(axis=0)
     static = static_depth_um(habitual_depth, static_years, p.static_etch_per_year)
-    return np.asarray(np.percentile(depth + static, p.depth_percentile, axis=-1))
+    total = depth + (static[None, :] * (1.0 - ease[:, None]))[:, None, :]
+    return np.asarray(np.percentile(total, p.depth_percentile, axis=-1))
 
 
 def _risks(
@@ -270,29 +427,42 @@ def _risks(
         return hit[-1] if hit else None
 
     levator_rows = engine.basis.quad_behind_septum
+    floor = LEVELS.index(p.risk_below_rim_level)
     for s in SIDES:
         peak = float(droop[s].max())
-        lv = level(peak, p.risk_eyelid_droop_mm)
-        if lv is None:
-            continue
         on_side = levator_rows & (
             (engine.basis.quad_xy[:, 0] > 0) if s == "l" else (engine.basis.quad_xy[:, 0] < 0)
         )
         share = state.uptake[:, on_side].sum(axis=1)
+        if not np.any(share > 0):
+            continue
         worst = int(np.argmax(share))
         inj = injections[worst]
-        rim = face.distance_to_orbital_rim(inj.x_mm, inj.y_mm, s)
-        frac = share[worst] / max(share.sum(), 1e-30)
+        rim = _rim_distance(face, inj.x_mm, inj.y_mm, s)
+        lv = level(peak, p.risk_eyelid_droop_mm)
+        if lv is None or LEVELS.index(lv) < floor:
+            below = [
+                i
+                for i, q in zip(injections, share, strict=True)
+                if q > 0 and _rim_distance(face, i.x_mm, i.y_mm, s) < 0
+            ]
+            if below:
+                lv, inj = LEVELS[floor], below[0]
+                rim = _rim_distance(face, inj.x_mm, inj.y_mm, s)
+        if lv is None:
+            continue
+        frac = share[injections.index(inj)] / max(share.sum(), 1e-30)
         day = days[int(np.argmax(droop[s]))]
         risks.append(
             Risk(
                 "eyelid_ptosis",
                 s,
                 lv,
-                f"injection {inj.index} lies {abs(rim):.0f} mm {'above' if rim >= 0 else 'below'} the "
+                f"injection {inj.index} lies {abs(rim):.1f} mm {'above' if rim >= 0 else 'below'} the "
                 f"orbital rim and gives {frac:.0%} of the toxin reaching the levator, which is up "
                 f"to {state.of(f'levator_palpebrae_{s}').max():.0%} blocked; predicted droop "
-                f"{peak:.1f} mm around day {day:g}",
+                f"{peak:.1f} mm around day {day:g}"
+                + ("; below the rim the toxin lies against the septum, over the levator" if rim < 0 else ""),
                 inj.index,
             )
         )
@@ -368,7 +538,7 @@ def _warnings(face: Face, injections: list[ResolvedInjection], days: Array) -> l
     out = []
     for inj in injections:
         if inj.depth == "intramuscular" and not any(
-            not m.behind_septum for m in face.muscles_at(inj.x_mm, inj.y_mm)
+            not m.behind_septum for m in _muscles_at(face, inj.x_mm, inj.y_mm)
         ):
             out.append(
                 f"injection {inj.index} at ({inj.x_mm:g}, {inj.y_mm:g}) mm lies over no modelled "
@@ -391,27 +561,24 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
     days = np.asarray(plan.simulation.days, dtype=float)
     all_days = np.concatenate([[-1.0], days])  # row 0: before any treatment
     state = block_state(engine, injections, product, all_days)
+    grid = relaxation_grid(float(days.max()), p)
+    grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid)
     scale, stiffness = _patient_scales(patient, p)
-    act = effective_activation(engine, state.segment, scale)
-    habitual = engine.activation * scale
+    tone = tone_factor(engine, patient)
+    act = effective_activation(engine, state.segment, scale, tone)
+    habitual = effective_activation(engine, np.zeros((1, len(engine.basis.segments))), scale, tone)[0]
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
 
     area_depth = {}
     for area in engine.areas:
         bk = area_buckling(area.skin_region, patient, stiffness, p)
-        area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years)
+        ease = static_ease(p, area.target_index, grid, grid_block, all_days)
+        area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years, ease)
 
-    skin = engine.basis.skin_rows
-    rest = act[:, REST, :][:, skin]
-    brow = {}
-    for key, uy in engine.brow_uy.items():
-        y = rest @ uy.astype(np.float64)
-        brow[key] = (y - y[0])[1:]
-    droop = {
-        s: p.levator_rest_lift_mm
-        * (state.of(f"levator_palpebrae_{s}") - state.of(f"levator_palpebrae_{s}")[0])[1:]
-        for s in SIDES
-    }
+    heights = brow_height_mm(engine, state.segment, scale, tone)
+    brow = {key: (heights[:, k] - heights[0, k])[1:] for k, key in enumerate(engine.brow_uy)}
+    lift = lid_lift_mm(engine, state.segment)
+    droop = {s: (lift[0, i] - lift[:, i])[1:] for i, s in enumerate(SIDES)}
     timeline = []
     for d, day in enumerate(days, start=1):
         areas = {}
@@ -461,14 +628,58 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
 
 
+def map_layers(face: Face, xy: Array) -> tuple[Array, NDArray[np.bool_]]:
+    """The muscle layer a map shows at each point ``(n, 2)``: the depth (mm) of the deepest muscle
+    in front of the septum there, else of a muscle behind it (the levator, seen through the
+    septum), else the depth toxin rests at over no muscle; and whether that layer lies behind
+    the septum."""
+    x, y = xy[:, 0], xy[:, 1]
+
+    def inside(m: Muscle) -> NDArray[np.bool_]:  # as Muscle.contains, for many points
+        mask = point_in_polygon(x, y, m.outline)
+        return mask & ~point_in_polygon(x, y, m.hole) if m.hole is not None else mask
+
+    none = float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
+    depth = np.full(len(xy), none)
+    best = np.full(len(xy), -np.inf)
+    behind = np.zeros(len(xy), dtype=bool)
+    for m in face.muscles.values():
+        if m.behind_septum:
+            continue
+        take = inside(m) & (m.depth_mm > best)
+        depth[take], best[take] = m.depth_mm, m.depth_mm
+    for m in face.muscles.values():
+        if m.behind_septum:
+            take = inside(m) & ~np.isfinite(best)
+            depth[take], behind[take] = m.depth_mm, True
+    return depth, behind
+
+
+def field_of_effect(plan: Plan, xy: Array, day: float, patient: Patient | None = None) -> Array:
+    """Block (0..1) of the nerve endings at the points ``xy`` ``(n, 2)`` (mm) on ``day``, in the layer
+    :func:`map_layers` picks: the same uptake (bolus, spread, septum, shared binding) and kinetics as
+    the block the Outcome reports (:func:`uptake_at_points`, :func:`block_state`)."""
+    patient = patient or plan.patient or Patient()
+    face = reference_face(patient.sex)
+    injections = plan.resolve(face)
+    product = get_product(plan.product.name)
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    depth, behind = map_layers(face, pts)
+    q = uptake_at_points(face, injections, product, pts, depth, behind)
+    t_inj = np.array([inj.day for inj in injections])
+    kin = active_fraction(float(day) - t_inj, product.onset_days, product.recovery_rate_per_day)
+    return np.asarray(block_fraction(kin @ q, dose_response()))
+
+
 @dataclass(frozen=True)
 class FieldMaps:
     """Raster fields of one day and expression, for figures.
 
     depth_um: total wrinkle depth (dynamic + static); compression_angle: direction of the most
     compressive strain (radians from +x; lines run across it); wavelength_mm: buckling wavelength;
-    uptake: toxin uptake density of all injections in the plane of each injection's depth
-    (ona-equivalent U/mm³); block: fraction of nerve endings blocked in that plane on ``day``;
+    uptake: bound toxin uptake density of all injections in the muscle layer of each point
+    (:func:`map_layers`; ona-equivalent U/mm³); block: fraction of nerve endings blocked there on
+    ``day`` (:func:`field_of_effect`, the block the Outcome reports);
     displacement: ``(2, ny, nx)`` skin displacement (mm) from rest.
     """
 
@@ -504,7 +715,8 @@ def field_maps(
     product = get_product(plan.product.name)
     state = block_state(engine, injections, product, np.array([-1.0, float(day)]))
     scale, stiffness = _patient_scales(patient, p)
-    act = effective_activation(engine, state.segment, scale)
+    tone = tone_factor(engine, patient)
+    act = effective_activation(engine, state.segment, scale, tone)
     skin = b.skin_rows
     e = EXPRESSIONS.index(expression)
     field = np.tensordot(act[1, e, skin].astype(np.float32), b.fields, axes=1)
@@ -516,7 +728,7 @@ def field_maps(
     depth = np.zeros(x.shape)
     wavelength = np.zeros(x.shape)
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
-    habitual = np.tensordot(engine.activation[HABITUAL][:, skin] * scale, b.fields[:, 2:5], axes=1)
+    habitual = np.tensordot(act[0, HABITUAL][:, skin], b.fields[:, 2:5], axes=1)
     for name in set(region.ravel()):
         mask = region == name
         bk = area_buckling(str(name), patient, stiffness, p)
@@ -528,22 +740,11 @@ def field_maps(
         depth[mask] = dyn + static_depth_um(hab, years, p.static_etch_per_year)
         wavelength[mask] = bk.wavelength_mm
     angle = compression_direction(field[2], field[3], field[4])
-    sp = spread_parameters()
     plane_xy = np.column_stack([x.ravel(), y.ravel()])
-    uptake = np.zeros(x.size)
-    block = np.zeros(x.size)
-    kin = active_fraction(
-        float(day) - np.array([i.day for i in injections]),
-        product.onset_days,
-        product.recovery_rate_per_day,
-    )
-    for i, inj in enumerate(injections):
-        r = np.hypot(plane_xy[:, 0] - inj.x_mm, plane_xy[:, 1] - inj.y_mm)
-        a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
-        q = uptake_density(r, inj.units * product.ona_equivalent_per_unit, a, sp.length_mm)
-        uptake += q
-        block += kin[i] * q
-    block = block_fraction(block, dose_response())
+    layer_depth, layer_behind = map_layers(face, plane_xy)
+    q = uptake_at_points(face, injections, product, plane_xy, layer_depth, layer_behind)
+    uptake = q.sum(axis=0)
+    block = field_of_effect(plan, plane_xy, float(day), patient)
     return FieldMaps(
         face=face,
         raster=b.raster,

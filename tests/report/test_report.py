@@ -121,7 +121,7 @@ def test_report_references_every_figure_it_wrote(reports: dict[str, Path]) -> No
         referenced = set(re.findall(r'<img src="([^"]+)"', page))
         assert written == referenced
         assert {"plan.png", "grades.png", "brow-eyelid.png"} <= written
-        assert {f"wrinkles-{e}.png" for e in ("frown", "raise-brows", "squint")} <= written
+        assert {f"wrinkles-{e}.png" for e in ("frown", "raise-brows", "smile")} <= written
         for name in written:
             w, h = png_size(index.parent / name)
             assert w >= 600 and h >= 300

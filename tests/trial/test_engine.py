@@ -110,7 +110,12 @@ def test_vectorised_engine_reproduces_simulate(
         np.array([patient.age]), np.array([patient.sex == "male"]), np.array([patient.muscle_strength])
     )
     static = fm.static_um(fm.areas[0], pop, tp)
-    depth = fm.area_depth(fm.areas[0], pop, seg, static)[0]
+
+    def log_active(grid: np.ndarray) -> np.ndarray:
+        return _log_active(grid[None], product.onset_days, kr[:, None], np.ones(1), tp.ec50_u_per_mm3)
+
+    ease = fm.static_ease(fm.areas[0], tables, np.zeros(1, dtype=np.intp), log_active, days[None])
+    depth = fm.area_depth(fm.areas[0], pop, seg, static, ease=ease)[0]
     model_depth = np.array([v.areas["glabellar"].max_depth_um for v in outcome.timeline])
     model_grade = np.array([v.areas["glabellar"].max_grade for v in outcome.timeline])
     model_block = np.array([v.muscle_block["corrugator_l"] for v in outcome.timeline])

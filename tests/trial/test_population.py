@@ -53,3 +53,17 @@ def test_distributions(tp: TrialParameters) -> None:
     # skin thins with age
     old, young = pop.thickness[pop.age > 60], pop.thickness[pop.age < 30]
     assert old.mean() < young.mean()
+
+
+def test_frontalis_tone_is_drawn_per_patient_and_capped() -> None:
+    import numpy as np
+
+    from rhytid.trial._params import PopulationParameters
+    from rhytid.trial._population import draw_population
+
+    p = PopulationParameters.from_data()
+    pop = draw_population(np.random.default_rng(3), 20000, p, 45.0)
+    assert 0.9 < float(np.median(pop.tone)) < 1.1
+    assert pop.tone.max() <= p.frontalis_tone_max_factor
+    lifters = float(np.mean(pop.tone >= 5.0))  # habitual lifters: brows ~6 mm up (Mishima 2013)
+    assert 0.002 < lifters < 0.1

@@ -50,7 +50,7 @@ Array = NDArray[np.float64]
 EXPRESSION_TITLES = {
     "frown": "Frown — glabellar lines",
     "raise_brows": "Raised brows — forehead lines",
-    "squint": "Squint — lateral canthal lines (crow's feet)",
+    "smile": "Smile — lateral canthal lines (crow's feet), the cheek's push included",
 }
 #: Block fractions outlined on the field of effect.
 BLOCK_CONTOURS = (0.25, 0.5, 0.75)

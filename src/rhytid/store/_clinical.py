@@ -20,9 +20,9 @@ from rhytid.clinic import (
     screen,
     zone_risks,
 )
+from rhytid.model import field_of_effect
 from rhytid.store._safety import PatientSafety
 from rhytid.store._schemas import PlanCreate
-from rhytid.toxin import bolus_radius_mm, get_product, spread_parameters, uptake_density
 
 __all__ = [
     "age_on",
@@ -57,26 +57,21 @@ def build_plan(
 
 
 def _field(plan: rhytid.Plan) -> dict[str, Any]:
-    """Field of effect: toxin uptake in the plane of the injections on a coarse grid, 0..1."""
+    """Field of effect: the model's block of the nerve endings at day 30 on a coarse grid, 0..1
+    (:func:`rhytid.model.field_of_effect`: the block the Outcome reports)."""
     face = reference_face((plan.patient or rhytid.Patient()).sex)
     (x0, y0), (x1, y1) = face.window
     xs = np.arange(x0, x1 + 1e-9, _FIELD_STEP_MM)
     ys = np.arange(y0, y1 + 1e-9, _FIELD_STEP_MM)
     gx, gy = np.meshgrid(xs, ys)
-    sp = spread_parameters()
-    product = get_product(plan.product.name)
-    total = np.zeros(gx.shape)
-    for inj in plan.resolve(face):
-        r = np.hypot(gx - inj.x_mm, gy - inj.y_mm)
-        a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
-        total += uptake_density(r, inj.units * product.ona_equivalent_per_unit, a, sp.length_mm)
-    peak = float(total.max()) or 1.0
-    norm = total / peak
+    block = field_of_effect(plan, np.column_stack([gx.ravel(), gy.ravel()]), PREVIEW_DAYS[1]).reshape(
+        gx.shape
+    )
     cells = [
-        [round(float(xs[i]), 1), round(float(ys[j]), 1), round(float(norm[j, i]), 2)]
-        for j, i in zip(*np.nonzero(norm >= 0.05), strict=True)
+        [round(float(xs[i]), 1), round(float(ys[j]), 1), round(float(block[j, i]), 2)]
+        for j, i in zip(*np.nonzero(block >= 0.05), strict=True)
     ]
-    return {"step_mm": _FIELD_STEP_MM, "cells": cells}
+    return {"step_mm": _FIELD_STEP_MM, "quantity": "block", "day": PREVIEW_DAYS[1], "cells": cells}
 
 
 def preview(

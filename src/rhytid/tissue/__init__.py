@@ -16,6 +16,7 @@ from rhytid.tissue._wrinkles import (
     compression,
     compression_direction,
     dynamic_depth_um,
+    fold_relaxation,
     grade_from_depth,
     static_depth_um,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "compression",
     "compression_direction",
     "dynamic_depth_um",
+    "fold_relaxation",
     "frown_brow_displacement_mm",
     "get_basis",
     "grade_from_depth",

@@ -16,13 +16,14 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
-EXPRESSIONS = ("rest", "frown", "raise_brows", "squint")
+EXPRESSIONS = ("rest", "frown", "raise_brows", "squint", "smile")
 
 
 def activation_matrix(segments: tuple[Segment, ...], p: TissueParameters | None = None) -> Array:
     """``(len(EXPRESSIONS), n_segments)``: activation (0..1) of every segment in each expression.
 
-    An expression lists the muscles it drives; the others keep their resting tone.
+    An expression lists the muscles it drives (``muscle``, or ``muscle.region`` for one motor
+    region of it); the others keep their resting tone.
     """
     p = p or tissue_parameters()
     rest = p.expressions["rest"]
@@ -30,7 +31,8 @@ def activation_matrix(segments: tuple[Segment, ...], p: TissueParameters | None 
     for e, name in enumerate(EXPRESSIONS):
         levels = p.expressions[name]
         for j, seg in enumerate(segments):
-            out[e, j] = levels.get(seg.base, rest.get(seg.base, 0.0))
+            here = f"{seg.base}.{seg.name}"
+            out[e, j] = levels.get(here, levels.get(seg.base, rest.get(here, rest.get(seg.base, 0.0))))
     return out
 
 

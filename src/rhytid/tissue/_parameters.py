@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 from rhytid._data import load_yaml, sourced, value
+from rhytid.errors import ParameterError
 from rhytid.tissue._sheet import SheetMaterial
 
 __all__ = ["TissueParameters", "sheet_material", "tissue_parameters"]
@@ -35,17 +37,20 @@ class TissueParameters:
     segment_softness_mm: float
     quadrature_mm: float
     expressions: dict[str, dict[str, float]]
-    frontalis_compensation_max: float
     depth_percentile: float
     static_onset_age: float
     static_etch_per_year: float
     male_static_factor: float
+    static_ease_max: float
+    static_ease_tau_days: float
+    static_ease_step_days: float
     grade_thresholds_um: tuple[float, float, float]
     brow_upper_margin_offset_mm: float
     brow_reference_x_mm: float
     frown_displacement_mm: float
-    levator_rest_lift_mm: float
+    levator_excursion_mm: float
     risk_eyelid_droop_mm: tuple[float, float, float]
+    risk_below_rim_level: Literal["low", "moderate", "high"]
     risk_brow_drop_mm: tuple[float, float, float]
     risk_asymmetry_mm: float
     risk_unintended_block: tuple[float, float, float]
@@ -53,6 +58,13 @@ class TissueParameters:
 
 def _f(*path: str) -> float:
     return float(value(_F, *path))
+
+
+def _level(*path: str) -> Literal["low", "moderate", "high"]:
+    v = str(value(_F, *path))
+    if v not in ("low", "moderate", "high"):
+        raise ParameterError(f"{_F}:{'.'.join(path)} must be low | moderate | high, got {v!r}")
+    return v  # type: ignore[return-value]
 
 
 def _t3(*path: str) -> tuple[float, float, float]:
@@ -70,7 +82,6 @@ def tissue_parameters() -> TissueParameters:
     expressions = {
         name: {k: float(v) for k, v in sourced(entry, f"expressions.{name}").items()}
         for name, entry in data["expressions"].items()
-        if name != "frontalis_compensation_max"
     }
     return TissueParameters(
         dermis_modulus_mpa=_f("skin", "dermis_modulus_mpa"),
@@ -93,17 +104,20 @@ def tissue_parameters() -> TissueParameters:
         segment_softness_mm=_f("raster", "segment_softness_mm"),
         quadrature_mm=_f("raster", "quadrature_mm"),
         expressions=expressions,
-        frontalis_compensation_max=_f("expressions", "frontalis_compensation_max"),
         depth_percentile=_f("wrinkles", "depth_percentile"),
         static_onset_age=_f("wrinkles", "static_onset_age"),
         static_etch_per_year=_f("wrinkles", "static_etch_per_year"),
         male_static_factor=_f("wrinkles", "male_static_factor"),
+        static_ease_max=_f("wrinkles", "static_ease_max"),
+        static_ease_tau_days=_f("wrinkles", "static_ease_tau_days"),
+        static_ease_step_days=_f("wrinkles", "static_ease_step_days"),
         grade_thresholds_um=_t3("wrinkles", "grade_thresholds_um"),
         brow_upper_margin_offset_mm=_f("brow", "upper_margin_offset_mm"),
         brow_reference_x_mm=_f("brow", "reference_point_x_mm"),
         frown_displacement_mm=_f("brow", "frown_displacement_mm"),
-        levator_rest_lift_mm=_f("eyelid", "levator_rest_lift_mm"),
+        levator_excursion_mm=_f("eyelid", "levator_excursion_mm"),
         risk_eyelid_droop_mm=_t3("risk", "eyelid_droop_mm"),
+        risk_below_rim_level=_level("risk", "below_rim_level"),
         risk_brow_drop_mm=_t3("risk", "brow_drop_mm"),
         risk_asymmetry_mm=_f("risk", "asymmetry_mm"),
         risk_unintended_block=_t3("risk", "unintended_block"),

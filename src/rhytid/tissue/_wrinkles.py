@@ -12,9 +12,21 @@ strain moduli :math:`\bar E = E/(1-\nu^2)`):
 The skin rests pre-stretched by its in vivo tension :math:`\sigma_0`, so only compression beyond
 the pre-strain :math:`\varepsilon_0 = \sigma_0/E_f` loads the film: :math:`\varepsilon =
 \max(c - \varepsilon_0, 0)` for a compressive principal strain :math:`c` from the sheet model.
-The wrinkle depth is the amplitude :math:`A` (mean surface to trough), in micrometres. Lines run
-perpendicular to the compression. Static (etched) depth, visible at rest, grows with the years of
-habitual compression: :math:`d_s = \gamma\,(age - a_0)_+\,d_{habit}`.
+**What ``depth_um`` is.** The dynamic depth is the amplitude :math:`A` of the buckled dermis, mean
+surface to trough, in micrometres (small-slope post-buckling). It is bounded by the fold's
+geometry: a fold of wavelength :math:`\lambda` whose arc length took up the whole compression
+would have :math:`A_{geo} = (\lambda/\pi)\sqrt{\varepsilon}`; with the Chen–Hutchinson
+:math:`\lambda = \pi h/\sqrt{\varepsilon_c}` this is :math:`h\sqrt{\varepsilon/\varepsilon_c}`, so
+:math:`A = h\sqrt{\varepsilon/\varepsilon_c - 1} < A_{geo}` always (the film also stores strain).
+Lines run perpendicular to the compression.
+
+**Static (etched) depth**, visible at rest, is a lasting indentation of the skin, also in
+micrometres: it grows with the years of habitual compression, :math:`d_s = \gamma\,(age - a_0)_+\,
+d_{habit}`, and eases while the fold stays relaxed: with the relaxation :math:`r(t)` of the fold (the
+mean block of the muscles that fold the area) the eased share :math:`R` follows
+:math:`\dot R = (r - R)/\tau` (:math:`\tau` of months, :func:`fold_relaxation`), and the etched
+depth is :math:`d_s\,(1 - e_{max} R)`: it returns as folding returns, and a static line responds less
+than a dynamic one (:math:`e_{max} < 1`, :math:`R \le r`).
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ __all__ = [
     "compression",
     "compression_direction",
     "dynamic_depth_um",
+    "fold_relaxation",
     "grade_from_depth",
     "static_depth_um",
 ]
@@ -86,6 +99,21 @@ def dynamic_depth_um(compressive_strain: Array, b: Buckling) -> Array:
 def static_depth_um(habitual_depth_um: Array, years: float, etch_per_year: float) -> Array:
     """Etched depth (µm) after ``years`` of habitual dynamic depth ``habitual_depth_um``."""
     return np.asarray(etch_per_year * max(years, 0.0) * np.asarray(habitual_depth_um))
+
+
+def fold_relaxation(t: Array, relaxed: Array, tau_days: float) -> Array:
+    r"""The eased share :math:`R` on the grid ``t`` (days, increasing) of :math:`\dot R = (r - R)/\tau`,
+    :math:`R(t_0) = 0`, for the fold's relaxation ``relaxed`` (``(..., len(t))``, 0..1) taken as linear
+    between grid days (exact): :math:`R_{k+1} = r_{k+1} - m\tau + (R_k - r_k + m\tau)\,e^{-h/\tau}`
+    with the slope :math:`m = (r_{k+1} - r_k)/h`."""
+    r = np.asarray(relaxed, dtype=np.float64)
+    out = np.zeros_like(r)
+    for k in range(len(t) - 1):
+        h = float(t[k + 1] - t[k])
+        a = np.exp(-h / tau_days)
+        m = (r[..., k + 1] - r[..., k]) / h
+        out[..., k + 1] = r[..., k + 1] - m * tau_days + (out[..., k] - r[..., k] + m * tau_days) * a
+    return out
 
 
 def grade_from_depth(depth_um: Array, thresholds_um: tuple[float, float, float]) -> NDArray[np.intp]:

@@ -29,7 +29,7 @@ and mean of each bin), then :math:`B_{rs}` is tabulated on a grid of :math:`w` w
 spacing; a patient's block on a day is a linear interpolation in that table.
 
 **Skin.** Effective activations are the model's :func:`rhytid.model.effective_activation`
-(activation × (1 − block), frontalis recruitment at rest); strain of the graded area is the
+(activation × (1 − block), the patient's habitual frontalis tone); strain of the graded area is the
 superposition of the basis unit fields restricted to the area's cells, subsampled with a stride
 ``k`` (every ``k``-th raster cell in x and y, the smallest ``k`` giving at most
 ``area_cells_max`` cells). The compressive strain is positively homogeneous in the activation,
@@ -42,6 +42,7 @@ percentile of the cell depths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import cast
@@ -52,7 +53,17 @@ from scipy.sparse import csr_matrix
 
 from rhytid._plan import Patient
 from rhytid.anatomy import reference_face
-from rhytid.model import HABITUAL, REST, Engine, area_buckling, effective_activation, face_engine
+from rhytid.model import (
+    HABITUAL,
+    Engine,
+    area_buckling,
+    brow_height_mm,
+    effective_activation,
+    face_engine,
+    lid_lift_mm,
+    relaxation_grid,
+    static_ease,
+)
 from rhytid.tissue import EXPRESSIONS, compression, tissue_parameters
 from rhytid.toxin import bolus_radius_mm, bound_uptake, uptake_density
 from rhytid.trial._params import PopulationParameters, TrialParameters
@@ -128,6 +139,7 @@ class _Area:
     prestrain_ref: float
     stride: int
     cells: int
+    target_index: NDArray[np.intp]  # the area's target muscles (columns of Engine.muscles)
 
 
 class FaceModel:
@@ -170,11 +182,11 @@ class FaceModel:
                     bk.prestrain,
                     stride,
                     len(keep),
+                    a.target_index,
                 )
             )
         self.brow_uy = np.array(list(e.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
         self.brow_keys = tuple(e.brow_uy)
-        self.levator = [e.muscles.index(f"levator_palpebrae_{s}") for s in ("l", "r")]
         # nerve-ending quadrature at the trial resolution: every quad_stride-th lattice point in x
         # and y, each segment's weights renormalised to sum to 1
         q = p.quadrature_mm
@@ -227,9 +239,11 @@ class FaceModel:
         seg_block: Array,
         static: F32,
         percentile: float | None = None,
+        ease: Array | None = None,
     ) -> Array:
         """Depth (µm) of the area at its maximum contraction, ``(N, T)``, for segment blocks
-        ``(N, T, n_seg)`` and static depths ``(N, n)`` (module docstring)."""
+        ``(N, T, n_seg)``, static depths ``(N, n)`` and the eased share of the static depth
+        ``(N, T)`` (the model's :func:`~rhytid.model.static_ease`; none if not given)."""
         q = self.params.depth_percentile if percentile is None else percentile
         n, t, _ = seg_block.shape
         scale, stiffness = self.scales(pop)
@@ -239,26 +253,58 @@ class FaceModel:
         for lo in range(0, n, _PATIENT_BATCH):
             sl = slice(lo, lo + _PATIENT_BATCH)
             m = len(range(n)[sl])
-            act = self.activation(seg_block[sl].reshape(m * t, -1))[:, area.expression, :][:, skin]
+            tone = np.repeat(pop.tone[sl], t)
+            act = self.activation(seg_block[sl].reshape(m * t, -1), tone)[:, area.expression, :][:, skin]
             strain = (act.astype(np.float32) @ area.fields).reshape(m, t, 3, area.cells)
             c = compression(strain[:, :, 0], strain[:, :, 1], strain[:, :, 2])
             c = c * scale[sl, None, None].astype(np.float32)
             d = _depth(c, h[sl, None, None], ec[sl, None, None], e0[sl, None, None])
-            d += static[sl, None, :]
+            if ease is None:
+                d += static[sl, None, :]
+            else:
+                d += static[sl, None, :] * (1.0 - ease[sl, :, None]).astype(np.float32)
             out[sl] = np.percentile(d, q, axis=-1)
         return out
 
-    def activation(self, seg_block: Array) -> Array:
+    def activation(self, seg_block: Array, tone: float | Array = 1.0) -> Array:
         """The model's effective activation at unit strength: ``(M, n_expr, n_seg)``."""
-        return effective_activation(self.engine, seg_block, 1.0)
+        return effective_activation(self.engine, seg_block, 1.0, tone)
 
     def brow_mm(self, pop: Population, seg_block: Array) -> Array:
-        """Brow height at rest (mm, face frame) of each brow point: ``(N, T, 6)``."""
+        """Brow height at rest (mm, face frame) of each brow point: ``(N, T, 6)`` (the model's
+        :func:`~rhytid.model.brow_height_mm`)."""
         n, t, _ = seg_block.shape
         scale, _ = self.scales(pop)
-        rest = self.activation(seg_block.reshape(n * t, -1))[:, REST, :][:, self.engine.basis.skin_rows]
-        y = (rest @ self.brow_uy.T).reshape(n, t, -1)
-        return np.asarray(y * scale[:, None, None])
+        y = brow_height_mm(
+            self.engine, seg_block.reshape(n * t, -1), np.repeat(scale, t), np.repeat(pop.tone, t)
+        )
+        return np.asarray(y.reshape(n, t, -1))
+
+    def lid_droop_mm(self, seg_block: Array) -> Array:
+        """Droop of each upper lid (mm) against no toxin: ``(N, T, 2)`` (the model's
+        :func:`~rhytid.model.lid_lift_mm`)."""
+        n, t, s = seg_block.shape
+        lift = lid_lift_mm(self.engine, seg_block.reshape(n * t, s)).reshape(n, t, 2)
+        return np.asarray(lid_lift_mm(self.engine, np.zeros((1, s)))[0] - lift)
+
+    def static_ease(
+        self,
+        area: _Area,
+        tables: BlockTables,
+        r: NDArray[np.intp],
+        log_active: Callable[[Array], Array],
+        times: Array,
+    ) -> Array:
+        """Eased share of the area's etched depth at ``times`` ``(N, T)`` (the model's
+        :func:`~rhytid.model.static_ease`): the target muscles' block on the model's weekly grid,
+        ``log_active(grid)`` giving each patient's ``w`` there."""
+        p = self.params
+        grid = relaxation_grid(float(np.max(times)), p)
+        agg = self.engine.aggregate
+        segs = np.flatnonzero(agg[:, area.target_index].sum(axis=1) > 0)
+        seg_g = tables.lookup(r, log_active(grid), segs)  # (N, G, s)
+        muscles = seg_g @ agg[np.ix_(segs, area.target_index)]  # (N, G, targets)
+        return static_ease(p, np.arange(len(area.target_index)), grid, muscles, times)
 
     def muscle_block(self, seg_block: Array) -> Array:
         """Endplate-weighted block per muscle: ``(..., n_muscles)``."""
@@ -347,17 +393,19 @@ class BlockTables:
         table = (mass @ hmat).reshape(r_count, n_seg, n_w)
         return cls(w0, dw, table)
 
-    def lookup(self, r: NDArray[np.intp], w: Array) -> Array:
-        """Segment blocks ``(N, T, n_seg)`` of patients using realisation ``r`` (N,) at ``w`` (N, T)."""
+    def lookup(self, r: NDArray[np.intp], w: Array, segments: NDArray[np.intp] | None = None) -> Array:
+        """Segment blocks ``(N, T, n_seg)`` of patients using realisation ``r`` (N,) at ``w`` (N, T)
+        (only the given ``segments``, in that order, when given)."""
         g = (w - self.w0) / self.dw
-        n_w = self.table.shape[2]
+        table = self.table if segments is None else self.table[:, segments, :]
+        n_w = table.shape[2]
         below = ~(g >= 0.0)  # also NaN (-inf w: no active toxin)
         g = np.clip(np.nan_to_num(g, nan=0.0, neginf=0.0), 0.0, n_w - 1.000001)
         g0 = g.astype(np.intp)
         frac = (g - g0)[..., None]
         rows = np.asarray(r)[:, None]
-        v0 = self.table[rows, :, g0]  # (N, T, S)
-        v1 = self.table[rows, :, g0 + 1]
+        v0 = table[rows, :, g0]  # (N, T, S)
+        v1 = table[rows, :, g0 + 1]
         out = v0 * (1.0 - frac) + v1 * frac
         out[below] = 0.0
         return np.asarray(out)

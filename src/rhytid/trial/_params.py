@@ -61,6 +61,8 @@ class PopulationParameters:
     static_etch_cv: float
     toxin_sensitivity_cv: float
     recovery_rate_cv: float
+    frontalis_tone_cv: float
+    frontalis_tone_max_factor: float
     position_sd_mm: float
     depth_sd_mm: float
     volume_cv: float
@@ -83,6 +85,8 @@ class PopulationParameters:
             static_etch_cv=_pf("patient", "static_etch_cv"),
             toxin_sensitivity_cv=_pf("patient", "toxin_sensitivity_cv"),
             recovery_rate_cv=_pf("patient", "recovery_rate_cv"),
+            frontalis_tone_cv=_pf("patient", "frontalis_tone_cv"),
+            frontalis_tone_max_factor=1.0 / float(value("tissue.yaml", "expressions", "rest")["frontalis"]),
             position_sd_mm=_pf("technique", "position_sd_mm"),
             depth_sd_mm=_pf("technique", "depth_sd_mm"),
             volume_cv=_pf("technique", "volume_cv"),

@@ -13,7 +13,9 @@ multipliers, all log-normal with median 1 and coefficient of variation ``cv``
   (``tissue.yaml skin.modulus_age_slope_per_year``);
 * ``etch`` — individual static (etched) depth rate;
 * ``sensitivity`` — toxin sensitivity: the local EC50 is divided by it;
-* ``recovery`` — the product's recovery rate is multiplied by it.
+* ``recovery`` — the product's recovery rate is multiplied by it;
+* ``tone`` — habitual resting tone of the frontalis, relative to the reference tone (capped so
+  the tone stays at most the muscle's maximum).
 
 Nothing here loops over patients.
 """
@@ -50,6 +52,7 @@ class Population:
     etch: Array
     sensitivity: Array
     recovery: Array
+    tone: Array
 
     def __len__(self) -> int:
         return len(self.age)
@@ -77,6 +80,7 @@ class Population:
             etch=one.copy(),
             sensitivity=one.copy(),
             recovery=one.copy(),
+            tone=one.copy(),
         )
 
 
@@ -106,4 +110,5 @@ def draw_population(
     etch = lognormal(rng, p.static_etch_cv, n)
     sensitivity = lognormal(rng, p.toxin_sensitivity_cv, n)
     recovery = lognormal(rng, p.recovery_rate_cv, n)
-    return Population(age, male, strength, thickness, stiffness, etch, sensitivity, recovery)
+    tone = np.minimum(lognormal(rng, p.frontalis_tone_cv, n), p.frontalis_tone_max_factor)
+    return Population(age, male, strength, thickness, stiffness, etch, sensitivity, recovery, tone)

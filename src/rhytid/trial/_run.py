@@ -36,7 +36,7 @@ is lost, and a patient still responding at the last visit counts at the horizon:
   above the baseline rating.
 
 **Adverse events** arise from the mechanism (treated and placebo, with Wilson intervals):
-``eyelid_ptosis`` — the upper lid droops (levator block × ``eyelid.levator_rest_lift_mm``) by at
+``eyelid_ptosis`` — the upper lid droops (the model's :func:`~rhytid.model.lid_lift_mm`) by at
 least the ``ptosis_level`` threshold of ``tissue.yaml risk.eyelid_droop_mm`` on either side at
 the day of peak block or any visit; ``brow_ptosis`` — a brow point at rest drops by at least the
 ``brow_ptosis_level`` threshold of ``risk.brow_drop_mm``, at the same days.
@@ -135,11 +135,19 @@ class _Group:
     rated0: NDArray[np.intp]
 
 
-def _area_depths(fm: FaceModel, pop: Population, seg: Array, static: list[NDArray[np.float32]]) -> Array:
-    """Depth of the graded area(s) at maximum contraction: the largest over the areas, ``(N, T)``."""
-    out = fm.area_depth(fm.areas[0], pop, seg, static[0])
-    for area, st in zip(fm.areas[1:], static[1:], strict=True):
-        out = np.maximum(out, fm.area_depth(area, pop, seg, st))
+def _area_depths(
+    fm: FaceModel,
+    pop: Population,
+    seg: Array,
+    static: list[NDArray[np.float32]],
+    ease: list[Array] | None = None,
+) -> Array:
+    """Depth of the graded area(s) at maximum contraction: the largest over the areas, ``(N, T)``;
+    ``ease``: the eased share of each area's etched depth ``(N, T)`` (none before treatment)."""
+    eases: list[Array | None] = list(ease) if ease is not None else [None] * len(fm.areas)
+    out = fm.area_depth(fm.areas[0], pop, seg, static[0], ease=eases[0])
+    for area, st, e in zip(fm.areas[1:], static[1:], eases[1:], strict=True):
+        out = np.maximum(out, fm.area_depth(area, pop, seg, st, ease=e))
     return out
 
 
@@ -236,7 +244,6 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
     dur_nm: list[Array] = []
     dur_base: list[Array] = []
     block_sum = np.zeros(n_visits)
-    lift = tissue.levator_rest_lift_mm
     droop_thr = tissue.risk_eyelid_droop_mm[tp.ptosis_level]
     brow_thr = tissue.risk_brow_drop_mm[tp.brow_ptosis_level]
     for s in SEXES:
@@ -261,11 +268,16 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
             axis=1,
         )
         seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
-        d = _area_depths(fm, g, seg, st_t)
+
+        def log_active(days: Array, kr: Array = kr, g: Population = g) -> Array:
+            t = np.broadcast_to(days, (len(g), len(days)))
+            return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
+
+        ease = [fm.static_ease(area, tables, r, log_active, times) for area in fm.areas]
+        d = _area_depths(fm, g, seg, st_t, ease)
         depth[idx] = d[:, :n_visits]
         muscles = fm.muscle_block(seg)
-        lev = muscles[..., fm.levator]
-        eyelid[idx] = (lift * lev).max(axis=(1, 2)) >= droop_thr
+        eyelid[idx] = fm.lid_droop_mm(seg).max(axis=(1, 2)) >= droop_thr
         b = fm.brow_mm(g, seg) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])))
         brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
         targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
