@@ -201,6 +201,9 @@ def update_user(*, db: Session, user_id: int, data: UserUpdate, actor: Actor) ->
 def authenticate(*, db: Session, email: str, password: str) -> m.User | None:
     """The active user with this e-mail and password, else None (constant work either way)."""
     user = db.scalar(select(m.User).where(m.User.email == email.strip().lower()))
+    if user is not None:
+        db.expunge(user)
+    db.rollback()  # no transaction (nor SQLite's lock) is held while the password hash is checked
     if user is None:
         verify_password(DUMMY_HASH, password)
         return None

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from rhytid.store import StoreError, repo
 from rhytid.store import schemas as s
 from rhytid.web._auth import AdminUser, DbSession, actor_of
-from rhytid.web._pages import _form, _redirect, _render, _s, _validation_message
+from rhytid.web._forms import CsrfForm
+from rhytid.web._pages import _redirect, _render, _s, _validation_message
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,8 +48,7 @@ def users(request: Request, db: DbSession, user: AdminUser) -> HTMLResponse:
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-async def create_user(request: Request, db: DbSession, user: AdminUser) -> Response:
-    form = await _form(request)
+def create_user(request: Request, db: DbSession, user: AdminUser, form: CsrfForm) -> Response:
     values = {k: _s(form, k) for k in ("email", "name", "role")}
     try:
         data = s.UserCreate.model_validate({**values, "password": str(form.get("password") or "")})
@@ -64,8 +64,7 @@ async def create_user(request: Request, db: DbSession, user: AdminUser) -> Respo
 
 
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse)
-async def update_user(request: Request, db: DbSession, user: AdminUser, user_id: int) -> Response:
-    form = await _form(request)
+def update_user(request: Request, db: DbSession, user: AdminUser, user_id: int, form: CsrfForm) -> Response:
     raw: dict[str, object] = {}
     if _s(form, "role"):
         raw["role"] = _s(form, "role")
@@ -87,9 +86,8 @@ async def update_user(request: Request, db: DbSession, user: AdminUser, user_id:
 
 
 @router.post("/admin/clinic", response_class=HTMLResponse)
-async def clinic_settings(request: Request, db: DbSession, user: AdminUser) -> Response:
+def clinic_settings(request: Request, db: DbSession, user: AdminUser, form: CsrfForm) -> Response:
     """The clinic's time zone, in which vial and appointment times are entered and shown."""
-    form = await _form(request)
     try:
         repo.set_clinic_time_zone(db=db, time_zone=_s(form, "time_zone"), actor=actor_of(user))
         db.commit()

@@ -262,10 +262,10 @@ def create_assessment(db: DbSession, user: Clinician, patient_id: int, data: s.A
 @router.post(
     "/assessments/{assessment_id}/photos", response_model=s.PhotoPublic, status_code=201, tags=["clinical"]
 )
-async def upload_photo(
+def upload_photo(
     request: Request, db: DbSession, user: Clinician, assessment_id: int, file: Annotated[UploadFile, File()]
 ) -> Any:
-    content = await file.read(repo.MAX_PHOTO_BYTES + 1)
+    content = file.file.read(repo.MAX_PHOTO_BYTES + 1)
     row = repo.add_photo(
         db=db,
         assessment_id=assessment_id,

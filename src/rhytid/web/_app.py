@@ -83,6 +83,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.read_sessions = session_factory(engine, read_only=True)
 
     @app.exception_handler(RhytidError)
     async def _rhytid_error(request: Request, exc: RhytidError) -> Response:

@@ -14,7 +14,7 @@ import base64
 import binascii
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -54,11 +54,12 @@ def _serializer(request: Request, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings_of(request).secret_key, salt=salt)
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
+def get_db(request: Request) -> Iterator[Session]:
     """A session; routes commit explicitly, anything not committed is rolled back.
 
-    Async on purpose: the teardown runs on the event loop, so a request that failed never waits
-    for a worker thread while its transaction (and SQLite's write lock) is still open.
+    Synchronous, like every route that uses it: FastAPI runs this teardown in its threadpool,
+    never on the event loop, so no request's open transaction waits for the loop while another
+    request blocks the loop (see ``rhytid.web._forms``).
     """
     db: Session = request.app.state.sessions()
     try:
@@ -158,7 +159,7 @@ def api_token(request: Request, user: m.User) -> str:
 
 
 def current_user(request: Request) -> m.User:
-    with request.app.state.sessions() as db:
+    with request.app.state.read_sessions() as db:  # a deferred read: no write lock
         user = _user_from_request(request, db)
         if user is not None:
             request.state.time_zone = db.scalar(

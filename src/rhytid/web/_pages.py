@@ -41,6 +41,7 @@ from rhytid.web._auth import (
     sign_in,
     sign_out,
 )
+from rhytid.web._forms import CsrfForm, RawForm
 from rhytid.web._plot import grade_plot_svg
 
 router = APIRouter(include_in_schema=False)
@@ -106,6 +107,7 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 async def _form(request: Request) -> FormData:
+    """The posted form, CSRF checked. Routes take ``CsrfForm`` instead (see ``rhytid.web._forms``)."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token") or ""))
     return form
@@ -132,8 +134,7 @@ def signin_page(request: Request, next: str = "/") -> HTMLResponse:
 
 
 @router.post("/signin", response_class=HTMLResponse)
-async def signin(request: Request, db: DbSession) -> Response:
-    form = await request.form()
+def signin(request: Request, db: DbSession, form: RawForm) -> Response:
     pre = request.cookies.get(_PRE, "")
     if not pre or not hmac.compare_digest(pre, str(form.get("pre") or "")):
         return error_page(request, 403, "csrf_token: the sign-in form expired; reload the page")
@@ -153,8 +154,7 @@ async def signin(request: Request, db: DbSession) -> Response:
 
 
 @router.post("/signout")
-async def signout(request: Request, user: AnyUser) -> Response:
-    await _form(request)
+def signout(request: Request, user: AnyUser, form: CsrfForm) -> Response:
     response = _redirect("/signin")
     sign_out(response)
     return response
@@ -174,8 +174,9 @@ def today(request: Request, db: DbSession, user: AnyUser) -> HTMLResponse:
 
 
 @router.post("/alerts/{report_id}/close")
-async def close_alert(request: Request, db: DbSession, user: ClinicalUser, report_id: int) -> Response:
-    await _form(request)
+def close_alert(
+    request: Request, db: DbSession, user: ClinicalUser, report_id: int, form: CsrfForm
+) -> Response:
     row = repo.close_alert(db=db, report_id=report_id, actor=actor_of(user))
     db.commit()
     return _redirect(f"/patients/{row.patient_id}")
@@ -190,8 +191,7 @@ def patients(request: Request, db: DbSession, user: AnyUser, q: str = "") -> HTM
 
 
 @router.post("/patients", response_class=HTMLResponse)
-async def create_patient(request: Request, db: DbSession, user: AnyUser) -> Response:
-    form = await _form(request)
+def create_patient(request: Request, db: DbSession, user: AnyUser, form: CsrfForm) -> Response:
     values = {k: _s(form, k) for k in ("given_name", "family_name", "birth_date", "sex", "phone", "email")}
     try:
         data = s.PatientCreate.model_validate({k: v for k, v in values.items() if v})
@@ -259,8 +259,9 @@ def patient_page(request: Request, db: DbSession, user: AnyUser, patient_id: int
 
 
 @router.post("/patients/{patient_id}/links", response_class=HTMLResponse)
-async def create_link(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> HTMLResponse:
-    form = await _form(request)
+def create_link(
+    request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm
+) -> HTMLResponse:
     kind = _s(form, "form")
     if kind not in ("intake", "aftercare"):
         raise HTTPException(422, detail="form: must be intake or aftercare")
@@ -294,12 +295,11 @@ def open_link(request: Request, db: Session, token: str, form: str) -> tuple[Pat
     return link, patient
 
 
-async def link_submission(
-    request: Request, db: Session, token: str, form: str
+def link_submission(
+    request: Request, db: Session, token: str, form: str, data: FormData
 ) -> tuple[PatientLink, m.Patient, FormData]:
-    """The link, its patient and the submitted ``form`` (403 unless it carries the link's CSRF token)."""
+    """The link, its patient and the submitted ``data`` (403 unless it carries the link's CSRF token)."""
     link = read_link(request, token, form)
-    data = await request.form()
     if not hmac.compare_digest(str(data.get("csrf_token") or ""), link_csrf(request, token)):
         raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
     return link, _link_patient(db, link.patient_id), data
@@ -316,8 +316,9 @@ def screening_page(request: Request, db: DbSession, user: ClinicalUser, patient_
 
 
 @router.post("/patients/{patient_id}/screening/acknowledge")
-async def acknowledge(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
-    form = await _form(request)
+def acknowledge(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     codes = [str(c) for c in form.getlist("code")]
     if not codes:
         raise HTTPException(422, detail="codes: tick at least one precaution to acknowledge")
@@ -372,8 +373,9 @@ def _treatment_page(
 
 
 @router.post("/patients/{patient_id}/treatments", response_class=HTMLResponse)
-async def record_treatment(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
-    form = await _form(request)
+def record_treatment(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     values = {k: _s(form, k) for k in ("plan_id", "vial_id", "notes")}
     try:
         data = s.TreatmentCreate.model_validate(
@@ -435,8 +437,7 @@ def _appointment_page(
 
 
 @router.post("/appointments", response_class=HTMLResponse)
-async def book(request: Request, db: DbSession, user: AnyUser) -> Response:
-    form = await _form(request)
+def book(request: Request, db: DbSession, user: AnyUser, form: CsrfForm) -> Response:
     values = {
         k: _s(form, k) for k in ("patient_id", "clinician_id", "kind", "starts_at", "minutes", "treatment_id")
     }
@@ -463,8 +464,7 @@ async def book(request: Request, db: DbSession, user: AnyUser) -> Response:
 
 
 @router.post("/appointments/{appointment_id}/cancel")
-async def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int) -> Response:
-    await _form(request)
+def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int, form: CsrfForm) -> Response:
     row = repo.cancel_appointment(db=db, appointment_id=appointment_id, actor=actor_of(user))
     db.commit()
     return _redirect(f"/appointments?day={to_local(row.starts_at, clinic_zone(request)).date().isoformat()}")
@@ -489,8 +489,8 @@ def aftercare_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
 
 
 @router.post("/p/aftercare/{token}", response_class=HTMLResponse)
-async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLResponse:
-    link, patient, form = await link_submission(request, db, token, "aftercare")
+def aftercare_submit(request: Request, db: DbSession, token: str, posted: RawForm) -> HTMLResponse:
+    link, patient, form = link_submission(request, db, token, "aftercare", posted)
     treatment = db.get(m.Treatment, link.treatment_id) if link.treatment_id else None
     if treatment is not None and treatment.patient_id != patient.id:
         raise HTTPException(404, detail="link: not a valid link")
@@ -554,8 +554,9 @@ def _adverse_page(
 
 
 @router.post("/patients/{patient_id}/adverse-events", response_class=HTMLResponse)
-async def adverse_submit(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
-    form = await _form(request)
+def adverse_submit(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     raw = {
         k: _s(form, k) for k in ("treatment_id", "onset_date", "kind", "severity", "description", "outcome")
     }
@@ -593,8 +594,7 @@ def _vials_page(
 
 
 @router.post("/vials", response_class=HTMLResponse)
-async def add_vial(request: Request, db: DbSession, user: ClinicalUser) -> Response:
-    form = await _form(request)
+def add_vial(request: Request, db: DbSession, user: ClinicalUser, form: CsrfForm) -> Response:
     raw = {
         k: _s(form, k) for k in ("product", "lot", "expiry", "vial_units", "diluent_ml", "reconstituted_at")
     }
@@ -626,17 +626,14 @@ def assessment_form(request: Request, db: DbSession, user: Clinician, patient_id
 
 
 @router.post("/patients/{patient_id}/assessments", response_class=HTMLResponse)
-async def assessment_submit(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
+def assessment_submit(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     """Grades per area (at rest, at maximum contraction), notes and photos, all in one transaction."""
-    form = await request.form()
-    try:
-        check_csrf(request, str(form.get("csrf_token") or ""))
-        return await _save_assessment(request, db, user, patient_id, form)
-    finally:
-        await form.close()  # the uploads' temporary files
+    return _save_assessment(request, db, user, patient_id, form)
 
 
-async def _save_assessment(
+def _save_assessment(
     request: Request, db: Session, user: m.User, patient_id: int, form: FormData
 ) -> Response:
     actor = actor_of(user)
@@ -672,7 +669,7 @@ async def _save_assessment(
         return again(422, message)
     photos: list[tuple[str, str, bytes]] = []
     for upload in uploads:
-        content = await upload.read(repo.MAX_PHOTO_BYTES + 1)
+        content = upload.file.read(repo.MAX_PHOTO_BYTES + 1)
         name, ctype = upload.filename or "photo", upload.content_type or ""
         try:
             repo.check_photo(filename=name, content_type=ctype, content=content, field="photos")
