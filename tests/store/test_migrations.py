@@ -139,11 +139,20 @@ def test_upgrade_keeps_every_row(old_database: Engine) -> None:
     migrate(engine)
     assert is_migrated(engine)
     after = _contents(engine)
-    assert set(after) == set(before)
+    assert set(after) == set(before) | {"patient_links", "auth_sessions"}
+    assert after["patient_links"] == []  # links made before were signed only: they stop working
+    assert after["auth_sessions"] == []  # so do sign-ins (everyone signs in again)
     for name, rows in before.items():
         if name == "clinics":
             assert [{k: v for k, v in r.items() if k != "time_zone"} for r in after[name]] == rows
             assert [r["time_zone"] for r in after[name]] == ["UTC"]  # how its times were shown until now
+        elif name == "medical_histories":  # every existing history stays in force
+            review = ("status", "reviewed_by", "reviewed_at")
+            assert [{k: v for k, v in r.items() if k not in review} for r in after[name]] == rows
+            assert all(
+                (r["status"], r["reviewed_by"], r["reviewed_at"]) == ("accepted", None, None)
+                for r in after[name]
+            )
         else:
             assert after[name] == rows, name
     # the app works on the upgraded rows

@@ -35,7 +35,8 @@ from rhytid.errors import ClinicError, ScreeningError
 from rhytid.store import _models as m
 from rhytid.store import _photos as photo_files
 from rhytid.store._clinical import age_on, preview, rebuild_screening, screen_answers
-from rhytid.store._errors import ConflictError, NotFoundError, StoreError
+from rhytid.store._errors import ConflictError, NotFoundError, PermissionDenied, StoreError
+from rhytid.store._exif import strip_metadata
 from rhytid.store._models import utcnow
 from rhytid.store._photos import MAX_PHOTO_BYTES, PHOTO_TYPES
 from rhytid.store._schemas import (
@@ -65,6 +66,7 @@ __all__ = [
     "authenticate",
     "book_appointment",
     "cancel_appointment",
+    "cleared_findings",
     "close_alert",
     "create_adverse_event",
     "create_assessment",
@@ -76,6 +78,7 @@ __all__ = [
     "create_vial",
     "due_follow_ups",
     "get_patient",
+    "in_force_history",
     "latest_history",
     "list_adverse_events",
     "list_aftercare",
@@ -192,7 +195,7 @@ def update_user(*, db: Session, user_id: int, data: UserUpdate, actor: Actor) ->
         .where(m.User.clinic_id == actor.clinic_id, m.User.role == "admin", m.User.active.is_(True))
     )
     if not admins:
-        raise StoreError("role: the clinic must keep at least one active admin")
+        raise ConflictError("role: the clinic must keep at least one active admin")
     detail = ",".join(f"{k}={v}" for k, v in sorted(changes.items()))
     audit(db, actor, "update", "user", user.id, None, detail or None)
     return user
@@ -274,7 +277,14 @@ def search_patients(*, db: Session, query: str, actor: Actor, limit: int = 50) -
         )
     found = list(db.scalars(q.order_by(m.Patient.family_name, m.Patient.given_name).limit(limit)))
     audit(db, actor, "search", "patient", None, None, f"{len(found)} results")
+    audit_shown(db, actor, "patient_search", [p.id for p in found])
     return found
+
+
+def audit_shown(db: Session, actor: Actor, listing: str, patient_ids: list[int]) -> None:
+    """One ``list`` audit row per patient a list showed (who saw whose name, and where)."""
+    for pid in dict.fromkeys(patient_ids):
+        audit(db, actor, "list", listing, None, pid)
 
 
 # --- medical history and screening -------------------------------------------------------------
@@ -284,6 +294,11 @@ def submit_history(
     """Store a new version of the answers with their screening (ScreeningError names the field)."""
     patient = _patient(db, patient_id, actor)
     screening = screen_answers(answers)
+    status = "accepted"
+    if actor.role != "clinician":
+        current = in_force_history(db, patient.id)
+        if current is not None and cleared_findings(current.screening, screening.to_dict()):
+            status = "proposed"
     version = (
         db.scalar(select(func.max(m.MedicalHistory.version)).where(m.MedicalHistory.patient_id == patient.id))
         or 0
@@ -296,11 +311,38 @@ def submit_history(
         decision=screening.decision,
         acknowledgements=[],
         submitted_by=actor.label,
+        status=status,
     )
     db.add(record)
     db.flush()
-    audit(db, actor, "create", "medical_history", record.id, patient.id, f"version {version}")
+    detail = f"version {version}" + (" (proposed: awaits a clinician)" if status == "proposed" else "")
+    audit(db, actor, "create", "medical_history", record.id, patient.id, detail)
     return record
+
+
+#: Findings that only a clinician may clear: a patient-link or staff submission without them is a proposal.
+GUARDED_SEVERITIES = ("contraindication", "precaution")
+
+
+def cleared_findings(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Codes of contraindications and precautions in screening ``before`` that ``after`` lacks."""
+
+    def codes(screening: dict[str, Any]) -> set[str]:
+        return {
+            str(f["code"]) for f in screening.get("findings", []) if f.get("severity") in GUARDED_SEVERITIES
+        }
+
+    return sorted(codes(before) - codes(after))
+
+
+def in_force_history(db: Session, patient_id: int) -> m.MedicalHistory | None:
+    """The newest accepted history of a patient (proposals and rejected ones are not in force)."""
+    return db.scalar(
+        select(m.MedicalHistory)
+        .where(m.MedicalHistory.patient_id == patient_id, m.MedicalHistory.status == "accepted")
+        .order_by(m.MedicalHistory.version.desc())
+        .limit(1)
+    )
 
 
 def list_histories(*, db: Session, patient_id: int, actor: Actor) -> list[m.MedicalHistory]:
@@ -316,12 +358,7 @@ def list_histories(*, db: Session, patient_id: int, actor: Actor) -> list[m.Medi
 
 def latest_history(*, db: Session, patient_id: int, actor: Actor) -> m.MedicalHistory | None:
     patient = _patient(db, patient_id, actor)
-    row = db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
-    )
+    row = in_force_history(db, patient.id)
     audit(db, actor, "read", "medical_history", row.id if row else None, patient.id)
     return row
 
@@ -331,7 +368,7 @@ def acknowledge_precautions(
 ) -> m.MedicalHistory:
     """A clinician acknowledges precaution codes of the latest history (rules: ``clinic.acknowledge``)."""
     if actor.role != "clinician":
-        raise StoreError("role: only a clinician may acknowledge precautions")
+        raise PermissionDenied("role: only a clinician may acknowledge precautions")
     row = latest_history(db=db, patient_id=patient_id, actor=actor)
     if row is None:
         raise NotFoundError("history: the patient has no medical history yet")
@@ -393,6 +430,7 @@ def add_photo(
         raise NotFoundError(f"assessment_id: no assessment {assessment_id}")
     _patient(db, assessment.patient_id, actor)
     check_photo(filename=filename, content_type=content_type, content=content)
+    content = strip_metadata(content)  # no GPS position or camera details are stored
     digest = hashlib.sha256(content).hexdigest()
     name = photo_files.file_name(digest, content_type)
     photo = m.Photo(
@@ -445,12 +483,7 @@ def get_photo(*, db: Session, photo_id: int, folder: Path, actor: Actor) -> tupl
 def plan_preview(*, db: Session, patient_id: int, data: PlanCreate, actor: Actor) -> dict[str, Any]:
     """The model's preview of a plan for this patient (sex, age, history) — audited read."""
     patient = _patient(db, patient_id, actor)
-    history = db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
-    )
+    history = in_force_history(db, patient.id)
     today = dt.date.today()
     result = preview(
         data,
@@ -560,18 +593,17 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
     or the vial is expired, too old since reconstitution, of another product or short of units.
     """
     if actor.role != "clinician":
-        raise StoreError("role: only a clinician may record a treatment")
+        raise PermissionDenied("role: only a clinician may record a treatment")
     patient = _patient(db, patient_id, actor)
     plan = db.get(m.Plan, data.plan_id)
     if plan is None or plan.patient_id != patient.id:
         raise NotFoundError(f"plan_id: no plan {data.plan_id} for this patient")
-    at = data.performed_at.replace(tzinfo=None) if data.performed_at else utcnow()
-    history = db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
+    at = (  # naive UTC; an offset is converted, never dropped
+        data.performed_at.astimezone(dt.UTC).replace(tzinfo=None)
+        if data.performed_at and data.performed_at.tzinfo
+        else data.performed_at or utcnow()
     )
+    history = in_force_history(db, patient.id)
     if history is None:
         raise StoreError("history: no medical history; the patient must complete the intake first")
     try:
@@ -713,10 +745,11 @@ def list_appointments(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     patient_id: int | None = None,
+    include_cancelled: bool = False,
 ) -> list[m.Appointment]:
-    q = select(m.Appointment).where(
-        m.Appointment.clinic_id == actor.clinic_id, m.Appointment.status != "cancelled"
-    )
+    q = select(m.Appointment).where(m.Appointment.clinic_id == actor.clinic_id)
+    if not include_cancelled:
+        q = q.where(m.Appointment.status != "cancelled")
     if start is not None:
         q = q.where(m.Appointment.starts_at >= start)
     if end is not None:
@@ -726,6 +759,8 @@ def list_appointments(
         q = q.where(m.Appointment.patient_id == patient_id)
     rows = list(db.scalars(q.order_by(m.Appointment.starts_at)))
     audit(db, actor, "read", "appointment", None, patient_id, f"{len(rows)} appointments")
+    if patient_id is None:
+        audit_shown(db, actor, "appointment", [r.patient_id for r in rows])
     return rows
 
 
@@ -756,6 +791,7 @@ def due_follow_ups(
             if booked is None and (kind == "recall" or due >= today - dt.timedelta(days=14)):
                 out.append({"kind": kind, "due": due, "patient": patient, "treatment_id": treatment.id})
     out.sort(key=lambda d: d["due"])
+    audit_shown(db, actor, "follow_up", [d["patient"].id for d in out])
     return out
 
 
@@ -803,6 +839,7 @@ def open_alerts(*, db: Session, actor: Actor) -> list[tuple[m.AftercareReport, m
         .where(m.Patient.clinic_id == actor.clinic_id, m.AftercareReport.alert_open.is_(True))
         .order_by(m.AftercareReport.id.desc())
     ).all()
+    audit_shown(db, actor, "alert", [p.id for _, p in rows])
     return [(r, p) for r, p in rows]
 
 
@@ -902,6 +939,17 @@ def patient_record(*, db: Session, patient_id: int, actor: Actor) -> dict[str, A
                 .order_by(m.AdverseEvent.id)
             )
         ),
+        # the clinicians who treated the patient (the FHIR export's performers)
+        "practitioners": {
+            u.id: u
+            for u in db.scalars(
+                select(m.User).where(
+                    m.User.id.in_(
+                        select(m.Treatment.clinician_id).where(m.Treatment.patient_id == patient.id)
+                    )
+                )
+            )
+        },
     }
 
 
@@ -921,7 +969,12 @@ def list_audit(
     clinic_users = select(m.User.id).where(m.User.clinic_id == actor.clinic_id)
     clinic_patients = select(m.Patient.id).where(m.Patient.clinic_id == actor.clinic_id)
     q = select(m.AuditEntry).where(
-        or_(m.AuditEntry.user_id.in_(clinic_users), m.AuditEntry.patient_id.in_(clinic_patients))
+        or_(
+            m.AuditEntry.user_id.in_(clinic_users),
+            m.AuditEntry.patient_id.in_(clinic_patients),
+            # failed sign-ins name the account they tried (no acting user)
+            (m.AuditEntry.entity == "user") & m.AuditEntry.entity_id.in_(clinic_users),
+        )
     )
     if patient_id is not None:
         q = q.where(m.AuditEntry.patient_id == patient_id)

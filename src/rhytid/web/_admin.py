@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from rhytid.store import StoreError, repo
 from rhytid.store import schemas as s
 from rhytid.web._auth import AdminUser, DbSession, actor_of
+from rhytid.web._bounds import bounded_ids
 from rhytid.web._forms import CsrfForm
 from rhytid.web._pages import _redirect, _render, _s, _validation_message
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(bounded_ids)])
 
 _ROLES = ("admin", "clinician", "front_desk")
 

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any, get_args
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -20,12 +20,13 @@ from starlette.datastructures import FormData, UploadFile
 from rhytid.clinic import PRODUCTS
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo
+from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, links, repo
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._models import utcnow
 from rhytid.store._time import to_local, to_utc, zone
 from rhytid.web._auth import (
+    AccountLocked,
     AnyUser,
     ClinicalUser,
     Clinician,
@@ -34,17 +35,22 @@ from rhytid.web._auth import (
     actor_of,
     check_csrf,
     csrf_token,
+    failed_sign_in,
+    guard,
+    has_staff_credentials,
     link_csrf,
+    locked_response,
     make_link,
     read_link,
     settings_of,
     sign_in,
     sign_out,
 )
+from rhytid.web._bounds import bounded_ids
 from rhytid.web._forms import CsrfForm, RawForm
 from rhytid.web._plot import grade_plot_svg
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(bounded_ids)])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
 templates.env.globals["PRODUCTS"] = PRODUCTS
@@ -138,9 +144,17 @@ def signin(request: Request, db: DbSession, form: RawForm) -> Response:
     pre = request.cookies.get(_PRE, "")
     if not pre or not hmac.compare_digest(pre, str(form.get("pre") or "")):
         return error_page(request, 403, "csrf_token: the sign-in form expired; reload the page")
-    user = repo.authenticate(db=db, email=_s(form, "email"), password=str(form.get("password") or ""))
+    email = _s(form, "email").lower()[:254]
     nxt = _s(form, "next")
+    try:
+        guard(request, db, email)
+    except AccountLocked as exc:
+        db.rollback()
+        raise locked_response(request, exc) from None
+    user = repo.authenticate(db=db, email=email, password=str(form.get("password") or ""))
     if user is None:
+        db.rollback()
+        failed_sign_in(request, email, "sign-in form")
         new = secrets.token_urlsafe(16)
         response: Response = _render(
             request, "signin.html", 401, error="email/password: not recognised", next=nxt, pre=new
@@ -148,15 +162,26 @@ def signin(request: Request, db: DbSession, form: RawForm) -> Response:
         response.set_cookie(_PRE, new, httponly=True, samesite="strict", max_age=3600)
         return response
     response = _redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
-    sign_in(request, response, user)
+    sign_in(request, response, user, db)
+    repo.audit(
+        db,
+        Actor(clinic_id=user.clinic_id, label=user.email, user_id=user.id),
+        "signin",
+        "user",
+        user.id,
+        None,
+    )
+    db.commit()
     response.delete_cookie(_PRE)
     return response
 
 
 @router.post("/signout")
-def signout(request: Request, user: AnyUser, form: CsrfForm) -> Response:
+def signout(request: Request, db: DbSession, user: AnyUser, form: CsrfForm) -> Response:
     response = _redirect("/signin")
-    sign_out(response)
+    sign_out(request, response, db)
+    repo.audit(db, actor_of(user), "signout", "user", user.id, None)
+    db.commit()
     return response
 
 
@@ -267,8 +292,9 @@ def create_link(
         raise HTTPException(422, detail="form: must be intake or aftercare")
     treatment_id = int(_s(form, "treatment_id")) if _s(form, "treatment_id").isdigit() else None
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
-    token = make_link(request, patient_id=patient_id, form=kind, treatment_id=treatment_id)
-    repo.audit(db, actor_of(user), "create", "patient_link", None, patient_id, kind)
+    token, _ = make_link(
+        request, db, patient_id=patient_id, form=kind, treatment_id=treatment_id, actor=actor_of(user)
+    )
     db.commit()
     url = str(request.base_url).rstrip("/") + f"/p/{kind}/{token}"
     return _render(request, "link.html", patient=patient, url=url, kind=kind)
@@ -288,7 +314,7 @@ def _link_patient(db: Session, patient_id: int) -> m.Patient:
 
 def open_link(request: Request, db: Session, token: str, form: str) -> tuple[PatientLink, m.Patient]:
     """The link's ``form`` opened by its patient (an audited read; 404/410 for a bad link)."""
-    link = read_link(request, token, form)
+    link = read_link(request, db, token, form)
     patient = _link_patient(db, link.patient_id)
     repo.audit(db, _link_actor(patient), "read", f"{form}_form", None, patient.id)
     db.commit()
@@ -298,10 +324,17 @@ def open_link(request: Request, db: Session, token: str, form: str) -> tuple[Pat
 def link_submission(
     request: Request, db: Session, token: str, form: str, data: FormData
 ) -> tuple[PatientLink, m.Patient, FormData]:
-    """The link, its patient and the submitted ``data`` (403 unless it carries the link's CSRF token)."""
-    link = read_link(request, token, form)
+    """The link, its patient and the submitted ``data``; the link is spent in ``db``'s transaction
+    (undone if the caller rolls back). 403 without the link's CSRF token or with staff credentials:
+    staff record answers under their own name, never as the patient."""
+    if has_staff_credentials(request):
+        raise HTTPException(
+            403, detail="link: staff cannot submit a patient's form; record the answers under your own name"
+        )
+    link = read_link(request, db, token, form)
     if not hmac.compare_digest(str(data.get("csrf_token") or ""), link_csrf(request, token)):
         raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
+    links.spend_link(db=db, link_id=link.link_id)
     return link, _link_patient(db, link.patient_id), data
 
 
