@@ -227,3 +227,24 @@ def test_link_tokens_never_reach_the_access_log(logged: Any) -> None:
     assert len(lines) >= 3, handler.lines
     assert all("/p/intake/[redacted]" in line for line in lines), lines
     assert not any(token in line or token[:20] in line for line in handler.lines)
+
+
+def test_the_screening_page_shows_a_proposal_and_a_clinician_confirms_it(app_client: httpx.Client) -> None:
+    c = app_client
+    pid = new_patient(c, "Page")
+    answers = {**ANSWERS, "conditions": ["lambert_eaton"], "medications": []}
+    _ok(c.post(f"/api/patients/{pid}/histories", json={"answers": answers}, auth=DOC), 201)
+    assert _submit(c, _link(c, pid)["url"], ALL_NO).status_code == 200
+    proposal = _histories(c, pid)[0]
+    with signed_in(str(c.base_url), "clinician") as doc:
+        page = doc.get(f"/patients/{pid}/screening")
+        assert f'id="proposal-{proposal["id"]}"' in page.text and "clear: neuromuscular disease" in page.text
+        assert 'class="decision-do_not_treat"' in page.text  # the version in force
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf
+        r = doc.post(
+            f"/patients/{pid}/histories/{proposal['id']}/confirm", data={"csrf_token": csrf.group(1)}
+        )
+        assert r.status_code == 303
+        assert 'class="decision-ok"' in doc.get(f"/patients/{pid}/screening").text
+    assert _histories(c, pid)[0]["status"] == "accepted"

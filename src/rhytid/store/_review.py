@@ -8,6 +8,7 @@ accepted one. A clinician confirms the proposal (it comes into force) or rejects
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rhytid.store import _models as m
@@ -15,7 +16,7 @@ from rhytid.store._errors import ConflictError, NotFoundError, PermissionDenied
 from rhytid.store._models import utcnow
 from rhytid.store._repo import Actor, _patient, audit, cleared_findings, in_force_history
 
-__all__ = ["confirm_history", "reject_history"]
+__all__ = ["confirm_history", "pending", "reject_history"]
 
 
 def _proposal(db: Session, patient_id: int, history_id: int, actor: Actor) -> m.MedicalHistory:
@@ -58,3 +59,15 @@ def reject_history(*, db: Session, patient_id: int, history_id: int, actor: Acto
     row.status, row.reviewed_by, row.reviewed_at = "rejected", actor.label, utcnow()
     audit(db, actor, "reject", "medical_history", row.id, row.patient_id, f"version {row.version}")
     return row
+
+
+def pending(*, db: Session, patient_id: int, actor: Actor) -> list[tuple[m.MedicalHistory, list[str]]]:
+    """The patient's open proposals, newest first, each with the findings it would clear."""
+    patient = _patient(db, patient_id, actor)
+    current = in_force_history(db, patient.id)
+    rows = db.scalars(
+        select(m.MedicalHistory)
+        .where(m.MedicalHistory.patient_id == patient.id, m.MedicalHistory.status == "proposed")
+        .order_by(m.MedicalHistory.version.desc())
+    )
+    return [(r, cleared_findings(current.screening, r.screening) if current else []) for r in rows]

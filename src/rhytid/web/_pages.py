@@ -20,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from rhytid.clinic import PRODUCTS
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, links, repo
+from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, links, repo, review
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._models import utcnow
@@ -343,9 +343,31 @@ def link_submission(
 def screening_page(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> HTMLResponse:
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
     history = repo.latest_history(db=db, patient_id=patient_id, actor=actor_of(user))
+    proposals = review.pending(db=db, patient_id=patient_id, actor=actor_of(user))
     db.commit()
     done = {c for a in (history.acknowledgements if history else []) for c in a["codes"]}
-    return _render(request, "screening.html", patient=patient, history=history, done=done)
+    return _render(
+        request, "screening.html", patient=patient, history=history, done=done, proposals=proposals
+    )
+
+
+@router.post("/patients/{patient_id}/histories/{history_id}/{verdict}")
+def review_history(
+    request: Request,
+    db: DbSession,
+    user: Clinician,
+    patient_id: int,
+    history_id: int,
+    verdict: str,
+    form: CsrfForm,
+) -> Response:
+    """A clinician confirms or rejects a proposed history from the screening page."""
+    if verdict not in ("confirm", "reject"):
+        raise HTTPException(404, detail="verdict: confirm or reject")
+    act = review.confirm_history if verdict == "confirm" else review.reject_history
+    act(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{patient_id}/screening")
 
 
 @router.post("/patients/{patient_id}/screening/acknowledge")
