@@ -351,21 +351,22 @@ def screening_page(request: Request, db: DbSession, user: ClinicalUser, patient_
     )
 
 
-@router.post("/patients/{patient_id}/histories/{history_id}/{verdict}")
-def review_history(
-    request: Request,
-    db: DbSession,
-    user: Clinician,
-    patient_id: int,
-    history_id: int,
-    verdict: str,
-    form: CsrfForm,
+@router.post("/patients/{patient_id}/histories/{history_id}/confirm")
+def confirm_history(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, history_id: int, form: CsrfForm
 ) -> Response:
-    """A clinician confirms or rejects a proposed history from the screening page."""
-    if verdict not in ("confirm", "reject"):
-        raise HTTPException(404, detail="verdict: confirm or reject")
-    act = review.confirm_history if verdict == "confirm" else review.reject_history
-    act(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
+    """A clinician brings a proposed history into force from the screening page."""
+    review.confirm_history(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{patient_id}/screening")
+
+
+@router.post("/patients/{patient_id}/histories/{history_id}/reject")
+def reject_history(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, history_id: int, form: CsrfForm
+) -> Response:
+    """A clinician keeps a proposed history out of force from the screening page."""
+    review.reject_history(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
     db.commit()
     return _redirect(f"/patients/{patient_id}/screening")
 
