@@ -3,7 +3,8 @@
 Every error a user can cause derives from :class:`RhytidError` and, where one fits, from the
 builtin exception a Python programmer would expect, so callers may catch either::
 
-    RhytidError
+    RhytidError                                   .field: the input at fault (None if none)
+    ├── PermissionDenied(RhytidError, PermissionError)  the actor's role may not do this
     ├── ParameterError(RhytidError, ValueError)   a data file is missing a value or malformed
     ├── AnatomyError(RhytidError, ValueError)     unknown landmark, site, muscle or area
     ├── PlanError(RhytidError, ValueError)        a treatment plan is invalid
@@ -27,6 +28,7 @@ __all__ = [
     "ClinicError",
     "ParameterError",
     "PatientError",
+    "PermissionDenied",
     "PlanError",
     "PlanFileError",
     "ProductError",
@@ -37,8 +39,26 @@ __all__ = [
 ]
 
 
+def _field_of(message: str) -> str | None:
+    head, sep, _ = message.partition(":")
+    head = head.strip()
+    return head if sep and 0 < len(head) <= 40 else None
+
+
 class RhytidError(Exception):
-    """Root of every error Rhytid raises on purpose."""
+    """Root of every error Rhytid raises on purpose.
+
+    ``field`` names the input at fault: given, or else the message's lead (``"units: …"``), the
+    house style; callers (the web layer) read the attribute, never the message text.
+    """
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field: str | None = field if field is not None else _field_of(message)
+
+
+class PermissionDenied(RhytidError, PermissionError):
+    """The acting user's role may not do this (HTTP 403)."""
 
 
 class ParameterError(RhytidError, ValueError):

@@ -213,6 +213,11 @@ def test_upgrade_keeps_every_row(old_database: Engine) -> None:
     assert [r["volume_ml"] for r in after["treatment_injections"]] == [pytest.approx(0.1)]
     for name, new in NEW_COLUMNS.items():  # the planner's new columns are empty on old rows
         assert [{k: r[k] for k in new} for r in after[name]] == [dict.fromkeys(new) for _ in before[name]]
+    assert {"patient_links", "auth_sessions"} <= set(after)  # links and sign-ins made before stop working
+    assert all(  # every existing history stays in force
+        (r["status"], r["reviewed_by"], r["reviewed_at"]) == ("accepted", None, None)
+        for r in after["medical_histories"]
+    )
     # the app works on the upgraded rows
     factory = session_factory(engine)
     actor = Actor(1, "Dr Old", 1, "clinician")

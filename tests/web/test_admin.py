@@ -38,6 +38,8 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("POST", "/p/intake/not-a-token", None),
         ("GET", f"/patients/{p}/screening", CLINICAL),
         ("POST", f"/patients/{p}/screening/acknowledge", CLINICIAN),
+        ("POST", f"/patients/{p}/histories/999999/confirm", CLINICIAN),
+        ("POST", f"/patients/{p}/histories/999999/reject", CLINICIAN),
         ("GET", f"/patients/{p}/planner", CLINICAL),
         ("GET", f"/patients/{p}/treatments/new?plan_id=999999", CLINICAL),
         ("POST", f"/patients/{p}/treatments", CLINICIAN),

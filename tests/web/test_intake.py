@@ -27,9 +27,9 @@ GOOD: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def link(app_client: httpx.Client) -> tuple[int, str]:
-    """A patient and the path of their intake link."""
+    """A patient and the path of their intake link (a new one per test: a link is single-use)."""
     pid = new_patient(app_client, "Intake", "front_desk")
     r = app_client.post(f"/api/patients/{pid}/links", json={"form": "intake"}, auth=auth("front_desk"))
     assert r.status_code == 201, r.text

@@ -1,17 +1,26 @@
-"""A patient's record as a FHIR R5 ``collection`` Bundle (validated with fhir.resources).
+"""A patient's record as a FHIR R5 ``collection`` Bundle (validated with fhir.resources, whose
+default models since version 7 are FHIR R5).
 
-Patient, AllergyIntolerance and Condition (from the latest questionnaire), QuestionnaireResponse
-(each version of the answers), Observation (wrinkle grades per area, rest and maximum contraction),
-Medication (product with lot and expiry), MedicationAdministration and Procedure (each treatment),
-Medication and Procedure of each hyaluronic-acid filler treatment (lot, syringe volume, sites with
-depth, technique), Appointment, AdverseEvent, Consent (each signed consent: template version, the
-text as signed and its SHA-256 content hash).
+Patient, AllergyIntolerance and Condition (from the history in force), QuestionnaireResponse
+(each version of the answers, typed: valueBoolean, valueDate, valueDecimal, valueCoding,
+valueString), Observation (wrinkle grades per area, rest and maximum contraction), Medication
+(product with lot and expiry), MedicationAdministration and Procedure (each treatment, with its
+clinician as a Practitioner performer), Medication and Procedure of each hyaluronic-acid filler
+treatment (lot, syringe volume, sites with depth, technique), Appointment, AdverseEvent, Consent
+(each signed consent: template version, the text as signed and its SHA-256 content hash).
+
+Ids are valid by construction: every resource's id is a UUID (FHIR ids allow only
+``[A-Za-z0-9.-]``, so codes such as ``lateral_canthal_l`` never enter one) derived from the
+record's own ids, so the same record exports the same ids; every ``fullUrl`` is ``urn:uuid:<id>``.
+The local ids stay readable in each resource's ``identifier``.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,17 +62,78 @@ def _consent(c: Any, subject: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The record's appointment statuses as FHIR R5 ``Appointment.status`` codes.
+_APPOINTMENT_STATUS = {
+    "booked": "booked",
+    "arrived": "arrived",
+    "done": "fulfilled",
+    "no_show": "noshow",
+    "cancelled": "cancelled",
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _value(value: Any) -> dict[str, Any]:
+    """One typed answer value (R5 ``QuestionnaireResponse.item.answer.value[x]``)."""
+    if isinstance(value, bool):
+        return {"valueBoolean": value}
+    if isinstance(value, int | float):
+        return {"valueDecimal": value}
+    if isinstance(value, str) and _DATE.match(value):
+        return {"valueDate": value}
+    return {"valueString": str(value)}
+
+
+def _coded(code: str) -> dict[str, Any]:
+    return {"valueCoding": {"system": _SYSTEM, "code": str(code), "display": str(code).replace("_", " ")}}
+
+
+#: Answers whose values are codes of the questionnaire (lists of them, or in entries).
+_CODED = {"conditions", "medications", "product", "area", "side_effects", "substance", "reaction"}
+
+
+def _answers(key: str, value: Any) -> list[dict[str, Any]]:
+    """The answers of one question: a list question as yes/no with its entries nested."""
+    if isinstance(value, list):
+        if not value:
+            return [{"valueBoolean": False}]
+        nested: list[dict[str, Any]] = []
+        for i, entry in enumerate(value):
+            if isinstance(entry, dict):
+                parts = [
+                    {"linkId": f"{key}.{i}.{k}", "text": k, "answer": _answers(k, v)}
+                    for k, v in entry.items()
+                    if v is not None and v != []
+                ]
+                nested.append({"linkId": f"{key}.{i}", "item": parts})
+            else:
+                nested.append({"linkId": f"{key}.{i}", "answer": [_coded(entry)]})
+        return [{"valueBoolean": True, "item": nested}]
+    if key in _CODED and isinstance(value, str):
+        return [_coded(value)]
+    return [_value(value)]
+
+
 def patient_bundle(record: Mapping[str, Any]) -> str:
     """The FHIR JSON of ``repo.patient_record(...)``."""
     p = record["patient"]
-    pref = f"urn:uuid:patient-{p.id}"
+    # one namespace per patient record, from its id and creation time: UUIDs stable across exports
+    space = uuid.uuid5(
+        uuid.NAMESPACE_URL, f"https://rhytid.example/patient/{p.id}/{p.created_at.isoformat()}"
+    )
+
+    def rid(kind: str, ident: object) -> str:
+        return str(uuid.uuid5(space, f"{kind}/{ident}"))
+
+    pref = f"urn:uuid:{rid('Patient', p.id)}"
     subject = {"reference": pref}
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": pref,
             "resource": {
                 "resourceType": "Patient",
-                "id": f"patient-{p.id}",
+                "id": rid("Patient", p.id),
+                "identifier": [{"system": "https://rhytid.example/id/patient", "value": str(p.id)}],
                 "name": [{"family": p.family_name, "given": [p.given_name]}],
                 "gender": p.sex,
                 "birthDate": p.birth_date.isoformat(),
@@ -72,10 +142,18 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
         }
     ]
 
-    def add(kind: str, ident: str, resource: dict[str, Any]) -> None:
-        rid = f"{kind.lower()}-{ident}"
+    def add(kind: str, ident: object, resource: dict[str, Any]) -> str:
+        """Add a resource; its reference (``urn:uuid:…``)."""
+        ident_ = rid(kind, ident)
         clean = {k: v for k, v in resource.items() if v is not None}
-        entries.append({"fullUrl": f"urn:uuid:{rid}", "resource": {"resourceType": kind, "id": rid, **clean}})
+        local = {"system": f"https://rhytid.example/id/{kind.lower()}", "value": str(ident)}
+        body = {"resourceType": kind, "id": ident_, "identifier": [local], **clean}
+        entries.append({"fullUrl": f"urn:uuid:{ident_}", "resource": body})
+        return f"urn:uuid:{ident_}"
+
+    performers: dict[int, str] = {}
+    for uid, user in (record.get("practitioners") or {}).items():
+        performers[uid] = add("Practitioner", uid, {"name": [{"text": user.name}], "active": user.active})
 
     histories = record["histories"]
     for h in histories:
@@ -88,14 +166,15 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
                 "authored": _dt(h.created_at),
                 "questionnaire": "https://rhytid.example/Questionnaire/medical-history-v1",
                 "item": [
-                    {"linkId": key, "text": key, "answer": [{"valueString": str(value)}]}
+                    {"linkId": key, "text": key.replace("_", " "), "answer": _answers(key, value)}
                     for key, value in h.answers.items()
                     if value is not None and key != "schema_version"
                 ],
             },
         )
-    if histories:
-        latest = histories[0]
+    in_force = [h for h in histories if getattr(h, "status", "accepted") == "accepted"]
+    if in_force:
+        latest = in_force[0]
         for i, allergy in enumerate(latest.answers.get("allergies") or []):
             add(
                 "AllergyIntolerance",
@@ -134,20 +213,21 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
                     },
                 )
     for t in record["treatments"]:
-        med = f"urn:uuid:medication-{t.id}"
-        add(
+        med = add(
             "Medication",
-            str(t.id),
+            t.id,
             {"code": _code(t.product), "batch": {"lotNumber": t.lot, "expirationDate": t.expiry.isoformat()}},
         )
+        by = performers.get(t.clinician_id)
         add(
             "MedicationAdministration",
-            str(t.id),
+            t.id,
             {
                 "status": "completed",
                 "medication": {"reference": {"reference": med}},
                 "subject": subject,
                 "occurenceDateTime": _dt(t.performed_at),
+                "performer": [{"actor": {"reference": {"reference": by}}}] if by else None,
                 "dosage": {
                     "text": "; ".join(
                         f"{i.units:g} U {i.site or f'({i.x_mm:g}, {i.y_mm:g}) mm'} {i.depth}"
@@ -159,17 +239,18 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
         )
         add(
             "Procedure",
-            str(t.id),
+            t.id,
             {
                 "status": "completed",
                 "code": _code("botulinum_toxin_injection", "Botulinum toxin injection"),
                 "subject": subject,
                 "occurrenceDateTime": _dt(t.performed_at),
+                "performer": [{"actor": {"reference": by}}] if by else None,
                 "bodySite": [_code(area) for area in t.areas],
             },
         )
     for f in record.get("filler_treatments", ()):
-        add(
+        filler = add(
             "Medication",
             f"filler-{f.id}",
             {
@@ -187,7 +268,7 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
                 "subject": subject,
                 "occurrenceDateTime": _dt(f.performed_at),
                 "bodySite": [_code(site.area) for site in f.sites],
-                "used": [{"reference": {"reference": f"urn:uuid:medication-filler-{f.id}"}}],
+                "used": [{"reference": {"reference": filler}}],
                 "note": [
                     {
                         "text": f"{f.volume_ml:g} mL by {f.technique}; "
@@ -200,9 +281,9 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
     for ap in record["appointments"]:
         add(
             "Appointment",
-            str(ap.id),
+            ap.id,
             {
-                "status": "booked" if ap.status == "booked" else "cancelled",
+                "status": _APPOINTMENT_STATUS[ap.status],
                 "serviceType": [{"concept": _code(ap.kind)}],
                 "subject": subject,
                 "start": _dt(ap.starts_at),
@@ -213,7 +294,7 @@ def patient_bundle(record: Mapping[str, Any]) -> str:
     for ae in record["adverse_events"]:
         add(
             "AdverseEvent",
-            str(ae.id),
+            ae.id,
             {
                 "status": "completed",
                 "actuality": "actual",

@@ -1,4 +1,10 @@
-"""Appointments as an iCalendar (RFC 5545) calendar; summaries carry initials, not names."""
+"""Appointments as an iCalendar (RFC 5545) calendar; summaries carry initials, not names.
+
+Times are stored as naive UTC and written as UTC (``DTSTART:20340110T080000Z``), which every
+calendar shows in its own zone; a floating time would be read as local time, off by the clinic's
+offset. A cancelled appointment stays in the calendar with ``STATUS:CANCELLED`` and a higher
+``SEQUENCE``, so that a subscribed calendar removes it instead of keeping it for ever.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ _KIND = {
 
 
 def appointments_calendar(appointments: Iterable[Any], initials: Mapping[int, str]) -> bytes:
-    """One VEVENT per appointment (clinic-local floating times)."""
+    """One VEVENT per appointment, booked or cancelled, in UTC."""
     cal = Calendar()
     cal.add("prodid", "-//Rhytid//clinic//EN")
     cal.add("version", "2.0")
@@ -28,10 +34,13 @@ def appointments_calendar(appointments: Iterable[Any], initials: Mapping[int, st
         ev = Event()
         ev.add("uid", f"appointment-{a.id}@rhytid")
         ev.add("dtstamp", stamp)
-        ev.add("dtstart", a.starts_at)
-        ev.add("dtend", a.starts_at + dt.timedelta(minutes=a.minutes))
+        start = a.starts_at.replace(tzinfo=dt.UTC) if a.starts_at.tzinfo is None else a.starts_at
+        ev.add("dtstart", start.astimezone(dt.UTC))
+        ev.add("dtend", start.astimezone(dt.UTC) + dt.timedelta(minutes=a.minutes))
         ev.add("summary", f"{_KIND.get(a.kind, a.kind)} — {initials.get(a.patient_id, '')}".strip(" —"))
-        ev.add("status", "CONFIRMED" if a.status == "booked" else "CANCELLED")
+        cancelled = a.status == "cancelled"
+        ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        ev.add("sequence", 1 if cancelled else 0)
         cal.add_component(ev)
     out: bytes = cal.to_ical()
     return out

@@ -1,7 +1,11 @@
 """Engines, sessions and migrations.
 
-SQLite (WAL, foreign keys, ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing)
-is the default, in the user's data directory; PostgreSQL through ``RHYTID_DATABASE_URL``.
+SQLite (WAL, foreign keys, ``synchronous=FULL`` so an acknowledged write survives a power cut,
+``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing, a short busy timeout so a
+stuck writer costs a prompt 503 rather than a long stall) is the default, in the user's data
+directory; PostgreSQL through ``RHYTID_DATABASE_URL``. Sessions that only read
+(``session_factory(engine, read_only=True)``: credentials, health checks) begin a deferred
+transaction on SQLite, so they never take or wait for the write lock.
 Migrations ship inside the package (``rhytid/store/migrations``) and run programmatically.
 """
 
@@ -36,6 +40,9 @@ __all__ = [
 ]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+#: How long (ms) a SQLite connection waits for another writer's lock before giving up (503).
+BUSY_TIMEOUT_MS = 5000
+_READ_ONLY = "rhytid_read_only"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -50,6 +57,16 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{folder / 'clinic.sqlite3'}"
 
 
+def _private(database: str | None) -> None:
+    """The clinic database and its WAL files readable by their owner only (0600)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(database + suffix)
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -57,13 +74,15 @@ def _sqlite_setup(engine: Engine) -> None:
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=FULL")
         cur.close()
+        _private(engine.url.database)  # the file exists now (WAL mode wrote its header)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -77,8 +96,10 @@ def make_engine(url: str | None = None) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+            Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+        )
         _sqlite_setup(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -101,14 +122,16 @@ def migrate(engine: Engine) -> None:
 def is_migrated(engine: Engine) -> bool:
     """True when the database is reachable and at the newest migration."""
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
-    with engine.connect() as conn:
+    with engine.execution_options(**{_READ_ONLY: True}).connect() as conn:
         conn.execute(text("SELECT 1"))
         current = MigrationContext.configure(conn).get_current_revision()
     return current == head
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` ones begin deferred on SQLite (no write lock)."""
+    bind = engine.execution_options(**{_READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 @contextmanager

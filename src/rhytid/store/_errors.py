@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rhytid.errors import RhytidError
+from rhytid.errors import PermissionDenied, RhytidError
 
-__all__ = ["ConflictError", "NotFoundError", "StoreError"]
+__all__ = ["ConflictError", "GoneError", "NotFoundError", "PermissionDenied", "StoreError"]
 
 
 class StoreError(RhytidError, ValueError):
@@ -17,3 +17,7 @@ class NotFoundError(StoreError, LookupError):
 
 class ConflictError(StoreError):
     """The request conflicts with stored data (a double booking, a duplicate)."""
+
+
+class GoneError(StoreError):
+    """The record existed but may no longer be used (a spent, revoked or expired link)."""

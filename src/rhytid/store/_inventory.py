@@ -26,6 +26,7 @@ from rhytid.store._consent import require_consent
 from rhytid.store._errors import NotFoundError, StoreError
 from rhytid.store._models import utcnow
 from rhytid.store._repo import Actor, _patient, audit
+from rhytid.store._safety import in_force_history
 
 __all__ = [
     "FillerSiteIn",
@@ -211,12 +212,7 @@ def create_filler_treatment(
     if actor.role != "clinician":
         raise StoreError("role: only a clinician may record a treatment")
     patient = _patient(db, patient_id, actor)
-    history = db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
-    )
+    history = in_force_history(db, patient.id)
     if history is None:
         raise StoreError(
             "history: no medical history on file; the patient must complete the intake before treatment"

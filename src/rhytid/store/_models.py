@@ -30,6 +30,7 @@ __all__ = [
     "AppointmentSlot",
     "Assessment",
     "AuditEntry",
+    "AuthSession",
     "Base",
     "Clinic",
     "ClinicContact",
@@ -40,6 +41,7 @@ __all__ = [
     "MedicalHistory",
     "OutboxMessage",
     "Patient",
+    "PatientLink",
     "Photo",
     "Plan",
     "Treatment",
@@ -117,6 +119,10 @@ class MedicalHistory(Base):
     acknowledgements: Mapped[list[Any]] = mapped_column(JSON, default=list)
     submitted_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: accepted (in force) | proposed (awaits a clinician: it would clear a recorded finding) | rejected
+    status: Mapped[str] = mapped_column(String(20), default="accepted", server_default="accepted")
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Assessment(Base):
@@ -453,3 +459,37 @@ class AlertNotice(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PatientLink(Base):
+    """A link that opens one patient's form once: the URL's signed token names this row and must
+    match its hash; spent by the first accepted submission, revocable, expiring."""
+
+    __tablename__ = "patient_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    form: Mapped[str] = mapped_column(String(40))
+    treatment_id: Mapped[int | None] = mapped_column(Integer)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class AuthSession(Base):
+    """A sign-in session (``cookie``) or an API token (``bearer``): the credential names this row and
+    must match its hash; revoked by sign-out, an admin or a password change; idle ones lapse."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -71,9 +71,11 @@ class Staged:
 
 def write_staged(folder: Path, name: str, content: bytes) -> Staged:
     """Write ``content`` under a hidden temporary name in ``folder`` (created if needed)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = folder / f".{name}.{uuid.uuid4().hex[:12]}.part"
-    temporary.write_bytes(content)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # readable by the app only
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
     return Staged(temporary, folder / name)
 
 

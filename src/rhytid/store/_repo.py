@@ -38,7 +38,8 @@ from rhytid.store import _models as m
 from rhytid.store import _photos as photo_files
 from rhytid.store._clinical import age_on, preview, rebuild_screening, screen_answers
 from rhytid.store._consent import list_consents, require_consent
-from rhytid.store._errors import ConflictError, NotFoundError, StoreError
+from rhytid.store._errors import ConflictError, NotFoundError, PermissionDenied, StoreError
+from rhytid.store._exif import strip_metadata
 from rhytid.store._hours import check_bookable
 from rhytid.store._models import utcnow
 from rhytid.store._photos import MAX_PHOTO_BYTES, PHOTO_TYPES
@@ -46,6 +47,7 @@ from rhytid.store._safety import (
     DilutionNotConfirmed,
     ReviewRefused,
     dilution_change,
+    in_force_history,
     patient_safety,
     recent_filler,
 )
@@ -77,6 +79,7 @@ __all__ = [
     "authenticate",
     "book_appointment",
     "cancel_appointment",
+    "cleared_findings",
     "close_alert",
     "create_adverse_event",
     "create_assessment",
@@ -88,6 +91,7 @@ __all__ = [
     "create_vial",
     "due_follow_ups",
     "get_patient",
+    "in_force_history",
     "latest_history",
     "list_adverse_events",
     "list_aftercare",
@@ -207,7 +211,7 @@ def update_user(*, db: Session, user_id: int, data: UserUpdate, actor: Actor) ->
         .where(m.User.clinic_id == actor.clinic_id, m.User.role == "admin", m.User.active.is_(True))
     )
     if not admins:
-        raise StoreError("role: the clinic must keep at least one active admin")
+        raise ConflictError("role: the clinic must keep at least one active admin")
     detail = ",".join(f"{k}={v}" for k, v in sorted(changes.items()))
     audit(db, actor, "update", "user", user.id, None, detail or None)
     return user
@@ -216,6 +220,9 @@ def update_user(*, db: Session, user_id: int, data: UserUpdate, actor: Actor) ->
 def authenticate(*, db: Session, email: str, password: str) -> m.User | None:
     """The active user with this e-mail and password, else None (constant work either way)."""
     user = db.scalar(select(m.User).where(m.User.email == email.strip().lower()))
+    if user is not None:
+        db.expunge(user)
+    db.rollback()  # no transaction (nor SQLite's lock) is held while the password hash is checked
     if user is None:
         verify_password(DUMMY_HASH, password)
         return None
@@ -295,7 +302,14 @@ def search_patients(*, db: Session, query: str, actor: Actor, limit: int = 50) -
             q = q.where(by_name)
     found = list(db.scalars(q.order_by(m.Patient.family_name, m.Patient.given_name).limit(limit)))
     audit(db, actor, "search", "patient", None, None, f"{len(found)} results")
+    audit_shown(db, actor, "patient_search", [p.id for p in found])
     return found
+
+
+def audit_shown(db: Session, actor: Actor, listing: str, patient_ids: list[int]) -> None:
+    """One ``list`` audit row per patient a list showed (who saw whose name, and where)."""
+    for pid in dict.fromkeys(patient_ids):
+        audit(db, actor, "list", listing, None, pid)
 
 
 # --- medical history and screening -------------------------------------------------------------
@@ -305,6 +319,11 @@ def submit_history(
     """Store a new version of the answers with their screening (ScreeningError names the field)."""
     patient = _patient(db, patient_id, actor)
     screening = screen_answers(answers)
+    status = "accepted"
+    if actor.role != "clinician":
+        current = in_force_history(db, patient.id)
+        if current is not None and cleared_findings(current.screening, screening.to_dict()):
+            status = "proposed"
     version = (
         db.scalar(select(func.max(m.MedicalHistory.version)).where(m.MedicalHistory.patient_id == patient.id))
         or 0
@@ -317,11 +336,28 @@ def submit_history(
         decision=screening.decision,
         acknowledgements=[],
         submitted_by=actor.label,
+        status=status,
     )
     db.add(record)
     db.flush()
-    audit(db, actor, "create", "medical_history", record.id, patient.id, f"version {version}")
+    detail = f"version {version}" + (" (proposed: awaits a clinician)" if status == "proposed" else "")
+    audit(db, actor, "create", "medical_history", record.id, patient.id, detail)
     return record
+
+
+#: Findings that only a clinician may clear: a patient-link or staff submission without them is a proposal.
+GUARDED_SEVERITIES = ("contraindication", "precaution")
+
+
+def cleared_findings(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Codes of contraindications and precautions in screening ``before`` that ``after`` lacks."""
+
+    def codes(screening: dict[str, Any]) -> set[str]:
+        return {
+            str(f["code"]) for f in screening.get("findings", []) if f.get("severity") in GUARDED_SEVERITIES
+        }
+
+    return sorted(codes(before) - codes(after))
 
 
 def list_histories(*, db: Session, patient_id: int, actor: Actor) -> list[m.MedicalHistory]:
@@ -337,12 +373,7 @@ def list_histories(*, db: Session, patient_id: int, actor: Actor) -> list[m.Medi
 
 def latest_history(*, db: Session, patient_id: int, actor: Actor) -> m.MedicalHistory | None:
     patient = _patient(db, patient_id, actor)
-    row = db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
-    )
+    row = in_force_history(db, patient.id)
     audit(db, actor, "read", "medical_history", row.id if row else None, patient.id)
     return row
 
@@ -352,7 +383,7 @@ def acknowledge_precautions(
 ) -> m.MedicalHistory:
     """A clinician acknowledges precaution codes of the latest history (rules: ``clinic.acknowledge``)."""
     if actor.role != "clinician":
-        raise StoreError("role: only a clinician may acknowledge precautions")
+        raise PermissionDenied("role: only a clinician may acknowledge precautions")
     row = latest_history(db=db, patient_id=patient_id, actor=actor)
     if row is None:
         raise NotFoundError("history: the patient has no medical history yet")
@@ -415,6 +446,7 @@ def add_photo(
     patient = _patient(db, assessment.patient_id, actor)
     check_photo(filename=filename, content_type=content_type, content=content)
     require_consent(db, patient, "photography")
+    content = strip_metadata(content)  # no GPS position or camera details are stored
     digest = hashlib.sha256(content).hexdigest()
     name = photo_files.file_name(digest, content_type)
     photo = m.Photo(
@@ -673,7 +705,7 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
     plan, and a vial that is expired, too old since reconstitution, of another product or short.
     """
     if actor.role != "clinician":
-        raise StoreError("role: only a clinician may record a treatment")
+        raise PermissionDenied("role: only a clinician may record a treatment")
     patient = _patient(db, patient_id, actor)
     plan = db.get(m.Plan, data.plan_id)
     if plan is None or plan.patient_id != patient.id:
@@ -683,7 +715,11 @@ def create_treatment(*, db: Session, patient_id: int, data: TreatmentCreate, act
             f"plan_id: plan {plan.id} is a draft (it had blocking findings when it was saved); "
             "review it again and mark it ready, or make a new plan"
         )
-    at = data.performed_at.replace(tzinfo=None) if data.performed_at else utcnow()
+    at = (  # naive UTC; an offset is converted, never dropped
+        data.performed_at.astimezone(dt.UTC).replace(tzinfo=None)
+        if data.performed_at and data.performed_at.tzinfo
+        else data.performed_at or utcnow()
+    )
     require_consent(db, patient, "toxin_treatment", at)
     vial = db.get(m.Vial, data.vial_id, with_for_update=True)
     if vial is None or vial.clinic_id != actor.clinic_id:
@@ -839,10 +875,11 @@ def list_appointments(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     patient_id: int | None = None,
+    include_cancelled: bool = False,
 ) -> list[m.Appointment]:
-    q = select(m.Appointment).where(
-        m.Appointment.clinic_id == actor.clinic_id, m.Appointment.status != "cancelled"
-    )
+    q = select(m.Appointment).where(m.Appointment.clinic_id == actor.clinic_id)
+    if not include_cancelled:
+        q = q.where(m.Appointment.status != "cancelled")
     if start is not None:
         q = q.where(m.Appointment.starts_at >= start)
     if end is not None:
@@ -852,6 +889,8 @@ def list_appointments(
         q = q.where(m.Appointment.patient_id == patient_id)
     rows = list(db.scalars(q.order_by(m.Appointment.starts_at)))
     audit(db, actor, "read", "appointment", None, patient_id, f"{len(rows)} appointments")
+    if patient_id is None:
+        audit_shown(db, actor, "appointment", [r.patient_id for r in rows])
     return rows
 
 
@@ -882,6 +921,7 @@ def due_follow_ups(
             if booked is None and (kind == "recall" or due >= today - dt.timedelta(days=14)):
                 out.append({"kind": kind, "due": due, "patient": patient, "treatment_id": treatment.id})
     out.sort(key=lambda d: d["due"])
+    audit_shown(db, actor, "follow_up", [d["patient"].id for d in out])
     return out
 
 
@@ -943,6 +983,7 @@ def open_alerts(*, db: Session, actor: Actor) -> list[tuple[m.AftercareReport, m
         .where(m.Patient.clinic_id == actor.clinic_id, m.AftercareReport.alert_open.is_(True))
         .order_by(m.AftercareReport.id.desc())
     ).all()
+    audit_shown(db, actor, "alert", [p.id for _, p in rows])
     return [(r, p) for r, p in rows]
 
 
@@ -1054,6 +1095,17 @@ def patient_record(*, db: Session, patient_id: int, actor: Actor) -> dict[str, A
                 .order_by(m.FillerTreatment.performed_at.desc())
             )
         ),
+        # the clinicians who treated the patient (the FHIR export's performers)
+        "practitioners": {
+            u.id: u
+            for u in db.scalars(
+                select(m.User).where(
+                    m.User.id.in_(
+                        select(m.Treatment.clinician_id).where(m.Treatment.patient_id == patient.id)
+                    )
+                )
+            )
+        },
     }
 
 
@@ -1073,7 +1125,12 @@ def list_audit(
     clinic_users = select(m.User.id).where(m.User.clinic_id == actor.clinic_id)
     clinic_patients = select(m.Patient.id).where(m.Patient.clinic_id == actor.clinic_id)
     q = select(m.AuditEntry).where(
-        or_(m.AuditEntry.user_id.in_(clinic_users), m.AuditEntry.patient_id.in_(clinic_patients))
+        or_(
+            m.AuditEntry.user_id.in_(clinic_users),
+            m.AuditEntry.patient_id.in_(clinic_patients),
+            # failed sign-ins name the account they tried (no acting user)
+            (m.AuditEntry.entity == "user") & m.AuditEntry.entity_id.in_(clinic_users),
+        )
     )
     if patient_id is not None:
         q = q.where(m.AuditEntry.patient_id == patient_id)

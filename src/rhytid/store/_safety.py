@@ -83,14 +83,19 @@ def _alert_summary(row: m.AftercareReport) -> str:
     return f"{row.level.replace('_', ' ')} — {reasons}"
 
 
-def patient_safety(db: Session, patient: m.Patient) -> PatientSafety:
-    """Read the patient's history, treatments, alerts and adverse events (no audit: the caller's act is)."""
-    latest = db.scalar(
+def in_force_history(db: Session, patient_id: int) -> m.MedicalHistory | None:
+    """The newest accepted history of a patient (proposals and rejected ones are not in force)."""
+    return db.scalar(
         select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient.id)
+        .where(m.MedicalHistory.patient_id == patient_id, m.MedicalHistory.status == "accepted")
         .order_by(m.MedicalHistory.version.desc())
         .limit(1)
     )
+
+
+def patient_safety(db: Session, patient: m.Patient) -> PatientSafety:
+    """Read the patient's history, treatments, alerts and adverse events (no audit: the caller's act is)."""
+    latest = in_force_history(db, patient.id)
     acks = tuple(
         Acknowledgement(
             clinician=a["clinician"], at=dt.datetime.fromisoformat(a["at"]), codes=tuple(a["codes"])

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 
 from rhytid.clinic import PRODUCTS
+from rhytid.store._security import MAX_LENGTH, password_problem
 
 __all__ = [
     "AcknowledgeRequest",
@@ -23,6 +35,8 @@ __all__ = [
     "GradePair",
     "HistoryPublic",
     "InjectionIn",
+    "PasswordChange",
+    "PasswordReset",
     "PatientClinical",
     "PatientCreate",
     "PatientPublic",
@@ -46,6 +60,38 @@ Area = Literal["glabellar", "forehead", "lateral_canthal_l", "lateral_canthal_r"
 PlanStatus = Literal["draft", "ready"]
 
 
+#: The largest id any table can hold (PostgreSQL ``INTEGER``); a larger one names no record.
+MAX_ID = 2**31 - 1
+#: The dates the clinic accepts: birth dates, visits, vials and appointments all fall between.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2199, 12, 31)
+
+
+def _no_number(v: Any) -> Any:
+    if isinstance(v, int | float):  # bool included: JSON 0 or true is not a date
+        raise ValueError("give a date as text (YYYY-MM-DD or YYYY-MM-DDTHH:MM), not a number")
+    return v
+
+
+def _day_in_range(v: dt.date) -> dt.date:
+    if not EARLIEST <= v <= LATEST:
+        raise ValueError(f"must lie between {EARLIEST} and {LATEST}, got {v.isoformat()}")
+    return v
+
+
+def _moment_in_range(v: dt.datetime) -> dt.datetime:
+    _day_in_range(v.date())  # the wall-clock date, before any conversion between zones
+    return v
+
+
+#: A record id (422 outside 1..MAX_ID).
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: A calendar date between EARLIEST and LATEST, given as text.
+Day = Annotated[dt.date, BeforeValidator(_no_number), AfterValidator(_day_in_range)]
+#: A date and time between EARLIEST and LATEST, given as text; naive = UTC, an offset is converted.
+Moment = Annotated[dt.datetime, BeforeValidator(_no_number), AfterValidator(_moment_in_range)]
+
+
 def _product(v: str) -> str:
     if v not in PRODUCTS:
         raise ValueError(f"unknown product {v!r}; allowed: {', '.join(PRODUCTS)}")
@@ -59,13 +105,44 @@ class _In(BaseModel):
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    @field_serializer("*", mode="wrap")
+    def _aware(self, value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+        """Stored times are naive UTC; every time that leaves carries its offset (``Z``)."""
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return handler(value)
+
 
 # --- users -------------------------------------------------------------------------------------
+def _password(v: str, info: ValidationInfo) -> str:
+    problem = password_problem(v, info.data.get("email"))
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
 class UserCreate(_In):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    name: str = Field(min_length=1, max_length=200)
+    # passwords are kept exactly as typed: no whitespace is stripped (the e-mail and name are)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    email: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(
+        min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$"
+    )
+    name: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(min_length=1, max_length=200)
     role: Role
-    password: str = Field(min_length=10, max_length=200)
+    password: str = Field(max_length=MAX_LENGTH)
+
+    _check_password = field_validator("password")(_password)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=MAX_LENGTH)
+    new_password: str = Field(max_length=MAX_LENGTH)
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    new_password: str = Field(max_length=MAX_LENGTH)
 
 
 class UserUpdate(_In):
@@ -86,7 +163,7 @@ class UserPublic(_Out):
 class PatientCreate(_In):
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
-    birth_date: dt.date
+    birth_date: Day
     sex: Sex
     phone: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -138,6 +215,9 @@ class HistoryPublic(_Out):
     unacknowledged: list[str] = []
     submitted_by: str
     created_at: dt.datetime
+    status: str = "accepted"
+    reviewed_by: str | None = None
+    reviewed_at: dt.datetime | None = None
 
 
 class AcknowledgeRequest(_In):
@@ -151,7 +231,7 @@ class GradePair(_In):
 
 
 class AssessmentCreate(_In):
-    assessed_on: dt.date
+    assessed_on: Day
     grades: dict[Area, GradePair] = Field(min_length=1)
     notes: str | None = Field(default=None, max_length=20000)
 
@@ -212,10 +292,10 @@ class PlanPublic(_Out):
 class VialCreate(_In):
     product: str
     lot: str = Field(min_length=1, max_length=60)
-    expiry: dt.date
+    expiry: Day
     vial_units: float = Field(gt=0, le=1000)
     diluent_ml: float = Field(gt=0, le=10)
-    reconstituted_at: dt.datetime
+    reconstituted_at: Moment
 
     _check_product = field_validator("product")(_product)
 
@@ -248,9 +328,9 @@ class AcknowledgementIn(_In):
 
 
 class TreatmentCreate(_In):
-    plan_id: int
-    vial_id: int
-    performed_at: dt.datetime | None = None
+    plan_id: Id
+    vial_id: Id
+    performed_at: Moment | None = None
     notes: str | None = Field(default=None, max_length=20000)
     #: the vial's units per mL, confirming the volumes recomputed from its reconstitution when it
     #: differs from the plan's
@@ -289,18 +369,18 @@ class TreatmentPublic(_Out):
 
 # --- appointments ------------------------------------------------------------------------------
 class AppointmentCreate(_In):
-    patient_id: int
-    clinician_id: int
+    patient_id: Id
+    clinician_id: Id
     kind: Kind
-    starts_at: dt.datetime
+    starts_at: Moment
     minutes: int = Field(default=15, ge=5, le=240)
-    treatment_id: int | None = None
+    treatment_id: Id | None = None
     notes: str | None = Field(default=None, max_length=2000)
 
     @field_validator("starts_at")
     @classmethod
     def _naive(cls, v: dt.datetime) -> dt.datetime:
-        return v.replace(tzinfo=None)
+        return v.astimezone(dt.UTC).replace(tzinfo=None) if v.tzinfo else v
 
 
 class AppointmentPublic(_Out):
@@ -329,8 +409,8 @@ class AftercarePublic(_Out):
 
 
 class AdverseEventCreate(_In):
-    treatment_id: int | None = None
-    onset_date: dt.date
+    treatment_id: Id | None = None
+    onset_date: Day
     kind: str = Field(min_length=1, max_length=60)
     severity: Literal["mild", "moderate", "severe"]
     description: str = Field(min_length=1, max_length=20000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -14,9 +14,11 @@ from rhytid.store import StoreError, repo
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.web._auth import AdminUser, DbSession, actor_of
-from rhytid.web._pages import _form, _redirect, _render, _s, _validation_message
+from rhytid.web._bounds import bounded_ids
+from rhytid.web._forms import CsrfForm
+from rhytid.web._pages import _redirect, _render, _s, _validation_message
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(bounded_ids)])
 
 _ROLES = ("admin", "clinician", "front_desk")
 
@@ -49,8 +51,7 @@ def users(request: Request, db: DbSession, user: AdminUser) -> HTMLResponse:
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-async def create_user(request: Request, db: DbSession, user: AdminUser) -> Response:
-    form = await _form(request)
+def create_user(request: Request, db: DbSession, user: AdminUser, form: CsrfForm) -> Response:
     values = {k: _s(form, k) for k in ("email", "name", "role")}
     try:
         data = s.UserCreate.model_validate({**values, "password": str(form.get("password") or "")})
@@ -66,8 +67,7 @@ async def create_user(request: Request, db: DbSession, user: AdminUser) -> Respo
 
 
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse)
-async def update_user(request: Request, db: DbSession, user: AdminUser, user_id: int) -> Response:
-    form = await _form(request)
+def update_user(request: Request, db: DbSession, user: AdminUser, user_id: int, form: CsrfForm) -> Response:
     raw: dict[str, object] = {}
     if _s(form, "role"):
         raw["role"] = _s(form, "role")
@@ -89,9 +89,8 @@ async def update_user(request: Request, db: DbSession, user: AdminUser, user_id:
 
 
 @router.post("/admin/clinic", response_class=HTMLResponse)
-async def clinic_settings(request: Request, db: DbSession, user: AdminUser) -> Response:
+def clinic_settings(request: Request, db: DbSession, user: AdminUser, form: CsrfForm) -> Response:
     """The clinic's time zone, in which vial and appointment times are entered and shown."""
-    form = await _form(request)
     try:
         repo.set_clinic_time_zone(db=db, time_zone=_s(form, "time_zone"), actor=actor_of(user))
         db.commit()

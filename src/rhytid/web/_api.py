@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, File, Form, HTTPException, Query, Request, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rhytid.clinic import vial_use_by
 from rhytid.interop import appointments_calendar, patient_bundle
 from rhytid.store import _inventory as inv
-from rhytid.store import repo, schedule
+from rhytid.store import accounts, links, repo, review, schedule, sessions
+from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._clinical import anatomy
 from rhytid.store._inventory import LotRecallPublic, lot_recall
 from rhytid.store._models import utcnow
+from rhytid.store._schemas import _Out as Out
 from rhytid.toxin import label_pattern
 from rhytid.web._auth import (
+    TOKEN_HOURS,
     AdminUser,
     AnyUser,
     ClinicalUser,
@@ -25,13 +29,25 @@ from rhytid.web._auth import (
     DbSession,
     actor_of,
     api_token,
+    link_days,
     make_link,
     settings_of,
+    sign_out,
 )
+from rhytid.web._bounds import bounded_ids
 from rhytid.web._face_chart import face_chart
+from rhytid.web._openapi import ERROR_RESPONSES
 from rhytid.web._record import PHOTO_VIEWS, check_view
 
-router = APIRouter(prefix="/api")
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A query time as naive UTC (an offset converted, a naive time taken as UTC)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+router = APIRouter(prefix="/api", dependencies=[Depends(bounded_ids)], responses=ERROR_RESPONSES)
 
 
 class TokenPublic(BaseModel):
@@ -43,32 +59,95 @@ class TokenPublic(BaseModel):
 class LinkCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     form: Literal["intake", "aftercare"]
-    treatment_id: int | None = None
+    treatment_id: s.Id | None = None
 
 
 class LinkPublic(BaseModel):
+    id: int
     url: str
     form: str
     expires_in_days: float
 
 
+class LinkStatus(Out):
+    id: int
+    patient_id: int
+    form: str
+    created_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    state: Literal["open", "used", "revoked", "expired"]
+
+    @classmethod
+    def of(cls, row: m.PatientLink) -> LinkStatus:
+        state: Literal["open", "used", "revoked", "expired"] = (
+            "revoked"
+            if row.revoked_at
+            else "used"
+            if row.used_at
+            else "expired"
+            if row.expires_at <= utcnow()
+            else "open"
+        )
+        return cls(
+            id=row.id,
+            patient_id=row.patient_id,
+            form=row.form,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            used_at=row.used_at,
+            revoked_at=row.revoked_at,
+            state=state,
+        )
+
+
+#: The longest free text in answers or reports: the intake form's notes field (its maxlength).
+MAX_TEXT = 5000
+#: The largest answers or report as JSON (bytes); the full questionnaire is under 4 kB.
+MAX_JSON_BYTES = 64 * 1024
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    def walk(v: Any, where: str) -> None:
+        if isinstance(v, str) and len(v) > MAX_TEXT:
+            raise ValueError(f"{where}: at most {MAX_TEXT} characters, got {len(v)}")
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{where}.{k}" if where else str(k))
+        if isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, f"{where}[{i}]")
+
+    walk(value, "")
+    size = len(json.dumps(value))
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"at most {MAX_JSON_BYTES} bytes of JSON, got {size}")
+    return value
+
+
+BoundedJson = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
+
+
 class HistoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    answers: dict[str, Any]
+    answers: BoundedJson
 
 
 class AftercareCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    treatment_id: int | None = None
-    report: dict[str, Any]
+    treatment_id: s.Id | None = None
+    report: BoundedJson
 
 
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=500)
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(Out):
     id: int
     patient_id: int
     patient_name: str
@@ -107,9 +186,55 @@ def _treatment_public(row: Any) -> s.TreatmentPublic:
 
 # --- auth and users ----------------------------------------------------------------------------
 @router.post("/auth/token", response_model=TokenPublic, tags=["auth"])
-def issue_token(request: Request, user: AnyUser) -> TokenPublic:
-    """A bearer token (12 h) for the user of the given HTTP Basic credentials or session."""
-    return TokenPublic(access_token=api_token(request, user), expires_in=12 * 3600)
+def issue_token(request: Request, db: DbSession, user: AnyUser) -> TokenPublic:
+    """A bearer token (12 h, never extended) for the user of the given HTTP Basic credentials or
+    session; a bearer token cannot issue another (403)."""
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        raise HTTPException(403, detail="credentials: a bearer token cannot renew itself; use HTTP Basic")
+    token = api_token(request, user, db)
+    repo.audit(db, actor_of(user), "signin", "user", user.id, None, "api token")
+    db.commit()
+    return TokenPublic(access_token=token, expires_in=TOKEN_HOURS * 3600)
+
+
+@router.post("/auth/signout", status_code=204, tags=["auth"])
+def api_sign_out(request: Request, db: DbSession, user: AnyUser) -> Response:
+    """Revoke the credential of this request (the session cookie or bearer token)."""
+    response = Response(status_code=204)
+    sign_out(request, response, db)
+    repo.audit(db, actor_of(user), "signout", "user", user.id, None)
+    db.commit()
+    return response
+
+
+@router.post("/me/password", status_code=204, tags=["auth"])
+def change_password(db: DbSession, user: AnyUser, data: s.PasswordChange) -> Response:
+    """Change one's own password (the current one is required); every session and token ends."""
+    accounts.change_password(
+        db=db, user_id=user.id, current=data.current_password, new=data.new_password, actor=actor_of(user)
+    )
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/password", status_code=204, tags=["users"])
+def reset_password(db: DbSession, user: AdminUser, user_id: int, data: s.PasswordReset) -> Response:
+    """An admin sets a user's password; that user's sessions and tokens end."""
+    accounts.change_password(
+        db=db, user_id=user_id, current=None, new=data.new_password, actor=actor_of(user)
+    )
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/sessions/revoke", tags=["users"])
+def revoke_sessions(db: DbSession, user: AdminUser, user_id: int) -> dict[str, int]:
+    """End every session and token of a user of the clinic; how many were live."""
+    target = accounts.get_user(db=db, user_id=user_id, actor=actor_of(user))
+    count = sessions.revoke_user_sessions(db=db, user_id=target.id)
+    repo.audit(db, actor_of(user), "revoke", "auth_session", target.id, None, f"{count} sessions")
+    db.commit()
+    return {"revoked": count}
 
 
 @router.get("/me", response_model=s.UserPublic, tags=["auth"])
@@ -142,8 +267,8 @@ def audit_log(
     user: AdminUser,
     patient_id: int | None = None,
     user_id: int | None = None,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    since: s.Day | None = None,
+    until: s.Day | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Any:
     return repo.list_audit(
@@ -195,30 +320,49 @@ def update_patient(db: DbSession, user: AnyUser, patient_id: int, data: s.Patien
 def create_link(
     request: Request, db: DbSession, user: AnyUser, patient_id: int, data: LinkCreate
 ) -> LinkPublic:
-    """A signed, expiring link that opens only this patient's intake or aftercare form."""
+    """A single-use, expiring link that opens only this patient's intake or aftercare form."""
     repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
-    token = make_link(request, patient_id=patient_id, form=data.form, treatment_id=data.treatment_id)
-    repo.audit(db, actor_of(user), "create", "patient_link", None, patient_id, data.form)
-    db.commit()
-    days = (
-        settings_of(request).intake_link_days
-        if data.form == "intake"
-        else settings_of(request).aftercare_link_days
+    token, link_id = make_link(
+        request,
+        db,
+        patient_id=patient_id,
+        form=data.form,
+        treatment_id=data.treatment_id,
+        actor=actor_of(user),
     )
+    db.commit()
     return LinkPublic(
+        id=link_id,
         url=str(request.base_url).rstrip("/") + f"/p/{data.form}/{token}",
         form=data.form,
-        expires_in_days=days,
+        expires_in_days=link_days(request, data.form),
     )
+
+
+@router.get("/patients/{patient_id}/links", response_model=list[LinkStatus], tags=["patients"])
+def list_links(db: DbSession, user: AnyUser, patient_id: int) -> Any:
+    """The patient's links and whether each is open, used, revoked or expired (never the token)."""
+    rows = links.list_links(db=db, patient_id=patient_id, actor=actor_of(user))
+    db.commit()
+    return [LinkStatus.of(r) for r in rows]
+
+
+@router.post("/links/{link_id}/revoke", response_model=LinkStatus, tags=["patients"])
+def revoke_link(db: DbSession, user: AnyUser, link_id: int) -> Any:
+    """Withdraw a link: it no longer opens its form."""
+    row = links.revoke_link(db=db, link_id=link_id, actor=actor_of(user))
+    db.commit()
+    return LinkStatus.of(row)
 
 
 @router.get("/patients/{patient_id}/fhir", tags=["export"])
 def export_fhir(db: DbSession, user: ClinicalUser, patient_id: int) -> Response:
-    """The patient's record as a FHIR R4 collection Bundle."""
+    """The patient's record as a FHIR R5 collection Bundle."""
     record = repo.patient_record(db=db, patient_id=patient_id, actor=actor_of(user))
+    body = patient_bundle(record)  # built first: an export that fails is not logged as done
     repo.audit(db, actor_of(user), "export", "patient", patient_id, patient_id, "fhir")
     db.commit()
-    return Response(patient_bundle(record), media_type="application/fhir+json")
+    return Response(body, media_type="application/fhir+json")
 
 
 # --- clinical ----------------------------------------------------------------------------------
@@ -234,6 +378,26 @@ def histories(db: DbSession, user: ClinicalUser, patient_id: int) -> Any:
 )
 def submit_history(db: DbSession, user: ClinicalUser, patient_id: int, data: HistoryCreate) -> Any:
     row = repo.submit_history(db=db, patient_id=patient_id, answers=data.answers, actor=actor_of(user))
+    db.commit()
+    return _history_public(row)
+
+
+@router.post(
+    "/patients/{patient_id}/histories/{history_id}/confirm", response_model=s.HistoryPublic, tags=["clinical"]
+)
+def confirm_history(db: DbSession, user: Clinician, patient_id: int, history_id: int) -> Any:
+    """Bring a proposed history (one that clears a recorded finding) into force."""
+    row = review.confirm_history(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
+    db.commit()
+    return _history_public(row)
+
+
+@router.post(
+    "/patients/{patient_id}/histories/{history_id}/reject", response_model=s.HistoryPublic, tags=["clinical"]
+)
+def reject_history(db: DbSession, user: Clinician, patient_id: int, history_id: int) -> Any:
+    """Keep a proposed history out of force; the history in force stays as it is."""
+    row = review.reject_history(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
     db.commit()
     return _history_public(row)
 
@@ -277,7 +441,7 @@ def create_assessment(db: DbSession, user: Clinician, patient_id: int, data: s.A
 @router.post(
     "/assessments/{assessment_id}/photos", response_model=s.PhotoPublic, status_code=201, tags=["clinical"]
 )
-async def upload_photo(
+def upload_photo(
     request: Request,
     db: DbSession,
     user: Clinician,
@@ -286,7 +450,7 @@ async def upload_photo(
     view: Annotated[str, Form(description="standard view: " + ", ".join(PHOTO_VIEWS))] = "",
 ) -> Any:
     checked = check_view(view, "view")
-    content = await file.read(repo.MAX_PHOTO_BYTES + 1)
+    content = file.file.read(repo.MAX_PHOTO_BYTES + 1)
     row = repo.add_photo(
         db=db,
         assessment_id=assessment_id,
@@ -465,6 +629,8 @@ def submit_aftercare(
 @router.get("/alerts", response_model=list[AlertPublic], tags=["aftercare"])
 def alerts(db: DbSession, user: AnyUser) -> list[AlertPublic]:
     """Open aftercare alerts (level and patient only; the symptoms are clinical)."""
+    shown = repo.open_alerts(db=db, actor=actor_of(user))
+    db.commit()  # the audit rows of the patients listed
     return [
         AlertPublic(
             id=r.id,
@@ -473,7 +639,7 @@ def alerts(db: DbSession, user: AnyUser) -> list[AlertPublic]:
             level=r.level,
             created_at=r.created_at,
         )
-        for r, p in repo.open_alerts(db=db, actor=actor_of(user))
+        for r, p in shown
     ]
 
 
@@ -511,26 +677,31 @@ def create_adverse_event(db: DbSession, user: Clinician, patient_id: int, data: 
 def appointments(
     db: DbSession,
     user: AnyUser,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    start: s.Moment | None = None,
+    end: s.Moment | None = None,
     patient_id: int | None = None,
 ) -> Any:
-    rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=end, patient_id=patient_id)
+    rows = repo.list_appointments(
+        db=db, actor=actor_of(user), start=_utc(start), end=_utc(end), patient_id=patient_id
+    )
     db.commit()
     return rows
 
 
 @router.get("/appointments.ics", tags=["export"])
 def appointments_ics(
-    db: DbSession, user: AnyUser, start: dt.datetime | None = None, end: dt.datetime | None = None
+    db: DbSession, user: AnyUser, start: s.Moment | None = None, end: s.Moment | None = None
 ) -> Response:
     """The clinic's appointments as an iCalendar file (patients' initials only)."""
-    rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=end)
+    rows = repo.list_appointments(
+        db=db, actor=actor_of(user), start=_utc(start), end=_utc(end), include_cancelled=True
+    )
     names = {
         r.patient_id: repo.get_patient(db=db, patient_id=r.patient_id, actor=actor_of(user)) for r in rows
     }
-    db.commit()
     body = appointments_calendar(rows, {k: v.given_name[:1] + v.family_name[:1] for k, v in names.items()})
+    repo.audit(db, actor_of(user), "export", "appointment", None, None, f"ics: {len(rows)} appointments")
+    db.commit()  # after the calendar was built: a failed export is not logged as done
     return Response(
         body,
         media_type="text/calendar",
@@ -568,6 +739,7 @@ def follow_ups(
     db: DbSession, user: AnyUser, days: Annotated[int, Query(ge=0, le=365)] = 7
 ) -> list[FollowUpDue]:
     due = repo.due_follow_ups(db=db, actor=actor_of(user), today=dt.date.today(), horizon_days=days)
+    db.commit()  # the audit rows of the patients listed
     return [
         FollowUpDue(
             kind=d["kind"],

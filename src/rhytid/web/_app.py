@@ -15,20 +15,34 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rhytid._version import __version__
-from rhytid.errors import RhytidError
+from rhytid.errors import PermissionDenied, RhytidError
 from rhytid.store import (
     ConflictError,
+    GoneError,
     NotFoundError,
-    StoreError,
     is_migrated,
     make_engine,
     migrate,
     session_factory,
 )
 from rhytid.store._photos import sweep_stale
-from rhytid.web import _admin, _api, _clinic_messages, _consent, _filler, _intake, _pages, _reports, _schedule
+from rhytid.web import (
+    _admin,
+    _api,
+    _clinic_messages,
+    _consent,
+    _filler,
+    _intake,
+    _logs,
+    _openapi,
+    _pages,
+    _reports,
+    _schedule,
+)
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._delivery import Worker
+from rhytid.web._limits import BodyLimit
+from rhytid.web._ratelimit import RateLimiter
 from rhytid.web._settings import Settings, load_settings
 
 __all__ = ["create_app"]
@@ -36,19 +50,22 @@ __all__ = ["create_app"]
 _HERE = Path(__file__).parent
 
 
+def _status(exc: RhytidError) -> int:
+    """The HTTP status of an error, by its type."""
+    for kind, status in (
+        (NotFoundError, 404),
+        (PermissionDenied, 403),
+        (ConflictError, 409),
+        (GoneError, 410),
+    ):
+        if isinstance(exc, kind):
+            return status
+    return 422
+
+
 def _field(message: str) -> str | None:
     head, sep, _ = message.partition(":")
     return head.strip() if sep and 0 < len(head.strip()) <= 40 else None
-
-
-def _status(exc: RhytidError) -> int:
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, ConflictError):
-        return 409
-    if isinstance(exc, StoreError) and str(exc).startswith("role:"):
-        return 403
-    return 422
 
 
 def _wants_html(request: Request) -> bool:
@@ -70,6 +87,7 @@ def create_app(
         if migrate_on_start:
             migrate(engine)
         sweep_stale(settings.photo_dir)
+        _logs.install()  # uvicorn has configured its loggers by now
         worker = app.state.outbox = Worker(app.state.sessions, settings)  # outbox delivery thread
         worker.start()
         try:
@@ -89,6 +107,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.read_sessions = session_factory(engine, read_only=True)
+    app.state.signin_limiter = RateLimiter(settings.signin_per_minute, 60.0)
 
     @app.exception_handler(RhytidError)
     async def _rhytid_error(request: Request, exc: RhytidError) -> Response:
@@ -96,7 +116,7 @@ def create_app(
         if _wants_html(request):
             return _pages.error_page(request, status, str(exc))
         extra = getattr(exc, "extra", None) or {}  # e.g. the review of a refused treatment
-        return JSONResponse({"detail": str(exc), "field": _field(str(exc)), **extra}, status_code=status)
+        return JSONResponse({"detail": str(exc), "field": exc.field, **extra}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -168,6 +188,7 @@ def create_app(
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    app.add_middleware(BodyLimit)
     app.include_router(_api.router)
     app.include_router(_consent.api)
     app.include_router(_clinic_messages.api)
@@ -180,5 +201,6 @@ def create_app(
     app.include_router(_intake.router)
     app.include_router(_admin.router)
     app.include_router(_filler.router)
+    _openapi.install(app)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

@@ -4,8 +4,9 @@
   configured) holding the user id and a CSRF token; every form posts the token back.
 - API: the session cookie (unsafe methods then need the ``X-CSRF-Token`` header), HTTP Basic
   (e-mail and password) or a bearer token from ``POST /api/auth/token``.
-- Patients: ``/p/{token}`` links signed with itsdangerous, bound to one patient and one form,
-  expiring after days.
+- Patients: ``/p/{form}/{token}`` links: a token signed with itsdangerous naming a stored link
+  (``rhytid.store.links``) bound to one patient and one form, spent by its first accepted
+  submission, revocable by staff, expiring after days. Staff credentials cannot submit them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import base64
 import binascii
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,8 +24,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rhytid.store import Actor, repo, verify_password
+from rhytid.store import Actor, links, repo, sessions, verify_password
 from rhytid.store import models as m
+from rhytid.web._ratelimit import RateLimiter
 from rhytid.web._settings import Settings
 
 __all__ = [
@@ -54,11 +56,12 @@ def _serializer(request: Request, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings_of(request).secret_key, salt=salt)
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
+def get_db(request: Request) -> Iterator[Session]:
     """A session; routes commit explicitly, anything not committed is rolled back.
 
-    Async on purpose: the teardown runs on the event loop, so a request that failed never waits
-    for a worker thread while its transaction (and SQLite's write lock) is still open.
+    Synchronous, like every route that uses it: FastAPI runs this teardown in its threadpool,
+    never on the event loop, so no request's open transaction waits for the loop while another
+    request blocks the loop (see ``rhytid.web._forms``).
     """
     db: Session = request.app.state.sessions()
     try:
@@ -84,8 +87,14 @@ def read_session(request: Request) -> dict[str, Any] | None:
     return data
 
 
-def sign_in(request: Request, response: Response, user: m.User) -> None:
-    token = _serializer(request, "session").dumps({"uid": user.id, "csrf": secrets.token_urlsafe(24)})
+def sign_in(request: Request, response: Response, user: m.User, db: Session) -> None:
+    """Open a server-side session for ``user`` in ``db`` (the caller commits) and set its cookie."""
+    row, key = sessions.open_session(
+        db=db, user_id=user.id, kind="cookie", hours=settings_of(request).session_hours
+    )
+    token = _serializer(request, "session").dumps(
+        {"sid": row.id, "k": key, "csrf": secrets.token_urlsafe(24)}
+    )
     secure = settings_of(request).cookie_secure
     response.set_cookie(
         COOKIE,
@@ -98,7 +107,11 @@ def sign_in(request: Request, response: Response, user: m.User) -> None:
     )
 
 
-def sign_out(response: Response) -> None:
+def sign_out(request: Request, response: Response, db: Session) -> None:
+    """Revoke the request's session or token in ``db`` (the caller commits); drop the cookie."""
+    sid = getattr(request.state, "session_id", None)
+    if sid is not None:
+        sessions.revoke_session(db=db, session_id=sid)
     response.delete_cookie(COOKIE, path="/")
 
 
@@ -117,17 +130,31 @@ class NotSignedIn(Exception):
     """A page needs a signed-in user (redirect to sign-in)."""
 
 
+def _basic(request: Request) -> tuple[str, str] | None:
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("basic "):
+        return None
+    try:
+        email, _, password = base64.b64decode(auth[6:], validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    return email.strip().lower(), password
+
+
 def _user_from_request(request: Request, db: Session) -> m.User | None:
     """The user of the request's credentials, detached from ``db`` (whose transaction ends here)."""
     request.state.via_cookie = False
+    request.state.session_id = None
+    request.state.session_row = None
     auth = request.headers.get("authorization", "")
     user: m.User | None = None
-    if auth.lower().startswith("basic "):
-        try:
-            email, _, password = base64.b64decode(auth[6:], validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+    basic = _basic(request)
+    if basic is not None:
+        email, password = basic
+        if not email:
             return None
-        user = db.scalar(select(m.User).where(m.User.email == email.strip().lower()))
+        guard(request, db, email)
+        user = db.scalar(select(m.User).where(m.User.email == email))
         if user is not None:
             db.expunge(user)
         db.rollback()  # no lock is held while the password hash is checked
@@ -137,34 +164,116 @@ def _user_from_request(request: Request, db: Session) -> m.User | None:
         return user if user.active and verify_password(user.password_hash, password) else None
     if auth.lower().startswith("bearer "):
         try:
-            uid = _serializer(request, "api-token").loads(auth[7:].strip(), max_age=12 * 3600)["uid"]
-        except (BadSignature, SignatureExpired, KeyError, TypeError):
+            data = _serializer(request, "api-token").loads(auth[7:].strip(), max_age=TOKEN_HOURS * 3600)
+        except (BadSignature, SignatureExpired):
             return None
-        user = db.get(m.User, uid)
+        kind, idle = "bearer", None
     else:
         data = read_session(request)
         if data is None:
             return None
-        user = db.get(m.User, data.get("uid"))
+        kind, idle = "cookie", settings_of(request).idle_minutes
         request.state.via_cookie = True
+    if not isinstance(data, dict):
+        return None
+    row = sessions.check_session(
+        db=db, session_id=data.get("sid"), key=data.get("k"), kind=kind, idle_minutes=idle
+    )
+    if row is None:
+        return None
+    user = db.get(m.User, row.user_id)
     if user is None or not user.active:
         return None
+    request.state.session_id = row.id
+    request.state.session_row = row
     db.expunge(user)
+    db.expunge(row)
     return user
 
 
-def api_token(request: Request, user: m.User) -> str:
-    return str(_serializer(request, "api-token").dumps({"uid": user.id}))
+def guard(request: Request, db: Session, email: str) -> None:
+    """429 while the client's address has spent its sign-in attempts or ``email`` is locked out."""
+    if limiter_of(request).blocked(client_of(request)):
+        raise HTTPException(
+            429,
+            detail="credentials: too many sign-in attempts from here; wait a minute",
+            headers={"Retry-After": "60"},
+        )
+    if sessions.is_locked(db=db, email=email):
+        raise AccountLocked(email)
+
+
+class AccountLocked(Exception):
+    """Too many failed sign-ins for an account: refused whatever the password (audited)."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(email)
+        self.email = email
+
+
+def locked_response(request: Request, exc: AccountLocked) -> HTTPException:
+    write_audit(request, Actor(clinic_id=0, label=exc.email), "signin_locked", "user", None)
+    minutes = sessions.LOCKOUT_MINUTES
+    return HTTPException(
+        429,
+        detail=f"credentials: too many failed sign-ins for this account; try again in {minutes} minutes",
+        headers={"Retry-After": str(minutes * 60)},
+    )
+
+
+def write_audit(
+    request: Request, actor: Actor, action: str, entity: str, entity_id: int | None, detail: str | None = None
+) -> None:
+    """One audit row in its own short transaction (authentication events, denials); a row about
+    an account named only by its e-mail (a failed sign-in) names the account's id when it exists."""
+    with request.app.state.sessions() as db, db.begin():
+        if entity == "user" and entity_id is None and actor.user_id is None:
+            entity_id = db.scalar(select(m.User.id).where(m.User.email == actor.label))
+        repo.audit(db, actor, action, entity, entity_id, None, detail)
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def failed_sign_in(request: Request, email: str, how: str) -> None:
+    """Count a failed sign-in against the client's address and audit it (own transaction)."""
+    limiter_of(request).failed(client_of(request))
+    write_audit(request, Actor(clinic_id=0, label=email or "-"), "signin_failed", "user", None, how)
+
+
+def limiter_of(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.signin_limiter
+    return limiter
+
+
+TOKEN_HOURS = 12
+
+
+def api_token(request: Request, user: m.User, db: Session) -> str:
+    """A new bearer token (a session row of TOKEN_HOURS; the caller commits)."""
+    row, key = sessions.open_session(db=db, user_id=user.id, kind="bearer", hours=TOKEN_HOURS)
+    return str(_serializer(request, "api-token").dumps({"sid": row.id, "k": key}))
 
 
 def current_user(request: Request) -> m.User:
-    with request.app.state.sessions() as db:
-        user = _user_from_request(request, db)
-        if user is not None:
-            request.state.time_zone = db.scalar(
-                select(m.Clinic.time_zone).where(m.Clinic.id == user.clinic_id)
-            )
-        db.rollback()
+    try:
+        with request.app.state.read_sessions() as db:  # a deferred read: no write lock
+            user = _user_from_request(request, db)
+            if user is not None:
+                request.state.time_zone = db.scalar(
+                    select(m.Clinic.time_zone).where(m.Clinic.id == user.clinic_id)
+                )
+            db.rollback()
+    except AccountLocked as exc:
+        raise locked_response(request, exc) from None
+    basic = _basic(request)
+    if user is None and basic is not None and basic[0]:
+        failed_sign_in(request, basic[0], "http basic")
+    row = getattr(request.state, "session_row", None)
+    if row is not None:
+        with request.app.state.sessions() as db, db.begin():
+            sessions.touch_session(db=db, row=row)
     if user is None:
         if request.url.path.startswith("/api/"):
             raise HTTPException(
@@ -189,8 +298,11 @@ CurrentUser = Annotated[m.User, Depends(current_user)]
 def require(*roles: str) -> Any:
     """A dependency admitting only users with one of ``roles`` (403 otherwise)."""
 
-    def dependency(user: CurrentUser) -> m.User:
+    def dependency(request: Request, user: CurrentUser) -> m.User:
         if user.role not in roles:
+            write_audit(
+                request, actor_of(user), "denied", "request", None, f"{request.method} {request.url.path}"
+            )
             raise HTTPException(403, detail=f"role: {user.role} may not do this; allowed: {', '.join(roles)}")
         return user
 
@@ -212,26 +324,57 @@ class PatientLink:
     patient_id: int
     form: str  # intake | aftercare
     treatment_id: int | None
+    link_id: int = 0
 
 
-def make_link(request: Request, *, patient_id: int, form: str, treatment_id: int | None = None) -> str:
-    token = _serializer(request, "patient-link").dumps({"p": patient_id, "f": form, "t": treatment_id})
-    return str(token)
-
-
-def read_link(request: Request, token: str, form: str) -> PatientLink:
-    """The link's patient and form; 404 for a forged or other-form link, 410 once expired."""
+def link_days(request: Request, form: str) -> float:
     s = settings_of(request)
-    days = s.intake_link_days if form == "intake" else s.aftercare_link_days
+    return s.intake_link_days if form == "intake" else s.aftercare_link_days
+
+
+def make_link(
+    request: Request,
+    db: Session,
+    *,
+    patient_id: int,
+    form: str,
+    actor: Actor,
+    treatment_id: int | None = None,
+) -> tuple[str, int]:
+    """A new single-use link's token and id (its row is added to ``db``; the caller commits)."""
+    row = links.create_link(
+        db=db,
+        patient_id=patient_id,
+        form=form,
+        treatment_id=treatment_id,
+        days=link_days(request, form),
+        actor=actor,
+    )
+    token = str(_serializer(request, "patient-link").dumps({"l": row.id, "k": secrets.token_urlsafe(16)}))
+    links.set_token(row, token)
+    return token, row.id
+
+
+def read_link(request: Request, db: Session, token: str, form: str) -> PatientLink:
+    """The link's patient and form; 404 for a forged, unknown or other-form link, 410 once it
+    expired, was used or was withdrawn."""
     try:
-        data = _serializer(request, "patient-link").loads(token, max_age=int(days * 86400))
+        data = _serializer(request, "patient-link").loads(
+            token, max_age=int(link_days(request, form) * 86400)
+        )
     except SignatureExpired:
         raise HTTPException(410, detail="link: this link has expired; ask the clinic for a new one") from None
     except BadSignature:
         raise HTTPException(404, detail="link: not a valid link") from None
-    if not isinstance(data, dict) or data.get("f") != form:
-        raise HTTPException(404, detail="link: not a valid link for this form")
-    return PatientLink(int(data["p"]), form, data.get("t"))
+    if not isinstance(data, dict) or not isinstance(data.get("l"), int) or isinstance(data.get("l"), bool):
+        raise HTTPException(404, detail="link: not a valid link")
+    row = links.open_link(db=db, link_id=data["l"], token=token, form=form)
+    return PatientLink(row.patient_id, row.form, row.treatment_id, row.id)
+
+
+def has_staff_credentials(request: Request) -> bool:
+    """True when the request carries a staff session cookie or API credentials."""
+    return read_session(request) is not None or bool(request.headers.get("authorization"))
 
 
 def link_csrf(request: Request, token: str) -> str:

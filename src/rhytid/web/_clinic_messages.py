@@ -8,7 +8,6 @@ someone when it did not. Tap-to-call links for the clinic and the emergency numb
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -24,7 +23,8 @@ from rhytid.store import models as m
 from rhytid.web._auth import AdminUser, AnyUser, ClinicalUser, DbSession, actor_of, make_link, settings_of
 from rhytid.web._consent import consent_url
 from rhytid.web._delivery import delivery_of
-from rhytid.web._pages import _form, _redirect, _render, _s
+from rhytid.web._forms import CsrfForm
+from rhytid.web._pages import _redirect, _render, _s
 
 __all__ = ["api", "delivery_for", "patient_notice", "router", "today_status", "wake"]
 
@@ -109,8 +109,7 @@ def clinic_settings(request: Request, db: DbSession, user: AdminUser) -> HTMLRes
 
 
 @router.post("/admin/clinic/contact", response_class=HTMLResponse)
-async def save_clinic_settings(request: Request, db: DbSession, user: AdminUser) -> Response:
-    form = await _form(request)
+def save_clinic_settings(request: Request, db: DbSession, user: AdminUser, form: CsrfForm) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in _SETTINGS}
     try:
         msg.update_contact(db=db, actor=actor_of(user), **values)
@@ -132,9 +131,8 @@ def outbox_page(request: Request, db: DbSession, user: ClinicalUser) -> HTMLResp
 
 # --- links by e-mail ---------------------------------------------------------------------------
 @router.post("/patients/{patient_id}/links/email", response_class=HTMLResponse)
-async def email_link(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> Response:
+def email_link(request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm) -> Response:
     """E-mail the patient their intake, aftercare or consent link (through the outbox)."""
-    form = await _form(request)
     kind = _s(form, "form")
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
     s = settings_of(request)
@@ -144,12 +142,14 @@ async def email_link(request: Request, db: DbSession, user: AnyUser, patient_id:
         what_kind = kind.partition(":")[2]
         if what_kind not in KINDS:
             raise HTTPException(422, detail=f"form: no consent {what_kind!r}")
-        url = consent_url(request, patient.id, what_kind)
+        url = consent_url(request, db, patient.id, what_kind, actor_of(user))
         what, days = template(what_kind).label, s.aftercare_link_days
     elif kind in ("intake", "aftercare"):
         raw = _s(form, "treatment_id")
         treatment_id = int(raw) if raw.isdigit() else None
-        token = make_link(request, patient_id=patient.id, form=kind, treatment_id=treatment_id)
+        token, _ = make_link(
+            request, db, patient_id=patient.id, form=kind, actor=actor_of(user), treatment_id=treatment_id
+        )
         url = str(request.base_url).rstrip("/") + f"/p/{kind}/{token}"
         what = "medical history form" if kind == "intake" else "aftercare check-in form"
         days = s.intake_link_days if kind == "intake" else s.aftercare_link_days
@@ -221,16 +221,16 @@ def alert_page(request: Request, db: DbSession, user: ClinicalUser, report_id: i
 
 
 @router.post("/alerts/{report_id}/acknowledge")
-async def acknowledge(request: Request, db: DbSession, user: ClinicalUser, report_id: int) -> Response:
-    await _form(request)
+def acknowledge(
+    request: Request, db: DbSession, user: ClinicalUser, report_id: int, form: CsrfForm
+) -> Response:
     msg.acknowledge_alert(db=db, report_id=report_id, actor=actor_of(user))
     db.commit()
     return _redirect(f"/alerts/{report_id}")
 
 
 @router.post("/alerts/{report_id}/close", response_class=HTMLResponse)
-async def close(request: Request, db: DbSession, user: ClinicalUser, report_id: int) -> Response:
-    form = await _form(request)
+def close(request: Request, db: DbSession, user: ClinicalUser, report_id: int, form: CsrfForm) -> Response:
     note = str(form.get("note") or "")
     try:
         row = repo.close_alert(db=db, report_id=report_id, note=note, actor=actor_of(user))
@@ -280,7 +280,7 @@ def api_messages(db: DbSession, user: ClinicalUser) -> list[dict[str, Any]]:
 
 
 # --- what the patient is told ------------------------------------------------------------------
-async def patient_notice(request: Request, report: m.AftercareReport) -> dict[str, Any]:
+def patient_notice(request: Request, report: m.AftercareReport) -> dict[str, Any]:
     """Whom the clinic reached about ``report`` (waits a few seconds for the e-mail to go out)."""
     wake(request)
     sessions = request.app.state.sessions
@@ -303,7 +303,7 @@ async def patient_notice(request: Request, report: m.AftercareReport) -> dict[st
             db.commit()
         if not rows or all(r.status == "sent" for r in rows) or time.monotonic() >= deadline:
             break
-        await asyncio.sleep(0.25)
+        time.sleep(0.25)  # a worker thread of the route, never the event loop
     emailed = [r for r in rows if r.channel == "email" and r.status == "sent"]
     paged = [r for r in rows if r.channel == "webhook" and r.status == "sent"]
     return {

@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from rhytid.store import StoreError, repo
+from rhytid.store import Actor, StoreError, repo
 from rhytid.store import _consent as consent
 from rhytid.store import models as m
 from rhytid.web._auth import AnyUser, ClinicalUser, DbSession, actor_of, link_csrf, make_link, read_session
-from rhytid.web._pages import _form, _render, _s, link_submission, open_link
+from rhytid.web._forms import CsrfForm, RawForm
+from rhytid.web._pages import _render, _s, link_submission, open_link
 
 __all__ = ["api", "router"]
 
@@ -35,8 +36,9 @@ def link_form(kind: str) -> str:
     return f"consent:{kind}"
 
 
-def consent_url(request: Request, patient_id: int, kind: str) -> str:
-    token = make_link(request, patient_id=patient_id, form=link_form(kind))
+def consent_url(request: Request, db: Session, patient_id: int, kind: str, actor: Actor) -> str:
+    """A new single-use link to the consent form of ``kind`` (its row is added to ``db``)."""
+    token, _ = make_link(request, db, patient_id=patient_id, form=link_form(kind), actor=actor)
     return str(request.base_url).rstrip("/") + f"/p/consent/{kind}/{token}"
 
 
@@ -95,9 +97,9 @@ def consent_page(request: Request, db: DbSession, kind: str, token: str) -> HTML
 
 
 @router.post("/p/consent/{kind}/{token}", response_class=HTMLResponse)
-async def consent_submit(request: Request, db: DbSession, kind: str, token: str) -> HTMLResponse:
+def consent_submit(request: Request, db: DbSession, kind: str, token: str, data: RawForm) -> HTMLResponse:
     _kind(kind)
-    _, patient, form = await link_submission(request, db, token, link_form(kind))
+    _, patient, form = link_submission(request, db, token, link_form(kind), data, witnessed=True)
     values = {k: _s(form, k) for k in (*_FIELDS, "template_version")}
     try:
         if values["agree"] != "yes":
@@ -149,29 +151,27 @@ def consents(request: Request, db: DbSession, user: ClinicalUser, patient_id: in
 
 
 @router.post("/patients/{patient_id}/consents/sign-here")
-async def sign_here(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> Response:
+def sign_here(request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm) -> Response:
     """Open the consent form on this device (the clinic's tablet), witnessed by the signed-in user."""
-    form = await _form(request)
     kind = _s(form, "kind")
     if kind not in consent.KINDS:
         raise HTTPException(422, detail=f"kind: must be one of {', '.join(consent.KINDS)}")
-    repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
-    repo.audit(db, actor_of(user), "create", "patient_link", None, patient_id, link_form(kind))
+    url = consent_url(request, db, patient_id, kind, actor_of(user))  # the link row is audited
     db.commit()
-    return RedirectResponse(consent_url(request, patient_id, kind), status_code=303)
+    return RedirectResponse(url, status_code=303)
 
 
 @router.post("/patients/{patient_id}/consents/link", response_class=HTMLResponse)
-async def show_link(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> HTMLResponse:
+def show_link(
+    request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm
+) -> HTMLResponse:
     """The patient's consent link, to open on their phone (or send by any other means)."""
-    form = await _form(request)
     kind = _s(form, "kind")
     if kind not in consent.KINDS:
         raise HTTPException(422, detail=f"kind: must be one of {', '.join(consent.KINDS)}")
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
-    repo.audit(db, actor_of(user), "create", "patient_link", None, patient_id, link_form(kind))
+    url = consent_url(request, db, patient_id, kind, actor_of(user))  # the link row is audited
     db.commit()
-    url = consent_url(request, patient_id, kind)
     return _render(request, "link.html", patient=patient, url=url, kind=consent.template(kind).label)
 
 

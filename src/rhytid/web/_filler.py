@@ -18,7 +18,8 @@ from rhytid.store import _inventory as inv
 from rhytid.store import models as m
 from rhytid.store._models import utcnow
 from rhytid.web._auth import ClinicalUser, Clinician, DbSession, actor_of
-from rhytid.web._pages import _error_field, _form, _redirect, _render, _s, _validation_message
+from rhytid.web._forms import CsrfForm
+from rhytid.web._pages import _error_field, _redirect, _render, _s, _validation_message
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,8 +66,7 @@ def syringes(request: Request, db: DbSession, user: ClinicalUser) -> HTMLRespons
 
 
 @router.post("/syringes", response_class=HTMLResponse)
-async def add_syringe(request: Request, db: DbSession, user: ClinicalUser) -> Response:
-    form = await _form(request)
+def add_syringe(request: Request, db: DbSession, user: ClinicalUser, form: CsrfForm) -> Response:
     raw = {k: _s(form, k) for k in _SYRINGE_FIELDS}
     try:
         data = inv.SyringeCreate.model_validate({k: v for k, v in raw.items() if v})
@@ -115,8 +115,9 @@ def filler_form(request: Request, db: DbSession, user: Clinician, patient_id: in
 
 
 @router.post("/patients/{patient_id}/fillers", response_class=HTMLResponse)
-async def record_filler(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
-    form = await _form(request)
+def record_filler(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     keys = ["syringe_id", "technique", "hyaluronidase_on_hand", "notes"]
     keys += [f"site_{i}_{k}" for i in range(1, SITE_ROWS + 1) for k in ("area", "plane", "volume_ml")]
     values = {k: _s(form, k) for k in keys}

@@ -23,6 +23,7 @@ from rhytid.clinic._rules import rules
 from rhytid.errors import ClinicError, ScreeningError
 from rhytid.store import repo
 from rhytid.web._auth import DbSession, link_csrf
+from rhytid.web._forms import RawForm
 from rhytid.web._pages import _link_actor, _render, _s, link_submission, open_link
 
 __all__ = ["router"]
@@ -142,8 +143,8 @@ def intake_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
 
 
 @router.post("/p/intake/{token}", response_class=HTMLResponse)
-async def intake_submit(request: Request, db: DbSession, token: str) -> HTMLResponse:
-    _, patient, form = await link_submission(request, db, token, "intake")
+def intake_submit(request: Request, db: DbSession, token: str, posted: RawForm) -> HTMLResponse:
+    _, patient, form = link_submission(request, db, token, "intake", posted)
     try:
         answers = answers_of(form)
         row = repo.submit_history(db=db, patient_id=patient.id, answers=answers, actor=_link_actor(patient))

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any, get_args
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -20,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from rhytid.clinic import PRODUCTS, Review, vial_use_by
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo, schedule
+from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, links, repo, review, schedule
 from rhytid.store import _inventory as inv
 from rhytid.store import models as m
 from rhytid.store import schemas as s
@@ -28,25 +28,31 @@ from rhytid.store._models import utcnow
 from rhytid.store._safety import DilutionChange, DilutionNotConfirmed, ReviewRefused
 from rhytid.store._time import to_local, to_utc, zone
 from rhytid.web._auth import (
+    AccountLocked,
     AnyUser,
     ClinicalUser,
     Clinician,
     DbSession,
     PatientLink,
     actor_of,
-    check_csrf,
     csrf_token,
+    failed_sign_in,
+    guard,
+    has_staff_credentials,
     link_csrf,
+    locked_response,
     make_link,
     read_link,
     settings_of,
     sign_in,
     sign_out,
 )
+from rhytid.web._bounds import bounded_ids
+from rhytid.web._forms import CsrfForm, RawForm
 from rhytid.web._plot import grade_plot_svg
 from rhytid.web._record import PHOTO_VIEWS, check_view, record_extras
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(bounded_ids)])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
 templates.env.globals["PRODUCTS"] = PRODUCTS
@@ -109,12 +115,6 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def _form(request: Request) -> FormData:
-    form = await request.form()
-    check_csrf(request, str(form.get("csrf_token") or ""))
-    return form
-
-
 def _s(form: FormData, key: str) -> str:
     value = form.get(key)
     return value.strip() if isinstance(value, str) else ""
@@ -136,14 +136,21 @@ def signin_page(request: Request, next: str = "/") -> HTMLResponse:
 
 
 @router.post("/signin", response_class=HTMLResponse)
-async def signin(request: Request, db: DbSession) -> Response:
-    form = await request.form()
+def signin(request: Request, db: DbSession, form: RawForm) -> Response:
     pre = request.cookies.get(_PRE, "")
     if not pre or not hmac.compare_digest(pre, str(form.get("pre") or "")):
         return error_page(request, 403, "csrf_token: the sign-in form expired; reload the page")
-    user = repo.authenticate(db=db, email=_s(form, "email"), password=str(form.get("password") or ""))
+    email = _s(form, "email").lower()[:254]
     nxt = _s(form, "next")
+    try:
+        guard(request, db, email)
+    except AccountLocked as exc:
+        db.rollback()
+        raise locked_response(request, exc) from None
+    user = repo.authenticate(db=db, email=email, password=str(form.get("password") or ""))
     if user is None:
+        db.rollback()
+        failed_sign_in(request, email, "sign-in form")
         new = secrets.token_urlsafe(16)
         response: Response = _render(
             request, "signin.html", 401, error="email/password: not recognised", next=nxt, pre=new
@@ -151,16 +158,26 @@ async def signin(request: Request, db: DbSession) -> Response:
         response.set_cookie(_PRE, new, httponly=True, samesite="strict", max_age=3600)
         return response
     response = _redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
-    sign_in(request, response, user)
+    sign_in(request, response, user, db)
+    repo.audit(
+        db,
+        Actor(clinic_id=user.clinic_id, label=user.email, user_id=user.id),
+        "signin",
+        "user",
+        user.id,
+        None,
+    )
+    db.commit()
     response.delete_cookie(_PRE)
     return response
 
 
 @router.post("/signout")
-async def signout(request: Request, user: AnyUser) -> Response:
-    await _form(request)
+def signout(request: Request, db: DbSession, user: AnyUser, form: CsrfForm) -> Response:
     response = _redirect("/signin")
-    sign_out(response)
+    sign_out(request, response, db)
+    repo.audit(db, actor_of(user), "signout", "user", user.id, None)
+    db.commit()
     return response
 
 
@@ -197,8 +214,7 @@ def patients(request: Request, db: DbSession, user: AnyUser, q: str = "") -> HTM
 
 
 @router.post("/patients", response_class=HTMLResponse)
-async def create_patient(request: Request, db: DbSession, user: AnyUser) -> Response:
-    form = await _form(request)
+def create_patient(request: Request, db: DbSession, user: AnyUser, form: CsrfForm) -> Response:
     values = {k: _s(form, k) for k in ("given_name", "family_name", "birth_date", "sex", "phone", "email")}
     try:
         data = s.PatientCreate.model_validate({k: v for k, v in values.items() if v})
@@ -271,15 +287,17 @@ def patient_page(request: Request, db: DbSession, user: AnyUser, patient_id: int
 
 
 @router.post("/patients/{patient_id}/links", response_class=HTMLResponse)
-async def create_link(request: Request, db: DbSession, user: AnyUser, patient_id: int) -> HTMLResponse:
-    form = await _form(request)
+def create_link(
+    request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm
+) -> HTMLResponse:
     kind = _s(form, "form")
     if kind not in ("intake", "aftercare"):
         raise HTTPException(422, detail="form: must be intake or aftercare")
     treatment_id = int(_s(form, "treatment_id")) if _s(form, "treatment_id").isdigit() else None
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
-    token = make_link(request, patient_id=patient_id, form=kind, treatment_id=treatment_id)
-    repo.audit(db, actor_of(user), "create", "patient_link", None, patient_id, kind)
+    token, _ = make_link(
+        request, db, patient_id=patient_id, form=kind, treatment_id=treatment_id, actor=actor_of(user)
+    )
     db.commit()
     url = str(request.base_url).rstrip("/") + f"/p/{kind}/{token}"
     return _render(request, "link.html", patient=patient, url=url, kind=kind)
@@ -299,21 +317,29 @@ def _link_patient(db: Session, patient_id: int) -> m.Patient:
 
 def open_link(request: Request, db: Session, token: str, form: str) -> tuple[PatientLink, m.Patient]:
     """The link's ``form`` opened by its patient (an audited read; 404/410 for a bad link)."""
-    link = read_link(request, token, form)
+    link = read_link(request, db, token, form)
     patient = _link_patient(db, link.patient_id)
     repo.audit(db, _link_actor(patient), "read", f"{form}_form", None, patient.id)
     db.commit()
     return link, patient
 
 
-async def link_submission(
-    request: Request, db: Session, token: str, form: str
+def link_submission(
+    request: Request, db: Session, token: str, form: str, data: FormData, *, witnessed: bool = False
 ) -> tuple[PatientLink, m.Patient, FormData]:
-    """The link, its patient and the submitted ``form`` (403 unless it carries the link's CSRF token)."""
-    link = read_link(request, token, form)
-    data = await request.form()
+    """The link, its patient and the submitted ``data``; the link is spent in ``db``'s transaction
+    (undone if the caller rolls back). 403 without the link's CSRF token or with staff credentials:
+    staff record answers under their own name, never as the patient. A ``witnessed`` form (a
+    consent the patient signs on the clinic's tablet) may be sent from a staff member's device:
+    the row records that staff member as its witness."""
+    if has_staff_credentials(request) and not witnessed:
+        raise HTTPException(
+            403, detail="link: staff cannot submit a patient's form; record the answers under your own name"
+        )
+    link = read_link(request, db, token, form)
     if not hmac.compare_digest(str(data.get("csrf_token") or ""), link_csrf(request, token)):
         raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
+    links.spend_link(db=db, link_id=link.link_id)
     return link, _link_patient(db, link.patient_id), data
 
 
@@ -322,14 +348,38 @@ async def link_submission(
 def screening_page(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> HTMLResponse:
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
     history = repo.latest_history(db=db, patient_id=patient_id, actor=actor_of(user))
+    proposals = review.pending(db=db, patient_id=patient_id, actor=actor_of(user))
     db.commit()
     done = {c for a in (history.acknowledgements if history else []) for c in a["codes"]}
-    return _render(request, "screening.html", patient=patient, history=history, done=done)
+    return _render(
+        request, "screening.html", patient=patient, history=history, done=done, proposals=proposals
+    )
+
+
+@router.post("/patients/{patient_id}/histories/{history_id}/confirm")
+def confirm_history(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, history_id: int, form: CsrfForm
+) -> Response:
+    """A clinician brings a proposed history into force from the screening page."""
+    review.confirm_history(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{patient_id}/screening")
+
+
+@router.post("/patients/{patient_id}/histories/{history_id}/reject")
+def reject_history(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, history_id: int, form: CsrfForm
+) -> Response:
+    """A clinician keeps a proposed history out of force from the screening page."""
+    review.reject_history(db=db, patient_id=patient_id, history_id=history_id, actor=actor_of(user))
+    db.commit()
+    return _redirect(f"/patients/{patient_id}/screening")
 
 
 @router.post("/patients/{patient_id}/screening/acknowledge")
-async def acknowledge(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
-    form = await _form(request)
+def acknowledge(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     codes = [str(c) for c in form.getlist("code")]
     if not codes:
         raise HTTPException(422, detail="codes: tick at least one precaution to acknowledge")
@@ -396,8 +446,9 @@ def _treatment_page(
 
 
 @router.post("/patients/{patient_id}/treatments", response_class=HTMLResponse)
-async def record_treatment(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
-    form = await _form(request)
+def record_treatment(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     keys = ["plan_id", "vial_id", "notes", "confirm_units_per_ml"]
     keys += [f"ack_{k}_{i}" for i in range(1, _MAX_ACKS) for k in ("ref", "reason")]
     values = {k: _s(form, k) for k in keys}
@@ -446,11 +497,10 @@ async def record_treatment(request: Request, db: DbSession, user: Clinician, pat
 
 
 @router.post("/patients/{patient_id}/plans/{plan_id}/ready", response_class=HTMLResponse)
-async def plan_ready(
-    request: Request, db: DbSession, user: Clinician, patient_id: int, plan_id: int
+def plan_ready(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, plan_id: int, form: CsrfForm
 ) -> Response:
     """Review a draft plan again on today's record and make it ready, or show what still blocks."""
-    await _form(request)
     try:
         repo.mark_plan_ready(db=db, patient_id=patient_id, plan_id=plan_id, actor=actor_of(user))
         db.commit()
@@ -526,8 +576,7 @@ def _appointment_page(
 
 
 @router.post("/appointments", response_class=HTMLResponse)
-async def book(request: Request, db: DbSession, user: AnyUser) -> Response:
-    form = await _form(request)
+def book(request: Request, db: DbSession, user: AnyUser, form: CsrfForm) -> Response:
     values = {
         k: _s(form, k) for k in ("patient_id", "clinician_id", "kind", "starts_at", "minutes", "treatment_id")
     }
@@ -575,8 +624,8 @@ def aftercare_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
 
 
 @router.post("/p/aftercare/{token}", response_class=HTMLResponse)
-async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLResponse:
-    link, patient, form = await link_submission(request, db, token, "aftercare")
+def aftercare_submit(request: Request, db: DbSession, token: str, posted: RawForm) -> HTMLResponse:
+    link, patient, form = link_submission(request, db, token, "aftercare", posted)
     treatment = db.get(m.Treatment, link.treatment_id) if link.treatment_id else None
     if treatment is not None and treatment.patient_id != patient.id:
         raise HTTPException(404, detail="link: not a valid link")
@@ -613,7 +662,7 @@ async def aftercare_submit(request: Request, db: DbSession, token: str) -> HTMLR
         delivery=delivery_for(request),
     )
     db.commit()
-    notice = await patient_notice(request, row)
+    notice = patient_notice(request, row)
     return _render(request, "aftercare_result.html", patient=patient, row=row, **notice)
 
 
@@ -647,8 +696,9 @@ def _adverse_page(
 
 
 @router.post("/patients/{patient_id}/adverse-events", response_class=HTMLResponse)
-async def adverse_submit(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
-    form = await _form(request)
+def adverse_submit(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     raw = {
         k: _s(form, k) for k in ("treatment_id", "onset_date", "kind", "severity", "description", "outcome")
     }
@@ -717,8 +767,7 @@ def recall_page(request: Request, db: DbSession, user: ClinicalUser, lot: str = 
 
 
 @router.post("/vials", response_class=HTMLResponse)
-async def add_vial(request: Request, db: DbSession, user: ClinicalUser) -> Response:
-    form = await _form(request)
+def add_vial(request: Request, db: DbSession, user: ClinicalUser, form: CsrfForm) -> Response:
     raw = {
         k: _s(form, k) for k in ("product", "lot", "expiry", "vial_units", "diluent_ml", "reconstituted_at")
     }
@@ -750,17 +799,14 @@ def assessment_form(request: Request, db: DbSession, user: Clinician, patient_id
 
 
 @router.post("/patients/{patient_id}/assessments", response_class=HTMLResponse)
-async def assessment_submit(request: Request, db: DbSession, user: Clinician, patient_id: int) -> Response:
+def assessment_submit(
+    request: Request, db: DbSession, user: Clinician, patient_id: int, form: CsrfForm
+) -> Response:
     """Grades per area (at rest, at maximum contraction), notes and photos, all in one transaction."""
-    form = await request.form()
-    try:
-        check_csrf(request, str(form.get("csrf_token") or ""))
-        return await _save_assessment(request, db, user, patient_id, form)
-    finally:
-        await form.close()  # the uploads' temporary files
+    return _save_assessment(request, db, user, patient_id, form)
 
 
-async def _save_assessment(
+def _save_assessment(
     request: Request, db: Session, user: m.User, patient_id: int, form: FormData
 ) -> Response:
     actor = actor_of(user)
@@ -800,7 +846,7 @@ async def _save_assessment(
         return again(422, str(exc))
     photos: list[tuple[str, str, bytes]] = []
     for upload in uploads:
-        content = await upload.read(repo.MAX_PHOTO_BYTES + 1)
+        content = upload.file.read(repo.MAX_PHOTO_BYTES + 1)
         name, ctype = upload.filename or "photo", upload.content_type or ""
         try:
             repo.check_photo(filename=name, content_type=ctype, content=content, field="photos")

@@ -19,7 +19,8 @@ from rhytid.store import schemas as s
 from rhytid.store._hours import WEEKDAYS, hours_of, minutes_text
 from rhytid.store._time import to_local, to_utc
 from rhytid.web._auth import AdminUser, AnyUser, DbSession, actor_of
-from rhytid.web._pages import _form, _local_today, _redirect, _render, _s, clinic_zone
+from rhytid.web._forms import CsrfForm
+from rhytid.web._pages import _local_today, _redirect, _render, _s, clinic_zone
 
 __all__ = ["api", "router"]
 
@@ -134,8 +135,9 @@ def _week_page(
 
 
 @router.post("/appointments/{appointment_id}/status")
-async def change_status(request: Request, db: DbSession, user: AnyUser, appointment_id: int) -> Response:
-    form = await _form(request)
+def change_status(
+    request: Request, db: DbSession, user: AnyUser, appointment_id: int, form: CsrfForm
+) -> Response:
     try:
         row = schedule.set_status(
             db=db,
@@ -164,9 +166,8 @@ async def change_status(request: Request, db: DbSession, user: AnyUser, appointm
 
 
 @router.post("/appointments/{appointment_id}/cancel")
-async def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int) -> Response:
+def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int, form: CsrfForm) -> Response:
     """Cancel with a reason (the day list's and the calendar's Cancel)."""
-    form = await _form(request)
     try:
         row = schedule.set_status(
             db=db,
@@ -222,8 +223,9 @@ def _reschedule_page(
 
 
 @router.post("/appointments/{appointment_id}/reschedule", response_class=HTMLResponse)
-async def reschedule_submit(request: Request, db: DbSession, user: AnyUser, appointment_id: int) -> Response:
-    form = await _form(request)
+def reschedule_submit(
+    request: Request, db: DbSession, user: AnyUser, appointment_id: int, form: CsrfForm
+) -> Response:
     values = {k: _s(form, k) for k in ("starts_at", "clinician_id")}
     try:
         try:
@@ -251,8 +253,7 @@ async def reschedule_submit(request: Request, db: DbSession, user: AnyUser, appo
 
 
 @router.post("/schedule/hours", response_class=HTMLResponse)
-async def hours_submit(request: Request, db: DbSession, user: AdminUser) -> Response:
-    form = await _form(request)
+def hours_submit(request: Request, db: DbSession, user: AdminUser, form: CsrfForm) -> Response:
     raw = _s(form, "clinician_id")
     clinician_id = int(raw) if raw.isdigit() else 0
     hours: dict[int, tuple[int, int] | None] = {}

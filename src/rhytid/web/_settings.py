@@ -19,6 +19,11 @@ class Settings:
     data_dir: Path
     cookie_secure: bool | None  # None: secure when the request came over https
     session_hours: float = 12.0
+    #: a signed-in page session lapses after this many minutes without a request (HIPAA 164.312(a)(2)(iii)
+    #: asks for an automatic logoff; 30 min is the OWASP Session Management Cheat Sheet's upper range)
+    idle_minutes: float = 30.0
+    #: sign-in attempts (form or HTTP Basic) per client address per minute
+    signin_per_minute: int = 20
     intake_link_days: float = 7.0
     aftercare_link_days: float = 30.0
     #: Clinic messages (CONTRACTS.md "Clinic messages"): e-mail through SMTP, webhooks; None: not set up.
