@@ -355,3 +355,37 @@ def test_signed_consent_cannot_be_changed_through_the_store(clinic: Clinic) -> N
     finally:
         engine.dispose()
     assert _consents(api, pid)[0]["signed_name"] == "Cora Consent"
+
+
+def test_treatment_form_shows_the_consent_status_before_record(clinic: Clinic) -> None:
+    api = clinic.api
+    pid = _patient(api, "Status")
+    plan, _ = _plan_and_vial(api, pid)
+    with signed_in(api, "clinician") as doc:
+        before = doc.get(f"/patients/{pid}/treatments/new", params={"plan_id": plan})
+        assert before.status_code == 200, before.text[:300]
+        missing = re.search(r'id="consent-missing" role="alert">(.*?)</p>', before.text, re.S)
+        assert missing, before.text
+        assert f"No current consent to botulinum toxin treatment (version {VERSION})" in missing.group(1)
+        assert "have the patient sign it" in missing.group(1)
+        assert f'href="/patients/{pid}/consents#kind-toxin_treatment"' in missing.group(1)
+        assert before.text.index('id="consent-missing"') < before.text.index('id="record"')
+        assert 'id="consent-current"' not in before.text
+
+        assert _sign(_link(api, pid, "toxin_treatment"), GOOD).status_code == 200
+        [row] = _consents(api, pid)
+        after = doc.get(f"/patients/{pid}/treatments/new", params={"plan_id": plan})
+    current = re.search(r'id="consent-current">(.*?)</p>', after.text, re.S)
+    assert current, after.text
+    signed = re.search(r"signed by Cora Consent on (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) (\S+)\.", current.group(1))
+    assert f"Current consent to botulinum toxin treatment: version {VERSION}" in current.group(1)
+    assert signed, current.group(1)
+    # the time shown is the signing time on the clinic's wall clock
+    from zoneinfo import ZoneInfo
+
+    at = dt.datetime.fromisoformat(row["signed_at"].replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    assert signed.group(1) == at.astimezone(ZoneInfo(signed.group(2))).strftime("%Y-%m-%d %H:%M")
+    assert after.text.index('id="consent-current"') < after.text.index('id="record"')
+    assert 'id="consent-missing"' not in after.text
