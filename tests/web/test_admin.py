@@ -78,6 +78,7 @@ def _page_matrix(p: int, desk: int) -> list[tuple[str, str, set[str] | None]]:
         ("GET", f"/patients/{p}/consents", CLINICAL),
         ("POST", f"/patients/{p}/consents/sign-here", ALL),
         ("POST", f"/patients/{p}/consents/link", ALL),
+        ("POST", f"/patients/{p}/consents/999999/withdraw", CLINICAL),
         ("POST", f"/patients/{p}/links/email", ALL),
         ("GET", "/admin/clinic", ADMIN),
         ("POST", "/admin/clinic/contact", ADMIN),

@@ -216,6 +216,7 @@ def _matrix(ids: dict[str, int]) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", "/api/consent-templates", None, ALL),
         ("GET", f"/api/patients/{p}/consents", None, CLINICAL),
         ("POST", f"/api/patients/{p}/consents", {"kind": "photography"}, ALL),
+        ("POST", f"/api/patients/{p}/consents/999999/withdraw", {"reason": "patient asked"}, CLINICAL),
         ("POST", "/api/alerts/999999/acknowledge", None, CLINICAL),
         ("GET", "/api/messages", None, CLINICAL),
     ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rhytid._cli_web import DEMO_PASSWORD
+from rhytid._cli_web import DEMO_PASSWORD, create_demo_data
 
 from .conftest import EMAIL
+from .test_messages import Mailbox, _settings, _user_id, clinic_app, smtp_server, until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -40,8 +42,32 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
-def test_full_visit(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def mail_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Mailbox]]:
+    """A live server on SQLite with demo data that delivers its messages to a real local SMTP server
+    (aiosmtpd), with the clinic's telephone, the emergency number and the on-call clinician set."""
+    folder = tmp_path_factory.mktemp("live-mail")
+    url = f"sqlite:///{folder / 'live.sqlite3'}"
+    create_demo_data(url)
+    with (
+        smtp_server() as (smtp, box),
+        clinic_app(url, folder, smtp_url=smtp, mail_from="clinic@demo.rhytid.example") as client,
+    ):
+        r = _settings(
+            client,
+            name="Demo clinic",
+            phone="+49 30 1234567",
+            emergency_number="112",
+            on_call_user_id=str(_user_id(client, "clinician")),
+        )
+        assert r.status_code == 303, r.text[:500]
+        yield str(client.base_url).rstrip("/"), box
+
+
+def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
+
+    live_server, mailbox = mail_live_server
 
     ARTIFACTS.mkdir(exist_ok=True)
     staff = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -228,13 +254,26 @@ def test_full_visit(browser, live_server: str) -> None:  # type: ignore[no-untyp
     patient.check("#s-trouble_breathing")
     patient.click("#aftercare button[type=submit]")
     expect(patient.locator("#level")).to_have_text("Call the emergency number now")
-    # no mail server in this clinic: the patient is not told that anyone was alerted
-    expect(patient.locator("#who-was-told")).to_contain_text("nobody has been notified yet")
+    # the on-call clinician gets the alert e-mail within seconds, at the real local SMTP server
+    mail = until(
+        lambda: [
+            m for m in mailbox.to(EMAIL["clinician"], "EMERGENCY") if "Grace Browser" in Mailbox.text(m)
+        ],
+        "the on-call clinician's alert e-mail",
+    )
+    assert "trouble breathing" in Mailbox.text(mail[0]).lower()
+    # the patient is told who was e-mailed, with tap-to-call links for the clinic and the emergency number
+    told = patient.locator("#who-was-told")
+    expect(told).to_contain_text("We have e-mailed Dr Clara Injector")
+    expect(told).not_to_contain_text("nobody has been notified")
+    expect(told.locator("#call-clinic")).to_have_attribute("href", "tel:+49301234567")
+    expect(patient.locator("#call-emergency")).to_have_attribute("href", "tel:112")
+    patient.screenshot(path=str(ARTIFACTS / "aftercare-emergency.png"), full_page=True)
 
-    # the clinic sees the alert
+    # the clinic sees the alert, and its messages are being delivered
     page.goto(f"{live_server}/")
     expect(page.locator("#alerts .level-emergency")).to_contain_text("Grace Browser")
-    expect(page.locator("#messages-not-configured")).to_contain_text("Messages are not being delivered")
+    expect(page.locator("#messages-not-configured")).to_have_count(0)
     page.goto(record_url)
     expect(page.locator("#patient-alerts")).to_contain_text("trouble breathing")
     page.screenshot(path=str(ARTIFACTS / "patient-record.png"), full_page=True)

@@ -355,3 +355,124 @@ def test_signed_consent_cannot_be_changed_through_the_store(clinic: Clinic) -> N
     finally:
         engine.dispose()
     assert _consents(api, pid)[0]["signed_name"] == "Cora Consent"
+
+
+def test_treatment_form_shows_the_consent_status_before_record(clinic: Clinic) -> None:
+    api = clinic.api
+    pid = _patient(api, "Status")
+    plan, _ = _plan_and_vial(api, pid)
+    with signed_in(api, "clinician") as doc:
+        before = doc.get(f"/patients/{pid}/treatments/new", params={"plan_id": plan})
+        assert before.status_code == 200, before.text[:300]
+        missing = re.search(r'id="consent-missing" role="alert">(.*?)</p>', before.text, re.S)
+        assert missing, before.text
+        assert f"No current consent to botulinum toxin treatment (version {VERSION})" in missing.group(1)
+        assert "have the patient sign it" in missing.group(1)
+        assert f'href="/patients/{pid}/consents#kind-toxin_treatment"' in missing.group(1)
+        assert before.text.index('id="consent-missing"') < before.text.index('id="record"')
+        assert 'id="consent-current"' not in before.text
+
+        assert _sign(_link(api, pid, "toxin_treatment"), GOOD).status_code == 200
+        [row] = _consents(api, pid)
+        after = doc.get(f"/patients/{pid}/treatments/new", params={"plan_id": plan})
+    current = re.search(r'id="consent-current">(.*?)</p>', after.text, re.S)
+    assert current, after.text
+    signed = re.search(r"signed by Cora Consent on (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) (\S+)\.", current.group(1))
+    assert f"Current consent to botulinum toxin treatment: version {VERSION}" in current.group(1)
+    assert signed, current.group(1)
+    # the time shown is the signing time on the clinic's wall clock
+    from zoneinfo import ZoneInfo
+
+    at = dt.datetime.fromisoformat(row["signed_at"].replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    assert signed.group(1) == at.astimezone(ZoneInfo(signed.group(2))).strftime("%Y-%m-%d %H:%M")
+    assert after.text.index('id="consent-current"') < after.text.index('id="record"')
+    assert 'id="consent-missing"' not in after.text
+
+
+def test_withdrawn_consent_no_longer_counts_and_the_signed_row_is_kept(clinic: Clinic) -> None:
+    api = clinic.api
+    pid = _patient(api, "Withdrawn")
+    plan, vial = _plan_and_vial(api, pid)
+    assert _sign(_link(api, pid, "toxin_treatment"), GOOD).status_code == 200
+    [signed] = _consents(api, pid)
+    assert signed["current"] and signed["withdrawn_at"] is None
+    with signed_in(api, "clinician") as doc:
+        page = doc.get(f"/patients/{pid}/consents")
+        assert f'id="withdraw-{signed["id"]}"' in page.text
+        # no reason: the page comes back with the message next to that consent's reason, nothing stored
+        bad = doc.post(
+            f"/patients/{pid}/consents/{signed['id']}/withdraw",
+            data={"csrf_token": _csrf(page.text), "reason": "  "},
+        )
+        assert bad.status_code == 422, bad.text[:300]
+        assert bad.text.count('role="alert"') == 1
+        shown = re.search(rf'id="error-reason-{signed["id"]}" role="alert">([^<]*)<', bad.text)
+        assert shown and shown.group(1).startswith("reason: say how the patient withdrew it"), shown
+        assert bad.text.index(f'id="q-reason-{signed["id"]}"') < shown.start()
+        assert _consents(api, pid)[0]["withdrawn_at"] is None
+        # the patient phoned to withdraw it: recorded with the reason
+        r = doc.post(
+            f"/patients/{pid}/consents/{signed['id']}/withdraw",
+            data={"csrf_token": _csrf(page.text), "reason": "Patient phoned: no longer wants the treatment"},
+        )
+        assert r.status_code == 303, r.text[:300]
+        shown_page = doc.get(f"/patients/{pid}/consents")
+        form = doc.get(f"/patients/{pid}/treatments/new", params={"plan_id": plan})
+    withdrawal = re.search(rf'id="withdrawal-{signed["id"]}">(.*?)</p>', shown_page.text, re.S)
+    assert withdrawal and "Patient phoned: no longer wants the treatment" in withdrawal.group(1)
+    assert re.search(r'id="kind-toxin_treatment">.*?class="withdrawn">withdrawn ', shown_page.text, re.S)
+    assert f'id="withdraw-{signed["id"]}"' not in shown_page.text
+    assert 'id="consent-missing"' in form.text and 'id="consent-current"' not in form.text
+
+    [after] = _consents(api, pid)
+    assert (
+        after["withdrawn_at"]
+        and after["withdrawal_reason"] == "Patient phoned: no longer wants the treatment"
+    )
+    assert not after["current"]
+    # the signed row itself is unchanged: same hash, still verifies
+    assert after["verified"] and after["content_hash"] == signed["content_hash"]
+    # treatment is refused again, saying why
+    t = _treat(api, pid, plan, vial)
+    assert t.status_code == 422 and t.json()["field"] == "consent", t.text
+    assert "the patient withdrew the last one on" in t.json()["detail"]
+    assert "no longer wants the treatment" in t.json()["detail"]
+    # a second withdrawal of the same consent is refused (API), naming the field
+    again = api.post(
+        f"/api/patients/{pid}/consents/{signed['id']}/withdraw", json={"reason": "again"}, auth=DOC
+    )
+    assert again.status_code == 422 and again.json()["field"] == "consent_id", again.text
+    assert "already withdrawn" in again.json()["detail"]
+    # audited, in the transaction of the act
+    engine = create_engine(clinic.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as conn:
+            audit = conn.execute(
+                text("SELECT actor, detail FROM audit_log WHERE action = 'withdraw' AND entity_id = :i"),
+                {"i": signed["id"]},
+            ).all()
+            rows = conn.execute(
+                text("SELECT count(*) FROM consent_withdrawals WHERE consent_id = :i"), {"i": signed["id"]}
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert [a.actor for a in audit] == [EMAIL["clinician"]]
+    assert "no longer wants the treatment" in audit[0].detail
+    assert rows == 1
+    # FHIR: the Consent is inactive, its period ending at the withdrawal
+    bundle = api.get(f"/api/patients/{pid}/fhir", auth=DOC).json()
+    [c] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"]
+    assert c["status"] == "inactive" and "end" in c["period"]
+    assert c["period"]["end"] >= c["period"]["start"]
+    # signing again makes a new current consent, and the treatment goes through
+    assert _sign(_link(api, pid, "toxin_treatment"), GOOD).status_code == 200
+    new, old = _consents(api, pid)
+    assert new["current"] and new["withdrawn_at"] is None and not old["current"]
+    assert _treat(api, pid, plan, vial).status_code == 201
+    bundle = api.get(f"/api/patients/{pid}/fhir", auth=DOC).json()
+    statuses = sorted(
+        e["resource"]["status"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"
+    )
+    assert statuses == ["active", "inactive"]

@@ -43,12 +43,20 @@ def _dt(value: dt.datetime) -> str:
 
 
 def _consent(c: Any, subject: dict[str, Any]) -> dict[str, Any]:
-    """A signed consent as a FHIR R5 Consent (permit; the signed text attached; hash as identifier)."""
+    """A signed consent as a FHIR R5 Consent (permit; the signed text attached; hash as identifier).
+
+    A consent the patient withdrew is ``inactive``, its ``period`` ending at the withdrawal.
+    """
+    withdrawal = getattr(c, "withdrawal", None)
+    period = {"start": _dt(c.signed_at)}
+    if withdrawal is not None:
+        period["end"] = _dt(withdrawal.withdrawn_at)
     return {
-        "status": "active",
+        "status": "inactive" if withdrawal is not None else "active",
         "category": [_code(c.kind, c.title)],
         "subject": subject,
         "date": c.signed_at.date().isoformat(),
+        "period": period,
         "decision": "permit",
         "identifier": [{"system": f"{_SYSTEM}/consent-sha256", "value": c.content_hash}],
         "sourceAttachment": [

@@ -7,8 +7,9 @@ keys, no spaces) of all of these and the patient id. :func:`verify` recomputes i
 updated or deleted through the ORM (a listener refuses it); a new signature is a new row.
 
 A consent is *current* for an act at time ``t`` when it is of the act's kind, signed with the
-template's current version, at most ``valid_days`` before ``t`` and not after it, and its hash
-verifies.
+template's current version, at most ``valid_days`` before ``t`` and not after it, its hash
+verifies, and it was not withdrawn at or before ``t``. A withdrawal (:func:`withdraw_consent`) is
+its own immutable row with the time, the reason and who recorded it; the signed row is untouched.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session
 
 from rhytid._data import load_yaml, sourced
@@ -40,6 +41,7 @@ __all__ = [
     "template",
     "templates",
     "verify",
+    "withdraw_consent",
 ]
 
 KINDS = ("toxin_treatment", "filler_treatment", "photography")
@@ -49,6 +51,7 @@ _PATH = re.compile(r"^(?:[ML] ?-?\d+(?:\.\d+)? -?\d+(?:\.\d+)? ?)+$")
 _MAX_SIGNATURE = 60_000
 #: A drawn signature needs this many points at least (a tap or a stray dot is not a signature).
 _MIN_POINTS = 8
+_MAX_REASON = 2000
 #: Clock difference tolerated between the signing device's request and the treatment time.
 _CLOCK_SLACK = dt.timedelta(minutes=5)
 
@@ -219,6 +222,9 @@ def current_consent(
             m.Consent.template_version == tpl.version,
             m.Consent.signed_at <= at + _CLOCK_SLACK,
             m.Consent.signed_at >= at - dt.timedelta(days=tpl.valid_days),
+            ~exists().where(
+                m.ConsentWithdrawal.consent_id == m.Consent.id, m.ConsentWithdrawal.withdrawn_at <= at
+            ),
         )
         .order_by(m.Consent.signed_at.desc())
     )
@@ -231,17 +237,84 @@ def require_consent(db: Session, patient: m.Patient, kind: str, at: dt.datetime 
     if row is None:
         tpl = template(kind)
         older = db.scalar(
-            select(m.Consent.template_version)
+            select(m.Consent)
             .where(m.Consent.patient_id == patient.id, m.Consent.kind == kind)
-            .order_by(m.Consent.signed_at.desc())
+            .order_by(m.Consent.signed_at.desc(), m.Consent.id.desc())
             .limit(1)
         )
-        why = f"the last one (version {older}) is out of date or expired" if older else "none has been signed"
+        if older is None:
+            why = "none has been signed"
+        elif older.withdrawal is not None:
+            w = older.withdrawal
+            why = f"the patient withdrew the last one on {w.withdrawn_at:%Y-%m-%d %H:%M} UTC ({w.reason})"
+        else:
+            why = f"the last one (version {older.template_version}) is out of date or expired"
         raise StoreError(
             f"consent: {patient.given_name} {patient.family_name} has no current signed {tpl.label} "
             f"(version {tpl.version}); {why}. Have the patient sign it from the record (Consent) first"
         )
     return row
+
+
+def withdraw_consent(
+    *, db: Session, patient_id: int, consent_id: int, reason: str, recorded_by: m.User
+) -> m.ConsentWithdrawal:
+    """Record the patient's withdrawal of consent ``consent_id`` now (StoreError naming the field).
+
+    The signed row is not changed; a new :class:`~rhytid.store.models.ConsentWithdrawal` row is
+    stored and audited, and from now on the consent is no longer current.
+    """
+    row = db.get(m.Consent, consent_id)
+    patient = db.get(m.Patient, patient_id)
+    if (
+        row is None
+        or patient is None
+        or row.patient_id != patient_id
+        or patient.clinic_id != recorded_by.clinic_id
+    ):
+        raise NotFoundError(f"consent_id: no consent {consent_id} of patient {patient_id}")
+    why = " ".join(reason.split())
+    if len(why) < 3:
+        raise StoreError("reason: say how the patient withdrew it and why (at least 3 characters)")
+    if len(why) > _MAX_REASON:
+        raise StoreError(f"reason: at most {_MAX_REASON} characters, got {len(why)}")
+    if row.withdrawal is not None:
+        raise StoreError(
+            f"consent_id: consent {consent_id} was already withdrawn on "
+            f"{row.withdrawal.withdrawn_at:%Y-%m-%d %H:%M} UTC"
+        )
+    out = m.ConsentWithdrawal(
+        consent_id=row.id,
+        patient_id=patient_id,
+        withdrawn_at=utcnow().replace(microsecond=0),
+        reason=why,
+        recorded_by=recorded_by.id,
+    )
+    db.add(out)
+    db.flush()
+    db.add(
+        m.AuditEntry(
+            actor=recorded_by.email,
+            user_id=recorded_by.id,
+            action="withdraw",
+            entity="consent",
+            entity_id=row.id,
+            patient_id=patient_id,
+            detail=f"{row.kind} v{row.template_version} withdrawn: {why}"[:2000],
+        )
+    )
+    db.expire(row, ["withdrawal"])
+    return out
+
+
+@event.listens_for(m.ConsentWithdrawal, "before_update")
+def _no_withdrawal_update(_mapper: Any, _conn: Any, target: m.ConsentWithdrawal) -> None:
+    raise StoreError(f"consent_id: the withdrawal of consent {target.consent_id} cannot be changed")
+
+
+@event.listens_for(m.ConsentWithdrawal, "before_delete")
+def _no_withdrawal_delete(_mapper: Any, _conn: Any, target: m.ConsentWithdrawal) -> None:
+    raise StoreError(f"consent_id: the withdrawal of consent {target.consent_id} cannot be deleted")
 
 
 @event.listens_for(m.Consent, "before_update")

@@ -401,6 +401,20 @@ class Consent(Base):
     via: Mapped[str] = mapped_column(String(20))  # link | clinic
     witness_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
+    withdrawal: Mapped[ConsentWithdrawal | None] = relationship(viewonly=True, lazy="selectin")
+
+
+class ConsentWithdrawal(Base):
+    """The patient's withdrawal of a signed consent, as recorded by staff: the signed row is kept
+    unchanged; from ``withdrawn_at`` on the consent no longer counts. Never changed either."""
+
+    __tablename__ = "consent_withdrawals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    withdrawn_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
 class ClinicContact(Base):

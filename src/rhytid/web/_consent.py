@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from rhytid.store import Actor, StoreError, repo
+from rhytid.store import Actor, NotFoundError, StoreError, repo
 from rhytid.store import _consent as consent
 from rhytid.store import models as m
 from rhytid.web._auth import AnyUser, ClinicalUser, DbSession, actor_of, link_csrf, make_link, read_session
@@ -125,7 +125,13 @@ def consent_submit(request: Request, db: DbSession, kind: str, token: str, data:
 
 
 def _consents_page(
-    request: Request, db: Session, user: m.User, patient_id: int, status: int = 200, error: str = ""
+    request: Request,
+    db: Session,
+    user: m.User,
+    patient_id: int,
+    status: int = 200,
+    error: str = "",
+    withdraw: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
     rows = consent.list_consents(db, patient.id)
@@ -142,12 +148,36 @@ def _consents_page(
         current=current,
         templates=consent.templates(),
         form_error=error,
+        withdraw=withdraw or {},
     )
 
 
 @router.get("/patients/{patient_id}/consents", response_class=HTMLResponse)
 def consents(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> HTMLResponse:
     return _consents_page(request, db, user, patient_id)
+
+
+@router.post("/patients/{patient_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
+def withdraw(
+    request: Request, db: DbSession, user: ClinicalUser, patient_id: int, consent_id: int, form: CsrfForm
+) -> Response:
+    """Record the patient's withdrawal of a signed consent; a bad reason re-renders the page (422)
+    with the message next to that consent's reason box, and nothing is stored."""
+    reason = _s(form, "reason")
+    repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
+    try:
+        consent.withdraw_consent(
+            db=db, patient_id=patient_id, consent_id=consent_id, reason=reason, recorded_by=user
+        )
+    except StoreError as exc:
+        db.rollback()
+        status = 404 if isinstance(exc, NotFoundError) else 422
+        if status == 404:
+            raise HTTPException(404, detail=str(exc)) from exc
+        info = {"consent_id": consent_id, "reason": reason, "error": str(exc)}
+        return _consents_page(request, db, user, patient_id, status, withdraw=info)
+    db.commit()
+    return RedirectResponse(f"/patients/{patient_id}/consents#consent-{consent_id}", status_code=303)
 
 
 @router.post("/patients/{patient_id}/consents/sign-here")
@@ -197,6 +227,12 @@ class ConsentPublic(BaseModel):
     content_hash: str
     verified: bool
     current: bool
+    withdrawn_at: Any = None
+    withdrawal_reason: str | None = None
+
+
+class ConsentWithdraw(BaseModel):
+    reason: str = Field(max_length=4000)
 
 
 def _public(db: Session, row: m.Consent) -> ConsentPublic:
@@ -215,6 +251,8 @@ def _public(db: Session, row: m.Consent) -> ConsentPublic:
         content_hash=row.content_hash,
         verified=consent.verify(row),
         current=now_current is not None and now_current.id == row.id,
+        withdrawn_at=row.withdrawal.withdrawn_at if row.withdrawal else None,
+        withdrawal_reason=row.withdrawal.reason if row.withdrawal else None,
     )
 
 
@@ -251,4 +289,19 @@ def sign_at_clinic(request: Request, db: DbSession, user: AnyUser, patient_id: i
         clinic_id=user.clinic_id,
     )
     db.commit()
+    return _public(db, row)
+
+
+@api.post("/patients/{patient_id}/consents/{consent_id}/withdraw", response_model=ConsentPublic)
+def withdraw_api(
+    db: DbSession, user: ClinicalUser, patient_id: int, consent_id: int, data: ConsentWithdraw
+) -> Any:
+    """Record the patient's withdrawal of a signed consent (the signed row is kept unchanged)."""
+    repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
+    consent.withdraw_consent(
+        db=db, patient_id=patient_id, consent_id=consent_id, reason=data.reason, recorded_by=user
+    )
+    db.commit()
+    row = db.get(m.Consent, consent_id)
+    assert row is not None
     return _public(db, row)

@@ -21,6 +21,7 @@ from rhytid.clinic import PRODUCTS, Review, vial_use_by
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
 from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, links, repo, review, schedule
+from rhytid.store import _consent as consent_store
 from rhytid.store import _inventory as inv
 from rhytid.store import models as m
 from rhytid.store import schemas as s
@@ -442,6 +443,8 @@ def _treatment_page(
         vials=vials,
         values=values,
         form_error=error,
+        consent=consent_store.current_consent(db, patient.id, "toxin_treatment"),
+        consent_template=consent_store.template("toxin_treatment"),
     )
 
 
