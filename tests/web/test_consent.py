@@ -377,7 +377,9 @@ def test_treatment_form_shows_the_consent_status_before_record(clinic: Clinic) -
         after = doc.get(f"/patients/{pid}/treatments/new", params={"plan_id": plan})
     current = re.search(r'id="consent-current">(.*?)</p>', after.text, re.S)
     assert current, after.text
-    signed = re.search(r"signed by Cora Consent on (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) (\S+)\.", current.group(1))
+    signed = re.search(
+        r"signed by Cora Consent on (\w{3} \d{1,2} \w{3} \d{4} \d{2}:\d{2}) (\S+)\.", current.group(1)
+    )
     assert f"Current consent to botulinum toxin treatment: version {VERSION}" in current.group(1)
     assert signed, current.group(1)
     # the time shown is the signing time on the clinic's wall clock
@@ -386,7 +388,7 @@ def test_treatment_form_shows_the_consent_status_before_record(clinic: Clinic) -
     at = dt.datetime.fromisoformat(row["signed_at"].replace("Z", "+00:00"))
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
-    assert signed.group(1) == at.astimezone(ZoneInfo(signed.group(2))).strftime("%Y-%m-%d %H:%M")
+    assert signed.group(1) == at.astimezone(ZoneInfo(signed.group(2))).strftime("%a %-d %b %Y %H:%M")
     assert after.text.index('id="consent-current"') < after.text.index('id="record"')
     assert 'id="consent-missing"' not in after.text
 

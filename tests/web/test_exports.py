@@ -117,7 +117,11 @@ def full(app_client: httpx.Client) -> dict[str, Any]:
         ),
         201,
     )
-    _ok(c.post(f"/api/appointments/{cancelled['id']}/cancel", auth=DOC))
+    _ok(
+        c.post(
+            f"/api/appointments/{cancelled['id']}/cancel", auth=DOC, json={"reason": "patient called, unwell"}
+        )
+    )
     _ok(
         c.post(
             f"/api/patients/{pid}/adverse-events",

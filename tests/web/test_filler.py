@@ -107,13 +107,17 @@ def test_filler_treatment_from_the_inventory(app_client: httpx.Client) -> None:
     (row,) = _ok(c.get("/api/recall", params={"lot": "HA-LOT-1"}, auth=DOC))
     assert (row["kind"], row["patient_id"], row["amount"], row["unit"]) == ("filler", pid, 0.6, "mL")
     bundle = _ok(c.get(f"/api/patients/{pid}/fhir", auth=DOC))
-    resources = {e["resource"]["id"]: e["resource"] for e in bundle["entry"]}
-    med, proc = resources[f"medication-filler-{t['id']}"], resources[f"procedure-filler-{t['id']}"]
+    # FHIR ids are UUIDs; the record's own id is each resource's identifier
+    resources = {
+        (e["resource"]["resourceType"], e["resource"]["identifier"][0]["value"]): e for e in bundle["entry"]
+    }
+    med_entry = resources[("Medication", f"filler-{t['id']}")]
+    med, proc = med_entry["resource"], resources[("Procedure", f"filler-{t['id']}")]["resource"]
     assert med["batch"] == {"lotNumber": "HA-LOT-1", "expirationDate": "2099-01-01"}
     assert med["totalVolume"] == {"value": 1.0, "unit": "mL"}
     assert [b["text"] for b in proc["bodySite"]] == ["lips", "perioral"]
     assert "cannula" in proc["note"][0]["text"] and "hyaluronidase on hand" in proc["note"][0]["text"]
-    assert proc["used"][0]["reference"]["reference"] == f"urn:uuid:medication-filler-{t['id']}"
+    assert proc["used"][0]["reference"]["reference"] == med_entry["fullUrl"]
 
 
 def test_filler_red_flags_in_triage(app_client: httpx.Client) -> None:

@@ -80,9 +80,14 @@ def test_a_link_cannot_clear_a_contraindication_without_a_clinician(app_client: 
     answers = {**ANSWERS, "conditions": ["myasthenia_gravis"], "medications": []}
     screened = _ok(c.post(f"/api/patients/{pid}/histories", json={"answers": answers}, auth=DOC), 201)
     assert screened["decision"] == "do_not_treat" and screened["status"] == "accepted"
-    plan = _ok(c.post(f"/api/patients/{pid}/plans", json=GLABELLAR, auth=DOC), 201)["id"]
-    refused = _treat(c, pid, plan)
-    assert refused.status_code == 422, refused.text
+    # the contraindication blocks: the plan is saved only as a draft, and cannot be made ready
+    refused = c.post(f"/api/patients/{pid}/plans", json=GLABELLAR, auth=DOC)
+    assert refused.status_code == 422 and "myasthenia" in refused.text, refused.text
+    plan = _ok(c.post(f"/api/patients/{pid}/plans", json={**GLABELLAR, "status": "draft"}, auth=DOC), 201)[
+        "id"
+    ]
+    ready = f"/api/patients/{pid}/plans/{plan}/ready"
+    assert c.post(ready, auth=DOC).status_code == 422
 
     # the front desk makes a link and answers "no" to everything through it
     r = _submit(c, _link(c, pid)["url"], ALL_NO)
@@ -90,8 +95,9 @@ def test_a_link_cannot_clear_a_contraindication_without_a_clinician(app_client: 
     newest = _histories(c, pid)[0]
     assert newest["status"] == "proposed" and newest["decision"] == "ok"
     assert newest["submitted_by"] == f"patient-link:{pid}"
-    again = _treat(c, pid, plan)
-    assert again.status_code == 422 and again.json() == refused.json(), again.text
+    again = c.post(ready, auth=DOC)  # the proposal clears nothing
+    assert again.status_code == 422 and "myasthenia" in again.text, again.text
+    assert _treat(c, pid, plan).status_code == 422
     audit = _ok(c.get("/api/audit", params={"patient_id": pid}, auth=auth("admin")))
     assert any("proposed" in (e["detail"] or "") for e in audit)
 
@@ -99,6 +105,7 @@ def test_a_link_cannot_clear_a_contraindication_without_a_clinician(app_client: 
     assert c.post(f"/api/patients/{pid}/histories/{newest['id']}/confirm", auth=DESK).status_code == 403
     confirmed = _ok(c.post(f"/api/patients/{pid}/histories/{newest['id']}/confirm", auth=DOC))
     assert confirmed["status"] == "accepted" and confirmed["reviewed_by"] == DOC[0]
+    _ok(c.post(ready, auth=DOC))
     assert _treat(c, pid, plan).status_code == 201
     # a confirmed history is no longer a proposal
     assert c.post(f"/api/patients/{pid}/histories/{newest['id']}/reject", auth=DOC).status_code == 409

@@ -12,12 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from rhytid._cli_web import create_demo_data
+from rhytid.store import _consent as consent
+from rhytid.store import make_engine, session_factory
+from rhytid.store import models as m
 from rhytid.store.testing import temporary_database
 from rhytid.toxin import label_pattern
 
-from .conftest import POSTGRES_URL, auth, served
+from .conftest import POSTGRES_URL, auth, served, sign_consent
 from .test_pages import signed_in
 
 DOC = auth("clinician")
@@ -49,7 +53,33 @@ def clinic(kind: str, tmp_path: Path) -> Iterator[httpx.Client]:
     with temporary_database(kind, tmp_path, POSTGRES_URL) as url:
         create_demo_data(url)
         with served(url, tmp_path) as client:
+            _URL[client] = url
             yield client
+
+
+_URL: dict[httpx.Client, str] = {}
+
+
+def _signed_earlier(c: httpx.Client, pid: int, at: dt.datetime) -> None:
+    """The patient signs the toxin consent, as they did at ``at`` (before a back-dated treatment):
+    the row's time is set and its content hash computed again, so it verifies as signed then."""
+    sign_consent(c, pid, "toxin_treatment")
+    engine = make_engine(_URL[c])
+    try:
+        with session_factory(engine)() as db:
+            row = db.scalars(select(m.Consent).where(m.Consent.patient_id == pid)).one()
+            when = at.astimezone(dt.UTC).replace(tzinfo=None)
+            fields = {**consent._content(row), "signed_at": when.isoformat(timespec="seconds")}
+            # a plain UPDATE: the app itself refuses to change a signed row, as it should
+            db.execute(
+                update(m.Consent)
+                .where(m.Consent.id == row.id)
+                .values(signed_at=when, content_hash=consent.consent_digest(fields))
+                .execution_options(synchronize_session=False)
+            )
+            db.commit()
+    finally:
+        engine.dispose()
 
 
 def _treat(c: httpx.Client, family: str, sex: str, product: str, lot: str, days_ago: int) -> int:
@@ -62,12 +92,13 @@ def _treat(c: httpx.Client, family: str, sex: str, product: str, lot: str, days_
         201,
     )["id"]
     _ok(c.post(f"/api/patients/{pid}/histories", json={"answers": ANSWERS}, auth=DOC), 201)
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=days_ago)
+    _signed_earlier(c, pid, at - dt.timedelta(hours=2))
     plan = {
         "product": product,
         "injections": [{"site": s, "units": u} for s, u in label_pattern("glabellar", product).items()],
     }
     plan_id = _ok(c.post(f"/api/patients/{pid}/plans", json=plan, auth=DOC), 201)["id"]
-    at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=days_ago)
     vial = _ok(
         c.post(
             "/api/vials",

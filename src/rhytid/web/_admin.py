@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -14,11 +14,11 @@ from rhytid.store import StoreError, repo
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.web._auth import AdminUser, DbSession, actor_of
-from rhytid.web._bounds import bounded_ids
 from rhytid.web._forms import CsrfForm
 from rhytid.web._pages import _redirect, _render, _s, _validation_message
+from rhytid.web._routing import page_router
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(bounded_ids)])
+router = page_router()
 
 _ROLES = ("admin", "clinician", "front_desk")
 

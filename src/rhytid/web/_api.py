@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi import Body, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rhytid.clinic import vial_use_by
@@ -34,10 +34,9 @@ from rhytid.web._auth import (
     settings_of,
     sign_out,
 )
-from rhytid.web._bounds import bounded_ids
 from rhytid.web._face_chart import face_chart
-from rhytid.web._openapi import ERROR_RESPONSES
 from rhytid.web._record import PHOTO_VIEWS, check_view
+from rhytid.web._routing import api_router
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -47,7 +46,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-router = APIRouter(prefix="/api", dependencies=[Depends(bounded_ids)], responses=ERROR_RESPONSES)
+router = api_router()
 
 
 class TokenPublic(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -25,11 +25,12 @@ from rhytid.web._consent import consent_url
 from rhytid.web._delivery import delivery_of
 from rhytid.web._forms import CsrfForm
 from rhytid.web._pages import _redirect, _render, _s
+from rhytid.web._routing import api_router, page_router
 
 __all__ = ["api", "delivery_for", "patient_notice", "router", "today_status", "wake"]
 
-router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api", tags=["aftercare"])
+router = page_router()
+api = api_router(tags=["aftercare"])
 
 #: How long the patient's result page waits for the on-call e-mail to go out before it says so.
 _NOTICE_WAIT_S = 8.0

@@ -11,22 +11,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from rhytid.store import Actor, NotFoundError, StoreError, repo
+from rhytid.store import Actor, NotFoundError, StoreError, repo, sessions
 from rhytid.store import _consent as consent
 from rhytid.store import models as m
-from rhytid.web._auth import AnyUser, ClinicalUser, DbSession, actor_of, link_csrf, make_link, read_session
+from rhytid.web._auth import (
+    AnyUser,
+    ClinicalUser,
+    DbSession,
+    actor_of,
+    link_csrf,
+    make_link,
+    read_session,
+    settings_of,
+)
 from rhytid.web._forms import CsrfForm, RawForm
 from rhytid.web._pages import _render, _s, link_submission, open_link
+from rhytid.web._routing import api_router, page_router
 
 __all__ = ["api", "router"]
 
-router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api", tags=["consent"])
+router = page_router()
+api = api_router(tags=["consent"])
 
 _FIELDS = ("signed_name", "signature", "agree")  # shown next to their field (others: atop the form)
 
@@ -53,7 +63,14 @@ def _witness(request: Request, db: Session, patient: m.Patient) -> m.User | None
     data = read_session(request)
     if not data:
         return None
-    user = db.get(m.User, data.get("uid"))
+    row = sessions.check_session(
+        db=db,
+        session_id=data.get("sid"),
+        key=data.get("k"),
+        kind="cookie",
+        idle_minutes=settings_of(request).idle_minutes,
+    )
+    user = db.get(m.User, row.user_id) if row is not None else None
     if user is None or not user.active or user.clinic_id != patient.clinic_id:
         return None
     return user

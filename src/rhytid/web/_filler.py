@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -20,8 +20,9 @@ from rhytid.store._models import utcnow
 from rhytid.web._auth import ClinicalUser, Clinician, DbSession, actor_of
 from rhytid.web._forms import CsrfForm
 from rhytid.web._pages import _error_field, _redirect, _render, _s, _validation_message
+from rhytid.web._routing import page_router
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 #: rows of sites offered on the filler form
 SITE_ROWS = 6

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
@@ -25,10 +25,11 @@ from rhytid.store import repo
 from rhytid.web._auth import DbSession, link_csrf
 from rhytid.web._forms import RawForm
 from rhytid.web._pages import _link_actor, _render, _s, link_submission, open_link
+from rhytid.web._routing import page_router
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 #: The yes/no/not-answered list questions: (answer name, name of the ticked items).
 _LISTS = (("allergies", "allergy"), ("conditions", "condition"), ("medications", "medication"))

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any, get_args
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -48,12 +48,12 @@ from rhytid.web._auth import (
     sign_in,
     sign_out,
 )
-from rhytid.web._bounds import bounded_ids
 from rhytid.web._forms import CsrfForm, RawForm
 from rhytid.web._plot import grade_plot_svg
 from rhytid.web._record import PHOTO_VIEWS, check_view, record_extras
+from rhytid.web._routing import page_router
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(bounded_ids)])
+router = page_router()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
 templates.env.globals["PRODUCTS"] = PRODUCTS

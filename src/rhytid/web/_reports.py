@@ -6,17 +6,18 @@ import csv
 import datetime as dt
 import io
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from rhytid.store import StoreError
 from rhytid.store._reports import COLUMNS, REPORTS, run_report
 from rhytid.web._auth import ClinicalUser, DbSession, actor_of
 from rhytid.web._pages import _local_day_bounds, _local_today, _render
+from rhytid.web._routing import page_router
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 _DEFAULT_DAYS = 90
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,11 +21,12 @@ from rhytid.store._time import to_local, to_utc
 from rhytid.web._auth import AdminUser, AnyUser, DbSession, actor_of
 from rhytid.web._forms import CsrfForm
 from rhytid.web._pages import _local_today, _redirect, _render, _s, clinic_zone
+from rhytid.web._routing import api_router, page_router
 
 __all__ = ["api", "router"]
 
-router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api", tags=["appointments"])
+router = page_router()
+api = api_router(tags=["appointments"])
 
 
 class StatusChange(BaseModel):
