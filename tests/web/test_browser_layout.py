@@ -15,7 +15,7 @@ import pytest
 
 from rhytid._cli_web import DEMO_PASSWORD
 
-from .conftest import EMAIL, auth
+from .conftest import EMAIL, auth, sign_consent
 from .test_browser import CHROMIUM, browser  # noqa: F401  (the module-scoped browser fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -308,6 +308,8 @@ def test_before_after_comparison_renders(browser, live_server: str, size: str, t
     from .test_record import real_png
 
     pid = new_patient(live_server, f"Compare{size.replace('-', '')}")
+    with httpx.Client(base_url=live_server) as client:
+        sign_consent(client, pid, "photography")  # no photo is stored without it
     for day, colour in (("2025-01-05", (210, 80, 80)), ("2025-03-05", (80, 80, 210))):
         a = httpx.post(
             f"{live_server}/api/patients/{pid}/assessments",
