@@ -155,6 +155,7 @@ def test_a_claim_is_exclusive_until_it_runs_out_and_a_restart_makes_it_due(
     factory: sessionmaker[Session], world: World
 ) -> None:
     pid = _with_email(factory, world, "c@example.org")
+    now = utcnow()  # not NOW (noon today): before noon that lies ahead and nothing would be due
     with transaction(factory) as db:
         msg.enqueue(
             db,
@@ -165,9 +166,8 @@ def test_a_claim_is_exclusive_until_it_runs_out_and_a_restart_makes_it_due(
             subject="s",
             body="b",
             patient_id=pid,
-            at=NOW,
+            at=now,
         )
-    now = utcnow()
     with transaction(factory) as db:
         first = [
             o for o in msg.claim_due(db, channels=("email",), now=now, limit=1000) if o.patient_id == pid
