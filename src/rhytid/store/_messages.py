@@ -378,32 +378,38 @@ def raise_alert(
     )
     db.add(notice)
     db.flush()
-    subject, body = _alert_text(report, patient, delivery.base_url, escalated=False)
-    for _, email in names:
-        enqueue(
-            db,
-            clinic_id=patient.clinic_id,
-            channel="email",
-            kind="alert",
-            recipient=email,
-            subject=subject,
-            body=body,
-            patient_id=patient.id,
-            alert_id=notice.id,
-        )
-    if delivery.webhook:
-        enqueue(
-            db,
-            clinic_id=patient.clinic_id,
-            channel="webhook",
-            kind="alert",
-            recipient="webhook",
-            subject=subject,
-            body=_webhook_body(report, patient, delivery.base_url, False),
-            patient_id=patient.id,
-            alert_id=notice.id,
-        )
+    _send_alert(db, notice, report, patient, delivery, [e for _, e in names], escalated=False)
     return notice
+
+
+def _send_alert(
+    db: Session,
+    notice: m.AlertNotice,
+    report: m.AftercareReport,
+    patient: m.Patient,
+    delivery: Delivery,
+    emails: list[str],
+    *,
+    escalated: bool,
+) -> None:
+    """Queue an alert (or its escalation) by e-mail to ``emails`` and, when configured, by webhook."""
+    kind = "escalation" if escalated else "alert"
+    subject, body = _alert_text(report, patient, delivery.base_url, escalated=escalated)
+    sends = [("email", email, body) for email in emails]
+    if delivery.webhook:
+        sends.append(("webhook", "webhook", _webhook_body(report, patient, delivery.base_url, escalated)))
+    for channel, recipient, text in sends:
+        enqueue(
+            db,
+            clinic_id=notice.clinic_id,
+            channel=channel,
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            body=text,
+            patient_id=patient.id,
+            alert_id=notice.id,
+        )
 
 
 def escalate_due(db: Session, *, now: dt.datetime, delivery: Delivery) -> list[m.AlertNotice]:
@@ -427,31 +433,7 @@ def escalate_due(db: Session, *, now: dt.datetime, delivery: Delivery) -> list[m
                 m.User.clinic_id == notice.clinic_id, m.User.role == "admin", m.User.active.is_(True)
             )
         )
-        subject, body = _alert_text(report, patient, delivery.base_url, escalated=True)
-        for admin in admins:
-            enqueue(
-                db,
-                clinic_id=notice.clinic_id,
-                channel="email",
-                kind="escalation",
-                recipient=admin.email,
-                subject=subject,
-                body=body,
-                patient_id=patient.id,
-                alert_id=notice.id,
-            )
-        if delivery.webhook:
-            enqueue(
-                db,
-                clinic_id=notice.clinic_id,
-                channel="webhook",
-                kind="escalation",
-                recipient="webhook",
-                subject=subject,
-                body=_webhook_body(report, patient, delivery.base_url, True),
-                patient_id=patient.id,
-                alert_id=notice.id,
-            )
+        _send_alert(db, notice, report, patient, delivery, [u.email for u in admins], escalated=True)
         notice.escalated_at = now
         db.add(
             m.AuditEntry(
