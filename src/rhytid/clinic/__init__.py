@@ -10,7 +10,8 @@ Every rule's numbers, codes, patient wording and published source live in
   review of a plan (history, dosing, danger zones, the model's spread, the clinic's own record
   and its alerts) used by ``rhytid check``, the planner, the plan API and the treatment form;
   :func:`convert_units`, :func:`check_vial_age`, :func:`vial_use_by`, :func:`check_retreatment`,
-  :func:`check_cumulative_dose`.
+  :func:`check_cumulative_dose`; :func:`injection_messages` reconciles a review's findings into
+  one message per injection (worst level wins).
 - :func:`advise_from_grades`, :func:`advise_from_depths`, :func:`advise_from_outcome`.
 - :func:`follow_up` → :class:`FollowUp`.
 """
@@ -35,6 +36,7 @@ from rhytid.clinic._dosing import (
 )
 from rhytid.clinic._findings import PlanFinding, ScreeningFinding
 from rhytid.clinic._history import History, load_history, parse_history
+from rhytid.clinic._injection_notes import InjectionMessage, injection_messages, plan_findings
 from rhytid.clinic._placement import ZoneRisk, placement_findings, spread_findings, zone_risks
 from rhytid.clinic._plan_view import PlannedInjection, PlanView, injection_area, plan_view
 from rhytid.clinic._review import RecordedTreatment, RecordEvent, Review, ReviewAcknowledgement, review_plan
@@ -51,6 +53,7 @@ __all__ = [
     "AreaAdvice",
     "FollowUp",
     "History",
+    "InjectionMessage",
     "PlanFinding",
     "PlanView",
     "PlannedInjection",
@@ -77,11 +80,13 @@ __all__ = [
     "convert_units",
     "follow_up",
     "injection_area",
+    "injection_messages",
     "load_history",
     "load_report",
     "parse_history",
     "parse_report",
     "placement_findings",
+    "plan_findings",
     "plan_view",
     "review_plan",
     "screen",

@@ -12,16 +12,21 @@ Three distance rules (limits and sources in ``clinic.yaml``, section ``placement
   (horizontal distance from the rim at the point's height).
 
 Each rule's risk is ``high`` below its limit, ``moderate`` within ``caution_band_mm`` of it and
-``none`` beyond, so it never decreases as the point moves toward the danger structure. The
-model's spread (block of muscles the plan does not target, and its own risks) is combined in
-:func:`spread_findings`.
+``none`` beyond, so it never decreases as the point moves toward the danger structure. A
+negative distance is said the other way round ("1.7 mm below the orbital rim").
+
+**One owner per risk.** What toxin does once it has spread (eyelid ptosis from lid droop, brow
+ptosis, asymmetry, unintended muscles) is the model's to judge: :func:`spread_findings` reads the
+risks of the Outcome (``rhytid.simulate(plan).to_dict()["risks"]``) and maps their levels to
+severities (high → blocking, moderate → warning, low → note); it recomputes no block threshold.
+The distance rules above are the labels' placement rules, the clinic's own.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -35,6 +40,7 @@ __all__ = [
     "RISK_LEVELS",
     "ZoneRisk",
     "brow_height_mm",
+    "distance_words",
     "placement_findings",
     "spread_findings",
     "zone_risks",
@@ -123,10 +129,20 @@ def zone_risks(face: Face, x: float, y: float, area: str | None) -> list[ZoneRis
 
 
 _RULE_WORDS = {
-    "supraorbital": ("above the orbital rim", "eyelid ptosis (levator palpebrae)"),
-    "forehead": ("above the brow", "brow ptosis (low frontalis)"),
-    "lateral_canthal": ("lateral to the orbital rim", "eyelid ptosis / spread into the orbit"),
+    "supraorbital": (("above", "below"), "the orbital rim", "eyelid ptosis (levator palpebrae)"),
+    "forehead": (("above", "below"), "the brow", "brow ptosis (low frontalis)"),
+    "lateral_canthal": (
+        ("lateral to", "medial to"),
+        "the lateral orbital rim",
+        "eyelid ptosis / spread into the orbit",
+    ),
 }
+
+
+def distance_words(rule: str, distance_mm: float) -> str:
+    """A rule's signed distance in words: ``1.7 mm below the orbital rim`` for -1.7 (supraorbital)."""
+    (ahead, behind), reference, _ = _RULE_WORDS[rule]
+    return f"{abs(distance_mm):.1f} mm {ahead if distance_mm >= 0 else behind} {reference}"
 _SEVERITY: dict[RiskLevel, PlanSeverity] = {"high": "blocking", "moderate": "warning"}
 
 
@@ -149,14 +165,14 @@ def placement_findings(plan: PlanView, face: Face) -> list[PlanFinding]:
         for risk in zone_risks(face, inj.x_mm, inj.y_mm, injection_area(face, inj)):
             if risk.level == "none":
                 continue
-            where, danger = _RULE_WORDS[risk.rule]
+            (ahead, _), reference, danger = _RULE_WORDS[risk.rule]
             out.append(
                 PlanFinding(
                     f"{risk.rule}_too_close",
                     _SEVERITY[risk.level],
                     f"injection {n}{f' ({inj.site})' if inj.site else ''} lies "
-                    f"{risk.distance_mm:.1f} mm {where} (side {risk.side}); at least "
-                    f"{risk.limit_mm:g} mm: risk of {danger}",
+                    f"{distance_words(risk.rule, risk.distance_mm)} (side {risk.side}); the rule is "
+                    f"at least {risk.limit_mm:g} mm {ahead} it: risk of {danger}",
                     risk.source,
                     injection=n,
                     site=inj.site,
@@ -166,69 +182,41 @@ def placement_findings(plan: PlanView, face: Face) -> list[PlanFinding]:
     return out
 
 
-def _peak_blocks(outcome: Mapping[str, Any]) -> dict[str, float]:
-    peaks: dict[str, float] = {}
-    for entry in outcome.get("timeline", []):
-        for name, m in entry.get("muscles", {}).items():
-            peaks[name] = max(peaks.get(name, 0.0), float(m.get("block", 0.0)))
-    return peaks
-
-
-def _nearest(plan: PlanView, face: Face, muscle: str) -> tuple[int | None, float | None]:
-    if muscle not in face.muscles or not plan.injections:
-        return None, None
-    xs = np.array([i.x_mm for i in plan.injections])
-    ys = np.array([i.y_mm for i in plan.injections])
-    d = np.maximum(face.muscles[muscle].signed_distance(xs, ys), 0.0)
-    k = int(np.argmin(d))
-    return k + 1, float(d[k])
-
-
 _MODEL_SEVERITY: dict[str, PlanSeverity] = {
     "high": "blocking",
     "moderate": "warning",
     "low": "note",
 }
+_MODEL_SOURCE = "rhytid model (simulate): spread, block kinetics, brow and lid mechanics"
 
 
 def spread_findings(plan: PlanView, face: Face, outcome: Mapping[str, Any]) -> list[PlanFinding]:
-    """Findings from the model: untargeted muscles it predicts blocked, and its own risks.
+    """The model's risks as findings: the model owns what spread toxin does (module docstring).
 
-    ``outcome`` is ``rhytid.simulate(plan).to_dict()`` (CONTRACTS.md). A muscle is targeted when
-    an area of the plan's injections lists it; the peak block over the timeline is compared with
-    ``eyelid_opener_block_blocking`` (levator) and ``unintended_block_warning`` (others).
+    ``outcome`` is ``rhytid.simulate(plan).to_dict()`` (CONTRACTS.md); each of its ``risks`` gives
+    one finding ``model_<kind>`` whose severity follows the risk's level, tied to the injection the
+    model names (``None``: a whole-plan finding). ``plan`` and ``face`` name the site.
     """
-    areas = {injection_area(face, inj) for inj in plan.injections}
-    targeted = {t for a in areas if a is not None for t in face.areas[a].targets}
+    del face  # the model placed the plan on the face already
     out: list[PlanFinding] = []
-    for muscle, block in sorted(_peak_blocks(outcome).items()):
-        if muscle in targeted:
-            continue
-        role = face.muscles[muscle].role if muscle in face.muscles else ""
-        if role == "eyelid_opener":
-            key, severity = "eyelid_opener_block_blocking", "blocking"
-        else:
-            key, severity = "unintended_block_warning", "warning"
-        if block < number("placement", key):
-            continue
-        n, dist = _nearest(plan, face, muscle)
-        site = plan.injections[n - 1].site if n is not None else None
-        out.append(
-            PlanFinding(
-                "unintended_muscle_block",
-                "blocking" if severity == "blocking" else "warning",
-                f"the model predicts {block:.0%} of {muscle} blocked (not a target of this plan); "
-                f"nearest injection {n} is {dist if dist is not None else float('nan'):.1f} mm "
-                "from it",
-                rules().placement[key].source,
-                injection=n,
-                site=site,
-                distance_mm=dist,
-            )
-        )
-    for risk in _model_risks(outcome.get("risks", [])):
-        out.append(risk)
+    for finding in _model_risks(outcome.get("risks", [])):
+        n = finding.injection
+        if n is not None and 1 <= n <= len(plan.injections):
+            finding = replace(finding, site=plan.injections[n - 1].site)
+        out.append(finding)
     return out
+
+
+_KIND_WORDS = {
+    "eyelid_ptosis": "eyelid droop (ptosis)",
+    "brow_ptosis": "brow droop (ptosis)",
+    "asymmetry": "asymmetry",
+    "unintended_muscle": "spread to an untargeted muscle",
+}
+
+
+def _side_words(side: object) -> str:
+    return {"l": " on the patient's left", "r": " on the patient's right"}.get(str(side), "")
 
 
 def _model_risks(risks: Sequence[Mapping[str, Any]]) -> list[PlanFinding]:
@@ -240,8 +228,9 @@ def _model_risks(risks: Sequence[Mapping[str, Any]]) -> list[PlanFinding]:
             PlanFinding(
                 f"model_{r.get('kind', 'risk')}",
                 _MODEL_SEVERITY.get(level, "warning"),
-                f"model: {r.get('kind')} ({level}, side {r.get('side')}): {r.get('detail', '')}",
-                "rhytid model (simulate): spread and block kinetics",
+                f"{_KIND_WORDS.get(str(r.get('kind')), str(r.get('kind')))}"
+                f"{_side_words(r.get('side'))}: {r.get('detail', '')}",
+                _MODEL_SOURCE,
                 injection=int(injection) if isinstance(injection, int) else None,
             )
         )
