@@ -30,7 +30,9 @@ def _finding(code: str, severity: str, n: int | None, reason: str, site: str | N
 def test_worst_level_wins_and_each_point_gets_one_message() -> None:
     findings = [
         _finding("model_eyelid_ptosis", "note", 2, "eyelid droop: injection 2 lies near"),
-        _finding("supraorbital_too_close", "blocking", 2, "injection 2 (x) lies 1.7 mm below the orbital rim", "x"),
+        _finding(
+            "supraorbital_too_close", "blocking", 2, "injection 2 (x) lies 1.7 mm below the orbital rim", "x"
+        ),
         _finding("site_units_above_label", "warning", 1, "10 U at one point"),
         _finding("no_history", "blocking", None, "no medical history on file"),
     ]

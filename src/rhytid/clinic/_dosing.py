@@ -10,8 +10,9 @@ published ratio's source, never a silent number. All label values come from ``cl
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "check_reconstitution",
     "check_retreatment",
     "check_vial_age",
+    "convert_plan_units",
     "convert_units",
     "vial_use_by",
     "volume_per_point_ml",
@@ -91,6 +93,34 @@ def convert_units(units: float, from_product: str, to_product: str) -> UnitConve
         warning="" if same else text("dosing", "unit_conversion_warning"),
         sources=(a.units_per_ona_unit.source, b.units_per_ona_unit.source),
     )
+
+
+#: The planner's step of units per point (its inputs move in steps of 0.5 U).
+UNIT_STEP = 0.5
+
+
+def convert_plan_units(units: Sequence[float], from_product: str, to_product: str) -> dict[str, Any]:
+    """Each point's units converted when a plan's product is switched (:func:`convert_units`).
+
+    Each point gets the **low end** of its range (the conservative choice: a switch never adds
+    toxin beyond the conversion's lower bound), rounded down to :data:`UNIT_STEP` and at least one
+    step. ``approximate`` is True for any change of product; ``warning`` and ``sources`` say why.
+    """
+    conversions = [convert_units(u, from_product, to_product) for u in units]
+    chosen = [max(UNIT_STEP, math.floor(c.low / UNIT_STEP + 1e-9) * UNIT_STEP) for c in conversions]
+    first = conversions[0]
+    return {
+        "from_product": from_product,
+        "to_product": to_product,
+        "approximate": first.approximate,
+        "warning": first.warning,
+        "sources": list(first.sources),
+        "rule": "low end of the range, rounded down to 0.5 U",
+        "points": [
+            {"units": c.units, "low": round(c.low, 2), "high": round(c.high, 2), "chosen": u}
+            for c, u in zip(conversions, chosen, strict=True)
+        ],
+    }
 
 
 def volume_per_point_ml(units: float, vial_units: float, diluent_ml: float) -> float:

@@ -143,6 +143,8 @@ def distance_words(rule: str, distance_mm: float) -> str:
     """A rule's signed distance in words: ``1.7 mm below the orbital rim`` for -1.7 (supraorbital)."""
     (ahead, behind), reference, _ = _RULE_WORDS[rule]
     return f"{abs(distance_mm):.1f} mm {ahead if distance_mm >= 0 else behind} {reference}"
+
+
 _SEVERITY: dict[RiskLevel, PlanSeverity] = {"high": "blocking", "moderate": "warning"}
 
 
@@ -165,7 +167,7 @@ def placement_findings(plan: PlanView, face: Face) -> list[PlanFinding]:
         for risk in zone_risks(face, inj.x_mm, inj.y_mm, injection_area(face, inj)):
             if risk.level == "none":
                 continue
-            (ahead, _), reference, danger = _RULE_WORDS[risk.rule]
+            (ahead, _), _, danger = _RULE_WORDS[risk.rule]
             out.append(
                 PlanFinding(
                     f"{risk.rule}_too_close",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -15,12 +16,13 @@ from rhytid.clinic import (
     ReviewAcknowledgement,
     Screening,
     acknowledge,
+    injection_messages,
     parse_history,
+    plan_findings,
     plan_view,
     screen,
     zone_risks,
 )
-from rhytid.model import field_of_effect
 from rhytid.store._safety import PatientSafety
 from rhytid.store._schemas import PlanCreate
 
@@ -28,50 +30,99 @@ __all__ = [
     "age_on",
     "anatomy",
     "build_plan",
+    "outcome_of",
+    "plan_key",
     "preview",
     "rebuild_screening",
     "screen_answers",
+    "timeline",
 ]
 
-PREVIEW_DAYS = (0.0, 30.0)
+#: The planner's timeline (the day slider): CONTRACTS.md's default visits; day 0 = before treatment.
+PREVIEW_DAYS = (0.0, 2.0, 7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)
 _FIELD_STEP_MM = 2.0
+_MAX_GRADE = 3
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
+def _plan_dict(data: PlanCreate, sex: str, age: float, days: tuple[float, ...]) -> dict[str, Any]:
+    return {
+        "patient": {"sex": sex, "age": min(max(age, 18), 90)},
+        "product": {"name": data.product, "vial_units": data.vial_units, "diluent_ml": data.diluent_ml},
+        "injection": [i.model_dump(exclude_none=True) for i in data.injections],
+        "simulation": {"days": list(days)},
+    }
+
+
 def build_plan(
     data: PlanCreate, *, sex: str, age: float, days: tuple[float, ...] = PREVIEW_DAYS
 ) -> rhytid.Plan:
     """A validated :class:`rhytid.Plan` (PlanError names the injection and field)."""
-    injections = [i.model_dump(exclude_none=True) for i in data.injections]
-    return rhytid.Plan.from_dict(
-        {
-            "patient": {"sex": sex, "age": min(max(age, 18), 90)},
-            "product": {"name": data.product, "vial_units": data.vial_units, "diluent_ml": data.diluent_ml},
-            "injection": injections,
-            "simulation": {"days": list(days)},
-        }
-    )
+    return rhytid.Plan.from_dict(_plan_dict(data, sex, age, days))
 
 
-def _field(plan: rhytid.Plan) -> dict[str, Any]:
-    """Field of effect: the model's block of the nerve endings at day 30 on a coarse grid, 0..1
-    (:func:`rhytid.model.field_of_effect`: the block the Outcome reports)."""
-    face = reference_face((plan.patient or rhytid.Patient()).sex)
-    (x0, y0), (x1, y1) = face.window
-    xs = np.arange(x0, x1 + 1e-9, _FIELD_STEP_MM)
-    ys = np.arange(y0, y1 + 1e-9, _FIELD_STEP_MM)
-    gx, gy = np.meshgrid(xs, ys)
-    block = field_of_effect(plan, np.column_stack([gx.ravel(), gy.ravel()]), PREVIEW_DAYS[1]).reshape(
-        gx.shape
-    )
-    cells = [
-        [round(float(xs[i]), 1), round(float(ys[j]), 1), round(float(block[j, i]), 2)]
-        for j, i in zip(*np.nonzero(block >= 0.05), strict=True)
-    ]
-    return {"step_mm": _FIELD_STEP_MM, "quantity": "block", "day": PREVIEW_DAYS[1], "cells": cells}
+def plan_key(data: PlanCreate, *, sex: str, age: float) -> str:
+    """The model's inputs of a preview as canonical JSON: the key of its cached outcome and maps."""
+    return json.dumps(_plan_dict(data, sex, age, PREVIEW_DAYS), sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=512)
+def _outcome(key: str) -> dict[str, Any]:
+    """``rhytid.simulate(plan).to_dict()`` of a plan key, cached per plan (undo, redo, repeats)."""
+    return rhytid.simulate(rhytid.Plan.from_dict(json.loads(key))).to_dict()
+
+
+def outcome_of(data: PlanCreate, *, sex: str, age: float) -> dict[str, Any]:
+    """The model's outcome of a plan on this patient (cached; the dict must not be changed)."""
+    build_plan(data, sex=sex, age=age)  # PlanError names the field before the cache is consulted
+    return _outcome(plan_key(data, sex=sex, age=age))
+
+
+def _patient_grade(assessed: int, model_now: int, model_then: int) -> int:
+    """The patient's assessed grade moved by the model's change: ``clip(a + (g_d − g_0), 0, 3)``."""
+    return int(min(max(assessed + model_then - model_now, 0), _MAX_GRADE))
+
+
+def timeline(outcome: dict[str, Any], assessed: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each visit of the outcome with the grades the planner shows.
+
+    Without an assessment the grades are the model's for the reference face of the patient's sex
+    and age. With one (``{area: {"rest": g, "max": g}}``, the patient's latest), each assessed area
+    starts from the patient's own grade and moves as the model's grade moves (the model's change
+    from day 0, added to the assessed grade, kept within 0..3): the model predicts the change, the
+    clinician's assessment says where this face starts. Areas the assessment does not grade keep
+    the model's grades (``source`` says which).
+    """
+    first = outcome["timeline"][0]["areas"]
+    out = []
+    for visit in outcome["timeline"]:
+        areas = {}
+        for name, state in visit["areas"].items():
+            own = (assessed or {}).get(name)
+            entry: dict[str, Any] = {"source": "assessment" if own else "model"}
+            for key in ("rest", "max"):
+                model_grade = int(state[key]["grade"])
+                entry[f"model_{key}"] = model_grade
+                entry[f"{key}_depth_um"] = state[key]["depth_um"]
+                entry[key] = (
+                    _patient_grade(int(own[key]), int(first[name][key]["grade"]), model_grade)
+                    if own and key in own
+                    else model_grade
+                )
+            areas[name] = entry
+        out.append(
+            {
+                "day": visit["day"],
+                "areas": areas,
+                "muscles": {k: v["block"] for k, v in visit["muscles"].items()},
+                "brow_height_change_mm": visit["brow_height_change_mm"],
+                "eyelid_droop_mm": visit["eyelid_droop_mm"],
+            }
+        )
+    return out
 
 
 def preview(
@@ -82,26 +133,38 @@ def preview(
     safety: PatientSafety,
     at: dt.datetime,
     acknowledgements: tuple[ReviewAcknowledgement, ...] = (),
+    assessment: dict[str, Any] | None = None,
 ) -> tuple[Review, dict[str, Any]]:
-    """The review of a plan and the planner's preview (day-30 grades, blocks, risks, review, field).
+    """The review of a plan and the planner's preview.
 
-    ``check`` is :func:`rhytid.clinic.review_plan` of the plan against the patient's record
-    (``safety``) at ``at``, with the model's outcome.
+    ``timeline``: per day of :data:`PREVIEW_DAYS`, grades (from the patient's ``assessment`` when
+    there is one, :func:`timeline`), blocks, brow and lid changes; ``messages``: one per injection
+    that has a finding (:func:`rhytid.clinic.injection_messages`, worst level wins), and
+    ``plan_findings`` for the whole plan; ``check`` is :func:`rhytid.clinic.review_plan` of the plan
+    against the patient's record (``safety``) at ``at``, with the model's (cached) outcome.
+    ``assessment``: ``{"assessed_on": date, "grades": {...}}`` of the latest assessment, or None.
     """
     plan = build_plan(data, sex=sex, age=age)
-    outcome = rhytid.simulate(plan).to_dict()
+    outcome = outcome_of(data, sex=sex, age=age)
     face = reference_face(sex)
     checked = safety.review(plan_view(plan), face, at=at, outcome=outcome, acknowledgements=acknowledgements)
     visits = {float(v["day"]): v for v in outcome["timeline"]}
+    grades = assessment["grades"] if assessment else None
     return checked, {
         "model_version": outcome["model_version"],
         "plan": outcome["plan"],
-        "baseline": visits[0.0]["areas"],
+        "days": [v["day"] for v in outcome["timeline"]],
+        "baseline": {
+            "source": "assessment" if assessment else "model",
+            "assessed_on": str(assessment["assessed_on"]) if assessment else None,
+        },
+        "timeline": timeline(outcome, grades),
         "day30": visits[30.0],
         "risks": outcome["risks"],
         "warnings": outcome["warnings"],
         "check": checked.to_dict(),
-        "field": _field(plan),
+        "messages": [m.to_dict() for m in injection_messages(checked.findings)],
+        "plan_findings": [f.to_dict() for f in plan_findings(checked.findings)],
     }
 
 

@@ -507,3 +507,16 @@ class AuthSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class PlanDraft(Base):
+    """The planner's working copy of a plan, one per patient and clinician, kept as it is edited
+    (so that leaving the page or reloading it loses nothing); ``state`` is the planner's JSON."""
+
+    __tablename__ = "plan_drafts"
+    __table_args__ = (UniqueConstraint("patient_id", "user_id", name="uq_plan_drafts_patient_user"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

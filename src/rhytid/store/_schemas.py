@@ -274,6 +274,55 @@ class PlanCreate(_In):
     _check_product = field_validator("product")(_product)
 
 
+class DraftPoint(_In):
+    """A point of the planner's draft: where (face frame, mm), units, depth, named site."""
+
+    site: str | None = Field(default=None, max_length=60)
+    x_mm: float = Field(ge=-200, le=200)
+    y_mm: float = Field(ge=-200, le=200)
+    units: float = Field(ge=0, le=1000)
+    depth: Depth = "intramuscular"
+
+
+class DraftState(_In):
+    """The planner as it is being edited (kept as a draft; not a plan until it is saved)."""
+
+    product: str
+    vial_units: float = Field(default=100, gt=0, le=1000)
+    diluent_ml: float = Field(default=2.5, gt=0, le=10)
+    default_units: float = Field(default=4, ge=0.5, le=100)
+    day: float = Field(default=30, ge=0, le=365)
+    points: list[DraftPoint] = Field(default_factory=list, max_length=60)
+
+    _check_product = field_validator("product")(_product)
+
+
+class MapsRequest(_In):
+    """A plan and the day of its depth maps."""
+
+    plan: PlanCreate
+    day: float = Field(default=30, ge=0, le=365)
+
+
+class UnitConversionRequest(_In):
+    """Units of one product to convert to another when the planner's product is switched."""
+
+    from_product: str
+    to_product: str
+    units: list[float] = Field(min_length=1, max_length=60)
+
+    _check_from = field_validator("from_product")(_product)
+    _check_to = field_validator("to_product")(_product)
+
+    @field_validator("units")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        for n, u in enumerate(v, start=1):
+            if not 0 < u <= 1000:
+                raise ValueError(f"point {n}: units must be more than 0 and at most 1000, got {u:g}")
+        return v
+
+
 class PlanPublic(_Out):
     id: int
     patient_id: int

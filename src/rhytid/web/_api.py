@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from rhytid.clinic import vial_use_by
 from rhytid.interop import appointments_calendar, patient_bundle
 from rhytid.store import _inventory as inv
+from rhytid.store import _planner as planner
 from rhytid.store import accounts, links, repo, review, schedule, sessions
 from rhytid.store import models as m
 from rhytid.store import schemas as s
@@ -483,8 +484,9 @@ def pattern(
 
 @router.post("/patients/{patient_id}/preview", tags=["planning"])
 def preview(db: DbSession, user: ClinicalUser, patient_id: int, data: s.PlanCreate) -> dict[str, Any]:
-    """The model's prediction for a plan on this patient: day-30 grades, blocks, risks, checks, field."""
-    result = repo.plan_preview(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
+    """The model's prediction for a plan on this patient over the timeline: grades from the
+    patient's latest assessment, blocks, brow and lid, risks, the review, one message per point."""
+    result = planner.planner_preview(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
     db.commit()
     return result
 

@@ -36,6 +36,7 @@ from rhytid.web import (
     _logs,
     _openapi,
     _pages,
+    _planner,
     _reports,
     _schedule,
 )
@@ -190,6 +191,7 @@ def create_app(
 
     app.add_middleware(BodyLimit)
     app.include_router(_api.router)
+    app.include_router(_planner.api)
     app.include_router(_consent.api)
     app.include_router(_clinic_messages.api)
     app.include_router(_consent.router)
