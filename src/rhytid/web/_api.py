@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, File, Form, HTTPException, Query, Request, Response, UploadFile
@@ -483,11 +484,16 @@ def pattern(
 
 
 @router.post("/patients/{patient_id}/preview", tags=["planning"])
-def preview(db: DbSession, user: ClinicalUser, patient_id: int, data: s.PlanCreate) -> dict[str, Any]:
+def preview(
+    db: DbSession, user: ClinicalUser, patient_id: int, data: s.PlanCreate, response: Response
+) -> dict[str, Any]:
     """The model's prediction for a plan on this patient over the timeline: grades from the
-    patient's latest assessment, blocks, brow and lid, risks, the review, one message per point."""
+    patient's latest assessment, blocks, brow and lid, risks, the review, one message per point.
+    ``Server-Timing`` says how long the server took (ms)."""
+    started = time.perf_counter()
     result = planner.planner_preview(db=db, patient_id=patient_id, data=data, actor=actor_of(user))
     db.commit()
+    response.headers["Server-Timing"] = f"preview;dur={(time.perf_counter() - started) * 1000:.1f}"
     return result
 
 

@@ -1,7 +1,11 @@
 // Face-chart planner: an illustrated face (outline, hair, brows, eyes, nose from /api/anatomy's
 // `chart`) with optional layers (muscles, danger zones, areas, landmarks), labelled sites, points
 // added by tap (touch targets >= 44 px) and moved by drag, pinch or buttons to zoom; units edited
-// in the table; every change asks the model for a preview (/api/.../preview).
+// in the table; every change asks the model for a preview (/api/.../preview): the timeline with a
+// day slider (grades from the patient's latest assessment, block, brow and lid drawn on the face),
+// one message per point (its worst level; a blocking point turns red), and depth maps before and
+// on the chosen day (/preview/maps). Every edit is one undo step and is kept as a server-side draft;
+// switching the product converts the units explicitly (approximate ratios flagged).
 "use strict";
 (function () {
   const root = document.getElementById("planner");
@@ -17,7 +21,7 @@
   let seq = 0;
   let muscleEls = {};
   const siteHits = {};
-  let fieldLayer, pointLayer, labelLayer;
+  let fieldLayer, browLayer, pointLayer, labelLayer;
   let base, view, hitR = 2.6;
 
   function el(name, attrs, parent) {
@@ -83,6 +87,7 @@
       el("circle", { cx: x, cy: -y, r: 0.8, class: "landmark" }, marks).appendChild(title(name.replace(/_/g, " ")));
     }
     fieldLayer = el("g", { class: "field" }, svg);
+    browLayer = el("g", { class: "brow-lid" }, svg);
     const sites = el("g", { class: "sites" }, svg);
     labelLayer = el("g", { class: "labels" }, svg);
     for (const [name, [x, y]] of Object.entries(face.sites)) {
@@ -204,11 +209,13 @@
   function renderPoints() {
     pointLayer.replaceChildren();
     points.forEach((p, i) => {
-      const g = el("g", { class: "point", "data-index": i }, pointLayer);
+      const sev = severity[i + 1];
+      const g = el("g", { class: "point" + (sev ? ` sev-${sev}` : ""), "data-index": i }, pointLayer);
       el("rect", { class: "hit", x: p.x_mm - hitR, y: -p.y_mm - hitR, width: 2 * hitR, height: 2 * hitR, rx: hitR }, g);
       el("circle", { cx: p.x_mm, cy: -p.y_mm, r: 2.6 }, g);
       const t = el("text", { x: p.x_mm, y: -p.y_mm + 1.1, "text-anchor": "middle" }, g);
       t.textContent = String(i + 1);
+      if (sev) g.appendChild(title(`point ${i + 1}: ${sev}`));
       g.addEventListener("pointerdown", (ev) => startDrag(ev, i, g));
     });
     const table = $("points");
@@ -217,17 +224,18 @@
     ["#", "Where", "Units", "Depth", ""].forEach((h) => { const th = document.createElement("th"); th.textContent = h; head.appendChild(th); });
     points.forEach((p, i) => {
       const row = table.insertRow();
+      if (severity[i + 1]) row.className = `sev-${severity[i + 1]}`;
       row.insertCell().textContent = String(i + 1);
       row.insertCell().textContent = p.site ? p.site.replace(/_/g, " ") : `(${p.x_mm}, ${p.y_mm}) mm`;
       const u = document.createElement("input");
       Object.assign(u, { type: "number", min: 0.5, max: 100, step: 0.5, value: p.units, className: "units" });
       u.setAttribute("aria-label", `units of point ${i + 1}`);
-      u.addEventListener("change", () => { p.units = Number(u.value); changed(false); });
+      u.addEventListener("change", () => { p.units = Number(u.value); changed(); });
       row.insertCell().appendChild(u);
       const d = document.createElement("select");
       for (const [v, short] of DEPTHS) { const o = new Option(short, v, false, v === p.depth); o.title = v; d.add(o); }
       d.setAttribute("aria-label", `depth of point ${i + 1}`);
-      d.addEventListener("change", () => { p.depth = d.value; changed(false); });
+      d.addEventListener("change", () => { p.depth = d.value; changed(); });
       row.insertCell().appendChild(d);
       const rm = document.createElement("button");
       rm.type = "button"; rm.textContent = "Remove"; rm.className = "remove";
@@ -237,8 +245,18 @@
     });
     const total = points.reduce((a, p) => a + p.units, 0);
     $("total").textContent = `${points.length} points, ${total} U`;
-    $("save").disabled = points.length === 0;
+    $("save").disabled = points.length === 0 || Boolean(lastPreview && lastPreview.check.blocking);
     $("save-draft").disabled = points.length === 0;
+  }
+
+  // a point's worst finding colours its dot and its row in place (no re-render under the finger)
+  function markSeverity() {
+    pointLayer.querySelectorAll("g.point").forEach((g) => {
+      const sev = severity[Number(g.dataset.index) + 1];
+      g.setAttribute("class", "point" + (sev ? ` sev-${sev}` : ""));
+    });
+    [...$("points").rows].slice(1).forEach((row, i) => { row.className = severity[i + 1] ? `sev-${severity[i + 1]}` : ""; });
+    $("save").disabled = points.length === 0 || Boolean(lastPreview && lastPreview.check.blocking);
   }
 
   function startDrag(ev, i, g) {
@@ -262,93 +280,297 @@
     g.addEventListener("click", (e) => e.stopPropagation(), { once: true });
   }
 
+  // --- the plan as data: snapshots for undo/redo, the server-side draft -----------------------
+  const settings = () => ({
+    product: $("product").value,
+    vial_units: Number($("vial_units").value),
+    diluent_ml: Number($("diluent_ml").value),
+  });
+  const snapshot = () => JSON.stringify({ ...settings(), points });
+  let current = null;
+  const undoStack = [], redoStack = [];
+  let draftTimer = null;
+
+  function restore(text) {
+    const s = JSON.parse(text);
+    $("product").value = s.product; productNow = s.product;
+    $("vial_units").value = s.vial_units; $("diluent_ml").value = s.diluent_ml;
+    points = s.points.map((p) => ({ ...p }));
+  }
+
   function planBody(status = "ready") {
     return {
-      status,
-      product: $("product").value,
-      vial_units: Number($("vial_units").value),
-      diluent_ml: Number($("diluent_ml").value),
+      status, ...settings(),
       injections: points.map((p) => p.site ? { site: p.site, units: p.units, depth: p.depth }
                                             : { x_mm: p.x_mm, y_mm: p.y_mm, units: p.units, depth: p.depth }),
     };
   }
 
-  function changed(redraw = true) {
-    if (redraw) renderPoints(); else renderPoints();
-    clearTimeout(timer);
-    if (points.length === 0) { showPreview(null); return; }
-    timer = setTimeout(runPreview, 120);
+  // every edit: one undo step (when the plan really changed), the table, a preview, the draft
+  function changed() {
+    const now = snapshot();
+    if (current !== null && now !== current) { undoStack.push(current); redoStack.length = 0; }
+    current = now;
+    refresh();
   }
+  function refresh() {
+    $("undo").disabled = undoStack.length === 0;
+    $("redo").disabled = redoStack.length === 0;
+    renderPoints();
+    clearTimeout(timer);
+    scheduleDraft();
+    if (points.length === 0) { showPreview(null); return; }
+    timer = setTimeout(runPreview, 60);
+  }
+  function step(from, to) {
+    if (!from.length) return;
+    to.push(current); current = from.pop(); restore(current); refresh();
+  }
+  function scheduleDraft() {
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, 250);
+  }
+  async function saveDraft() {
+    const body = { ...settings(), default_units: Number($("default_units").value) || 4, day: days[dayIndex] ?? 30,
+                   points: points.map(({ site, x_mm, y_mm, units, depth }) => ({ site: site || null, x_mm, y_mm, units, depth })) };
+    const r = await send("PUT", `/api/patients/${patient}/plan-draft`, body);
+    const s = $("draft-status");
+    if (r.ok) { draftSaves += 1; s.dataset.saved = String(draftSaves); s.className = "meta"; s.textContent = `Draft kept (${points.length} points).`; }
+    else { s.className = "error"; s.textContent = `Draft not kept: ${r.data.detail}`; }
+  }
+  let draftSaves = 0;
 
-  async function api(path, body) {
+  async function send(method, path, body) {
     const r = await fetch(path, {
-      method: "POST", credentials: "same-origin",
+      method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const data = await r.json().catch(() => ({ detail: `HTTP ${r.status}` }));
+    const data = r.status === 204 ? {} : await r.json().catch(() => ({ detail: `HTTP ${r.status}` }));
     return { ok: r.ok, data };
   }
+  const api = (path, body) => send("POST", path, body);
+
+  // --- preview: the timeline, one message per point, brow and lid, maps of the chosen day -----
+  let lastPreview = null;
+  let severity = {};
+  let days = [0, 2, 7, 14, 30, 60, 90, 120, 150, 180];
+  let dayIndex = 4;
+  let mapsSeq = 0, mapsTimer = null;
 
   async function runPreview() {
     const mine = ++seq;
     const box = $("preview");
     box.classList.add("busy");
+    const started = performance.now();
     const { ok, data } = await api(`/api/patients/${patient}/preview`, planBody());
     if (mine !== seq) return;
     box.classList.remove("busy");
     if (!ok) { showPreview(null, data.detail); box.dataset.seq = String(mine); return; }
     showPreview(data);
     box.dataset.seq = String(mine);
+    requestAnimationFrame(() => { box.dataset.painted = String(mine); box.dataset.ms = (performance.now() - started).toFixed(1); });
+    scheduleMaps(0);
   }
 
   function cell(row, text, cls) { const c = row.insertCell(); c.textContent = text; if (cls) c.className = cls; return c; }
+  const words = (s) => s.replace(/_/g, " ");
 
   function showPreview(data, error) {
-    const box = $("preview");
-    box.replaceChildren();
-    const h = document.createElement("h2"); h.textContent = "Preview (day 30)"; box.appendChild(h);
+    lastPreview = data || null;
+    severity = {};
+    const risks = $("risks");
+    risks.replaceChildren();
     fieldLayer.replaceChildren();
+    browLayer.replaceChildren();
+    $("maps").replaceChildren();
     for (const m of Object.values(muscleEls)) m.removeAttribute("fill-opacity");
-    if (error) { const p = document.createElement("p"); p.className = "error"; p.textContent = error; box.appendChild(p); return; }
-    if (!data) return;
-    const step = data.field.step_mm;
-    for (const [x, y, v] of data.field.cells) {
-      el("rect", { x: x - step / 2, y: -y - step / 2, width: step, height: step, "fill-opacity": (0.55 * v).toFixed(2) }, fieldLayer);
+    for (const id of ["grades-source", "brow-lid", "model-meta"]) $(id).textContent = "";
+    $("grades").replaceChildren();
+    $("day").disabled = !data;
+    const status = $("review-status");
+    if (error || !data) {
+      risks.hidden = !error; status.hidden = true;
+      $("blocks").textContent = error ? "" : "Add points to see the model's prediction.";
+      if (error) { const li = document.createElement("li"); li.className = "error"; li.textContent = error; risks.appendChild(li); }
+      markSeverity();
+      return;
     }
-    const t = document.createElement("table"); t.id = "grades";
-    const hr = t.insertRow(); ["Area", "Rest now → 30 d", "Max now → 30 d"].forEach((x) => cell(hr, x));
-    for (const [area, s] of Object.entries(data.day30.areas)) {
-      const b = data.baseline[area];
-      const r = t.insertRow(); r.dataset.area = area;
-      cell(r, area.replace(/_/g, " "));
-      cell(r, `${b.rest.grade} → ${s.rest.grade}`);
-      cell(r, `${b.max.grade} → ${s.max.grade}`, "grade-max");
+    days = data.days;
+    const slider = $("day");
+    slider.max = String(days.length - 1);
+    if (dayIndex > days.length - 1) dayIndex = days.indexOf(30);
+    slider.value = String(dayIndex);
+    // one message per point (its worst level), then the findings about the whole plan
+    for (const m of data.messages) {
+      severity[m.injection] = m.severity;
+      const li = document.createElement("li");
+      li.className = `msg sev-${m.severity}`; li.dataset.injection = String(m.injection); li.dataset.codes = m.codes.join(" ");
+      li.textContent = m.text; risks.appendChild(li);
     }
-    box.appendChild(t);
-    const bl = document.createElement("p"); bl.className = "meta";
-    bl.textContent = "Block at day 30: " + Object.entries(data.day30.muscles).filter(([, v]) => v.block >= 0.05)
-      .map(([k, v]) => `${k.replace(/_/g, " ")} ${Math.round(v.block * 100)}%`).join(", ");
-    box.appendChild(bl);
-    for (const [name, v] of Object.entries(data.day30.muscles)) {
-      if (muscleEls[name]) muscleEls[name].setAttribute("fill-opacity", (0.15 + 0.7 * v.block).toFixed(2));
+    for (const f of data.plan_findings) {
+      const li = document.createElement("li");
+      li.className = "sev-" + f.severity; li.dataset.code = f.code;
+      li.textContent = `${f.severity}: ${f.reason}`; risks.appendChild(li);
     }
-    const risks = document.createElement("ul"); risks.id = "risks";
-    for (const r of data.risks) { const li = document.createElement("li"); li.className = "risk-" + r.level; li.textContent = `${r.level} risk: ${r.kind.replace(/_/g, " ")} (${r.side}) — ${r.detail}`; risks.appendChild(li); }
-    // every finding of the review, blocking ones first; a blocked plan can only be a draft
-    for (const f of data.check.findings) { const li = document.createElement("li"); li.className = "sev-" + f.severity; li.dataset.code = f.code; li.textContent = `${f.severity}: ${f.reason}`; risks.appendChild(li); }
-    const status = document.createElement("p"); status.id = "review-status";
+    if (!risks.children.length) { const li = document.createElement("li"); li.textContent = "No risks or rule findings."; risks.appendChild(li); }
+    risks.hidden = false;
+    status.hidden = false;
     status.className = data.check.blocking ? "error" : "meta";
     status.textContent = data.check.blocking
       ? `Blocked (${data.check.findings.filter((f) => f.severity === "blocking").length}): this plan can be saved only as a draft.`
       : data.check.acknowledge.length ? "Ready to save; acknowledge the marked findings before recording." : "Nothing blocks this plan.";
-    box.appendChild(status);
-    $("save").disabled = data.check.blocking;
-    if (!risks.children.length) { const li = document.createElement("li"); li.textContent = "No risks or rule findings."; risks.appendChild(li); }
-    box.insertBefore(risks, h.nextSibling); // risks first: beside the chart on a tablet
-    const meta = document.createElement("p"); meta.className = "meta";
-    meta.textContent = `${data.plan.total_units} U ${data.plan.product}, ${data.plan.units_per_ml} U/mL · model ${data.model_version}`;
-    box.appendChild(meta);
+    $("grades-source").textContent = data.baseline.source === "assessment"
+      ? `Grades start from this patient's assessment of ${data.baseline.assessed_on}; the model gives the change.`
+      : "No assessment on file: grades are the model's for a reference face of this sex and age.";
+    $("model-meta").textContent = `${data.plan.total_units} U ${data.plan.product}, ${data.plan.units_per_ml} U/mL · model ${data.model_version}`;
+    markSeverity();
+    showDay();
+  }
+
+  // the chosen day: grades, block shading, brow and lid lines (maps follow from the server)
+  function showDay() {
+    const data = lastPreview;
+    const day = days[dayIndex];
+    $("day-label").textContent = String(day);
+    $("day").setAttribute("aria-valuetext", `day ${day}`);
+    $("preview-title").textContent = `Preview (day ${day})`;
+    if (!data) return;
+    const visit = data.timeline[dayIndex], first = data.timeline[0];
+    const t = $("grades");
+    t.replaceChildren();
+    const hr = t.insertRow(); ["Area", `Rest now → ${day} d`, `Max now → ${day} d`].forEach((x) => cell(hr, x));
+    for (const [area, s] of Object.entries(visit.areas)) {
+      const b = first.areas[area];
+      const r = t.insertRow(); r.dataset.area = area; r.dataset.source = s.source;
+      cell(r, words(area));
+      cell(r, `${b.rest} → ${s.rest}`, "grade-rest");
+      cell(r, `${b.max} → ${s.max}`, "grade-max");
+    }
+    const blocked = Object.entries(visit.muscles).filter(([, v]) => v >= 0.05);
+    $("blocks").textContent = `Block on day ${day}: ` + (blocked.length ? blocked.map(([k, v]) => `${words(k)} ${Math.round(v * 100)}%`).join(", ") : "none above 5%");
+    for (const [name, v] of Object.entries(visit.muscles)) {
+      if (muscleEls[name]) muscleEls[name].setAttribute("fill-opacity", (0.15 + 0.7 * v).toFixed(2));
+    }
+    drawBrowLid(visit);
+  }
+
+  const fmt = (v) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)}`;
+  function drawBrowLid(visit) {
+    browLayer.replaceChildren();
+    const brow = visit.brow_height_change_mm, droop = visit.eyelid_droop_mm;
+    const parts = [];
+    for (const s of ["r", "l"]) {
+      const keys = ["medial", "peak", "lateral"].filter((k) => face.landmarks[`brow_${k}_${s}`] && `${k}_${s}` in brow);
+      const before = keys.map((k) => face.landmarks[`brow_${k}_${s}`]);
+      const after = keys.map((k, i) => [before[i][0], before[i][1] + brow[`${k}_${s}`]]);
+      el("polyline", { points: poly(before), class: "brow-before" }, browLayer);
+      el("polyline", { points: poly(after), class: "brow-after", id: `brow-after-${s}`, "data-dy": keys.map((k) => brow[`${k}_${s}`]).join(" ") }, browLayer);
+      const eye = face.chart.eyes.find((e) => e.side === s);
+      if (eye) {
+        el("path", { d: eye.upper_lid, class: "lid-before" }, browLayer);
+        el("path", { d: eye.upper_lid, class: "lid-after", id: `lid-after-${s}`, transform: `translate(0 ${(droop[s] || 0).toFixed(2)})`, "data-droop": droop[s] || 0 }, browLayer);
+      }
+      const side = s === "l" ? "left" : "right";
+      parts.push(`${side} brow ${keys.map((k) => `${k} ${fmt(brow[`${k}_${s}`])}`).join(", ")} mm; ${side} lid droop ${(droop[s] || 0).toFixed(1)} mm`);
+    }
+    $("brow-lid").textContent = `At rest on day ${days[dayIndex]} (drawn on the face, to scale): ${parts.join("; ")}.`;
+  }
+
+  function scheduleMaps(wait) {
+    clearTimeout(mapsTimer);
+    mapsTimer = setTimeout(runMaps, wait);
+  }
+  async function runMaps() {
+    if (!lastPreview || !points.length) return;
+    const mine = ++mapsSeq;
+    const box = $("maps");
+    box.classList.add("busy");
+    const { ok, data } = await api(`/api/patients/${patient}/preview/maps`, { plan: planBody(), day: days[dayIndex] });
+    if (mine !== mapsSeq) return;
+    box.classList.remove("busy");
+    if (!ok) { box.textContent = `Maps: ${data.detail}`; return; }
+    drawField(data.field);
+    drawMaps(data);
+    box.dataset.seq = String(mine);
+    box.dataset.day = String(data.day);
+  }
+
+  function drawField(field) {
+    fieldLayer.replaceChildren();
+    const step = field.step_mm;
+    for (const [x, y, v] of field.cells) {
+      el("rect", { x: x - step / 2, y: -y - step / 2, width: step, height: step, "fill-opacity": (0.55 * v).toFixed(2) }, fieldLayer);
+    }
+  }
+
+  const EXPRESSION_WORDS = { frown: "frown", raise_brows: "brows raised", smile: "smile", squint: "squint" };
+  // depth 0 → pale, the map's scale → dark red (one scale for before and after)
+  function colour(t) {
+    const a = [255, 247, 236], b = [127, 0, 0];
+    return a.map((v, i) => Math.round(v + (b[i] - v) * Math.min(1, Math.max(0, t))));
+  }
+  function paint(canvas, m, values) {
+    const k = 4;
+    canvas.width = m.nx * k; canvas.height = m.ny * k;
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(m.nx, m.ny);
+    for (let j = 0; j < m.ny; j++) {
+      for (let i = 0; i < m.nx; i++) {
+        const [r, g, b] = colour(values[j * m.nx + i] / m.scale_um);
+        const o = ((m.ny - 1 - j) * m.nx + i) * 4; // row 0 is the bottom: drawn last
+        img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = 255;
+      }
+    }
+    const off = document.createElement("canvas"); off.width = m.nx; off.height = m.ny;
+    off.getContext("2d").putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+    canvas.dataset.sum = String(values.reduce((a, v) => a + v, 0));
+  }
+  function drawMaps(data) {
+    const box = $("maps");
+    box.replaceChildren();
+    for (const m of data.maps) {
+      const fig = document.createElement("figure");
+      fig.dataset.expression = m.expression;
+      const cap = document.createElement("figcaption");
+      cap.textContent = `Wrinkle depth at maximum contraction (${EXPRESSION_WORDS[m.expression] || words(m.expression)}), ${m.areas.map(words).join(", ")}; darkest = ${m.scale_um} µm`;
+      fig.appendChild(cap);
+      const pair = document.createElement("div"); pair.className = "pair";
+      for (const [which, values, label] of [["before", m.before_um, "Before"], ["after", m.after_um, `Day ${data.day}`]]) {
+        const d = document.createElement("div");
+        const c = document.createElement("canvas"); c.className = `map-${which}`;
+        c.setAttribute("role", "img");
+        c.setAttribute("aria-label", `${label}: wrinkle depth map, ${words(m.expression)}`);
+        paint(c, m, values);
+        const l = document.createElement("div"); l.className = "label"; l.textContent = label;
+        d.append(c, l); pair.appendChild(d);
+      }
+      fig.appendChild(pair); box.appendChild(fig);
+    }
+    if (!data.maps.length) box.textContent = "No treated area to map.";
+  }
+
+  // --- product switch: units converted explicitly, approximate ratios flagged ---------------
+  let productNow = null;
+  async function switchProduct() {
+    const to = $("product").value, from = productNow;
+    productNow = to;
+    const note = $("conversion");
+    if (!from || from === to || !points.length) { note.hidden = true; changed(); return; }
+    const { ok, data } = await api("/api/unit-conversion", { from_product: from, to_product: to, units: points.map((p) => p.units) });
+    if (!ok) { note.hidden = false; note.className = "error"; note.textContent = data.detail; return; }
+    const was = points.map((p) => p.units);
+    data.points.forEach((c, i) => { points[i].units = c.chosen; });
+    const ex = data.points[0];
+    note.hidden = false;
+    note.className = "notice" + (data.approximate ? " approximate" : "");
+    note.dataset.from = from; note.dataset.to = to;
+    note.textContent = `Units converted from ${from} to ${to} (${data.rule}): ` +
+      data.points.map((c, i) => `point ${i + 1} ${was[i]} → ${c.chosen} U (range ${c.low}–${c.high})`).join("; ") +
+      `. ${data.warning} Sources: ${data.sources.join("; ")}.` + (ex ? "" : "");
+    changed();
   }
 
   async function labelPattern() {
@@ -361,28 +583,73 @@
     changed();
   }
 
+  async function loadLast() {
+    const r = await send("GET", `/api/patients/${patient}/last-treatment`);
+    const s = $("draft-status");
+    if (!r.ok) { s.className = "error"; s.textContent = r.data.detail; return; }
+    const t = r.data.treatment;
+    if (!t) { s.className = "meta"; s.textContent = "No treatment recorded for this patient yet."; return; }
+    $("product").value = t.product; productNow = t.product;
+    $("vial_units").value = t.vial_units; $("diluent_ml").value = t.diluent_ml;
+    points = t.points.map((p) => ({ ...p, site: p.site && face.sites[p.site] ? p.site : null }));
+    s.className = "meta"; s.textContent = `Loaded the treatment of ${t.performed_at.slice(0, 10)} as a starting plan.`;
+    changed();
+  }
+
   async function save(status) {
     $("save").disabled = true;
     const { ok, data } = await api(`/api/patients/${patient}/plans`, planBody(status));
     if (!ok) { const e = $("save-error"); e.hidden = false; e.textContent = data.detail.replace(/^status: /, ""); $("save").disabled = false; return; }
+    clearTimeout(draftTimer);
+    await send("DELETE", `/api/patients/${patient}/plan-draft`);
     window.location.href = `/patients/${patient}/treatments/new?plan_id=${data.id}`;
   }
 
   $("label-glabellar").addEventListener("click", labelPattern);
+  $("load-last").addEventListener("click", loadLast);
   $("clear").addEventListener("click", () => { points = []; changed(); });
+  $("undo").addEventListener("click", () => step(undoStack, redoStack));
+  $("redo").addEventListener("click", () => step(redoStack, undoStack));
+  document.addEventListener("keydown", (ev) => {
+    if (!(ev.ctrlKey || ev.metaKey) || ev.target.matches("input, select, textarea")) return;
+    const k = ev.key.toLowerCase();
+    if (k === "z" && !ev.shiftKey) { ev.preventDefault(); step(undoStack, redoStack); }
+    else if ((k === "z" && ev.shiftKey) || k === "y") { ev.preventDefault(); step(redoStack, undoStack); }
+  });
   $("save").addEventListener("click", () => save("ready"));
   $("save-draft").addEventListener("click", () => save("draft"));
   $("zoom-in").addEventListener("click", () => zoom(1 / 1.5));
   $("zoom-out").addEventListener("click", () => zoom(1.5));
   $("zoom-reset").addEventListener("click", () => { view = base.slice(); setView(); sizeTargets(); });
+  $("day").addEventListener("input", () => { dayIndex = Number($("day").value); showDay(); scheduleMaps(120); scheduleDraft(); });
   for (const layer of ["muscles", "danger", "areas", "landmarks"]) {
     const box = $(`layer-${layer}`);
     const apply = () => svg.classList.toggle(`hide-${layer}`, !box.checked);
     box.addEventListener("change", apply); apply();
   }
-  for (const id of ["product", "vial_units", "diluent_ml"]) $(id).addEventListener("change", () => changed(false));
+  $("product").addEventListener("change", switchProduct);
+  for (const id of ["vial_units", "diluent_ml"]) $(id).addEventListener("change", () => changed());
+  $("default_units").addEventListener("change", scheduleDraft);
 
-  fetch(`/api/anatomy?sex=${root.dataset.sex}`, { credentials: "same-origin" })
-    .then((r) => r.json())
-    .then((data) => { face = data; draw(); renderPoints(); root.dataset.ready = "1"; });
+  // start: the face, then this user's draft for this patient when there is one
+  Promise.all([
+    fetch(`/api/anatomy?sex=${root.dataset.sex}`, { credentials: "same-origin" }).then((r) => r.json()),
+    send("GET", `/api/patients/${patient}/plan-draft`),
+  ]).then(([data, draft]) => {
+    face = data; draw();
+    const st = draft.ok && draft.data.state;
+    if (st) {
+      restore(JSON.stringify(st));
+      $("default_units").value = st.default_units;
+      if (days.indexOf(st.day) >= 0) dayIndex = days.indexOf(st.day);
+      $("draft-status").textContent = `Draft restored (${st.points.length} points, kept ${String(draft.data.updated_at).slice(0, 16).replace("T", " ")} UTC).`;
+      $("draft-status").dataset.restored = "1";
+    }
+    productNow = $("product").value;
+    current = snapshot();
+    renderPoints();
+    showDay();
+    if (points.length) runPreview();
+    root.dataset.ready = "1";
+  });
 })();
