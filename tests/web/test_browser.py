@@ -171,7 +171,7 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
 
     # drag the procerus point sideways: the table shows its new place and the preview is redone
     preview = page.locator("#preview")
-    seq, block = preview.get_attribute("data-seq"), page.locator("#preview p.meta").first.inner_text()
+    seq, block = preview.get_attribute("data-seq"), page.locator("#blocks").inner_text()
     box = page.locator("g.point[data-index='0'] circle").bounding_box()
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -181,7 +181,7 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
     page.mouse.up()
     expect(page.locator("#points tr").nth(1)).to_contain_text(" mm")
     expect(preview).not_to_have_attribute("data-seq", seq or "")
-    expect(page.locator("#preview p.meta").first).not_to_have_text(block)
+    expect(page.locator("#blocks")).not_to_have_text(block)
     expect(page.locator("#total")).to_have_text("5 points, 20 U")
     page.screenshot(path=str(ARTIFACTS / "planner-dragged.png"), full_page=True)
     page.click("#save")

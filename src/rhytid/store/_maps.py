@@ -4,8 +4,10 @@ Glue between a plan and the model's own raster fields (:func:`rhytid.model.field
 :func:`rhytid.model.field_of_effect`); nothing here restates the mechanism. For each expression
 that grades a treated area (glabellar: frown, forehead: raising the brows, lateral canthal: the
 smile), the total wrinkle depth (µm, dynamic + static) is taken on day 0 (before: no toxin bound
-yet) and on the chosen day, cropped to the treated areas (plus :data:`MARGIN_MM`) and sampled
-every :data:`MAP_STEP_MM`; the block of the nerve endings on that day is given on a coarser grid.
+yet) and on the chosen day, on the model's raster of :data:`MAP_STEP_MM` (a picture needs no
+finer cells; the grades come from the Outcome at the model's own raster), cropped to the treated
+areas (plus :data:`MARGIN_MM`); the block of the nerve endings on that day is given on a coarser
+grid.
 Results are cached per plan and day: the slider and undo/redo ask again for what they saw.
 """
 
@@ -24,7 +26,7 @@ from rhytid.model import field_maps, field_of_effect
 
 __all__ = ["MAP_STEP_MM", "MARGIN_MM", "preview_maps"]
 
-#: Spacing (mm) of the depth maps sent to the planner (the model's raster, sampled).
+#: Raster spacing (mm) of the model's fields for the planner's depth maps.
 MAP_STEP_MM = 1.0
 #: Margin (mm) around the treated areas' outlines in the depth maps.
 MARGIN_MM = 4.0
@@ -46,7 +48,7 @@ def _crop(fm: Any, polygons: list[Any]) -> tuple[slice, slice, int]:
 @lru_cache(maxsize=64)
 def _depth_map(key: str, day: float, expression: str) -> Any:
     """The model's fields of ``expression`` on ``day`` for a plan key (cached)."""
-    return field_maps(rhytid.Plan.from_dict(json.loads(key)), day, expression)
+    return field_maps(rhytid.Plan.from_dict(json.loads(key)), day, expression, raster_mm=MAP_STEP_MM)
 
 
 _BEFORE: dict[tuple[str, str], Any] = {}

@@ -320,7 +320,7 @@
     clearTimeout(timer);
     scheduleDraft();
     if (points.length === 0) { showPreview(null); return; }
-    timer = setTimeout(runPreview, 60);
+    timer = setTimeout(runPreview, 0); // same-tick edits share one preview
   }
   function step(from, to) {
     if (!from.length) return;
@@ -335,7 +335,7 @@
                    points: points.map(({ site, x_mm, y_mm, units, depth }) => ({ site: site || null, x_mm, y_mm, units, depth })) };
     const r = await send("PUT", `/api/patients/${patient}/plan-draft`, body);
     const s = $("draft-status");
-    if (r.ok) { draftSaves += 1; s.dataset.saved = String(draftSaves); s.className = "meta"; s.textContent = `Draft kept (${points.length} points).`; }
+    if (r.ok) { draftSaves += 1; s.dataset.saved = String(draftSaves); s.className = "meta"; s.textContent = `Draft kept (${body.points.length} points, ${body.points.reduce((a, p) => a + p.units, 0)} U).`; }
     else { s.className = "error"; s.textContent = `Draft not kept: ${r.data.detail}`; }
   }
   let draftSaves = 0;
