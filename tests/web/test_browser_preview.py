@@ -110,6 +110,10 @@ def test_maps_and_slider_follow_a_drag(browser, live_server: str, size: str, tmp
     dy = page.locator("#brow-after-l").get_attribute("data-dy") or ""
     assert any(float(v) != 0 for v in dy.split()), dy
     expect(page.locator("#brow-lid")).to_contain_text("day 14")
+    drawn = page.locator("#brow-after-l").get_attribute("points")
+    page.check("#exaggerate")  # the change drawn five times, said so in the caption
+    expect(page.locator("#brow-lid")).to_contain_text("the change ×5")
+    assert page.locator("#brow-after-l").get_attribute("points") != drawn
     assert overflow(page)["scroll"] <= overflow(page)["client"]
     page.screenshot(path=str(tmp_path / f"{size}-day14.png"), full_page=True)
     page.context.close()
@@ -131,7 +135,7 @@ def test_undo_restores_the_plan_and_reload_keeps_the_draft(browser, live_server:
     _site(page, "corrugator_medial_l")
     expect(total).to_have_text("2 points, 8 U")
     page.locator("#points input.units").nth(1).fill("6")
-    page.locator("#points input.units").nth(1).dispatch_event("change")
+    page.locator("#points input.units").nth(1).press("Tab")  # the browser's own change on leaving
     expect(total).to_have_text("2 points, 10 U")
     page.locator("#points button.remove").nth(0).click()
     expect(total).to_have_text("1 points, 6 U")
@@ -222,3 +226,49 @@ def test_point_below_the_rim_turns_red_with_one_message(
     page.screenshot(path=str(tmp_path / f"{size}-below-rim.png"), full_page=True)
     page.context.close()
     assert errors == []
+
+
+def test_load_the_last_treatment_as_a_starting_plan(browser, live_server: str) -> None:
+    import datetime as dt
+
+    import httpx
+    from playwright.sync_api import expect
+
+    from .conftest import auth, sign_consent
+    from .test_api import ANSWERS
+
+    doc = auth("clinician")
+    pid = new_patient(live_server, "Lasttreated")
+    with httpx.Client(base_url=live_server, auth=doc) as c:
+        assert c.post(f"/api/patients/{pid}/histories", json={"answers": ANSWERS}).status_code == 201
+        c.post(f"/api/patients/{pid}/screening/acknowledge", json={"codes": ["antithrombotic"]})
+        sign_consent(c, pid, "toxin_treatment")
+        injections = [{"site": "procerus", "units": 5}, {"x_mm": 10.0, "y_mm": 14.0, "units": 3}]
+        plan = c.post(
+            f"/api/patients/{pid}/plans", json={"product": "onabotulinumtoxinA", "injections": injections}
+        )
+        assert plan.status_code == 201, plan.text
+        vial = c.post(
+            "/api/vials",
+            json={
+                "product": "onabotulinumtoxinA",
+                "lot": "LAST-1",
+                "expiry": "2099-01-01",
+                "vial_units": 100,
+                "diluent_ml": 2.5,
+                "reconstituted_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(),
+            },
+        )
+        assert vial.status_code == 201, vial.text
+        body = {"plan_id": plan.json()["id"], "vial_id": vial.json()["id"]}
+        assert c.post(f"/api/patients/{pid}/treatments", json=body).status_code == 201
+    page = signed_in(browser, live_server, "clinician", VIEWPORTS["laptop"])
+    open_planner(page, live_server, pid)
+    page.click("#load-last")
+    expect(page.locator("#total")).to_have_text("2 points, 8 U")
+    expect(page.locator("#points tr").nth(1)).to_contain_text("procerus")
+    expect(page.locator("#points tr").nth(2)).to_contain_text("(10, 14) mm")
+    expect(page.locator("#draft-status")).to_contain_text("Loaded the treatment of")
+    page.click("#undo")
+    expect(page.locator("#total")).to_have_text("0 points, 0 U")
+    page.context.close()

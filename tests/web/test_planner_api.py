@@ -115,7 +115,9 @@ def test_the_draft_is_kept_per_patient_and_user(app_client: httpx.Client) -> Non
 
 def test_last_treatment_is_a_starting_plan(app_client: httpx.Client, ids: dict[str, int]) -> None:
     c = app_client
-    assert _ok(c.get(f"/api/patients/{_patient(c, 'Untreated')}/last-treatment", auth=DOC)) == {"treatment": None}
+    assert _ok(c.get(f"/api/patients/{_patient(c, 'Untreated')}/last-treatment", auth=DOC)) == {
+        "treatment": None
+    }
     t = _ok(c.get(f"/api/patients/{ids['patient']}/last-treatment", auth=DOC))["treatment"]
     assert t["product"] == "onabotulinumtoxinA" and t["vial_units"] == 100
     assert sorted(p["site"] for p in t["points"]) == sorted(i["site"] for i in GLABELLAR["injections"])

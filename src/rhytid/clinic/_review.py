@@ -8,8 +8,9 @@ all call :func:`review_plan`; nothing else strings the rules together. It combin
    needs a clinician's acknowledgement on the screening page (``acknowledge="screening"``);
 2. **dosing and placement** — label doses per site, area and session, the reconstitution, the
    danger-zone distances (:func:`check_doses`, :func:`placement_findings`);
-3. **the model** — untargeted muscles it predicts blocked and its own risks, when an outcome
-   (``rhytid.simulate(plan).to_dict()``) is given (:func:`spread_findings`);
+3. **the model** — its risks (eyelid and brow ptosis, asymmetry, unintended muscles), when an
+   outcome (``rhytid.simulate(plan).to_dict()``) is given (:func:`spread_findings`): the model owns
+   those risks and the review reads their levels, recomputing no block threshold;
 4. **the clinic's own record together with the intake** — the retreatment interval from the
    latest treatment either of them knows (:func:`check_retreatment`), units of the same product
    over the cumulative window (:func:`check_cumulative_dose`; an intake entry on the same day and

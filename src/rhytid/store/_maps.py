@@ -14,6 +14,7 @@ Results are cached per plan and day: the slider and undo/redo ask again for what
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -34,7 +35,7 @@ _FIELD_STEP_MM = 2.0
 _FIELD_SHOWN = 0.05
 
 
-def _crop(fm: Any, polygons: list[Any]) -> tuple[slice, slice, int]:
+def _crop(fm: _Depth, polygons: list[Any]) -> tuple[slice, slice, int]:
     x, y = fm.raster.grid()
     xs, ys = x[0, :], y[:, 0]
     pts = np.concatenate([np.asarray(p, dtype=float) for p in polygons])
@@ -45,16 +46,24 @@ def _crop(fm: Any, polygons: list[Any]) -> tuple[slice, slice, int]:
     return slice(rows.min(), rows.max() + 1, step), slice(cols.min(), cols.max() + 1, step), step
 
 
+@dataclass(frozen=True)
+class _Depth:
+    depth_um: Any
+    raster: Any
+
+
 @lru_cache(maxsize=64)
-def _depth_map(key: str, day: float, expression: str) -> Any:
-    """The model's fields of ``expression`` on ``day`` for a plan key (cached)."""
-    return field_maps(rhytid.Plan.from_dict(json.loads(key)), day, expression, raster_mm=MAP_STEP_MM)
+def _depth_map(key: str, day: float, expression: str) -> _Depth:
+    """The model's depth field (µm) of ``expression`` on ``day`` for a plan key, and its raster
+    (cached; the other fields of :class:`rhytid.model.FieldMaps` are not kept)."""
+    fm = field_maps(rhytid.Plan.from_dict(json.loads(key)), day, expression, raster_mm=MAP_STEP_MM)
+    return _Depth(fm.depth_um, fm.raster)
 
 
-_BEFORE: dict[tuple[str, str], Any] = {}
+_BEFORE: dict[tuple[str, str], _Depth] = {}
 
 
-def _before_map(key: str, expression: str) -> Any:
+def _before_map(key: str, expression: str) -> _Depth:
     """The fields of ``expression`` on day 0, before any toxin is bound (the onset has not begun:
     the model's active fraction is 0 at the injection time), the same for every plan of one
     patient: cached per patient (sex and age) and expression."""

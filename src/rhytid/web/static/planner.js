@@ -316,6 +316,8 @@
   function refresh() {
     $("undo").disabled = undoStack.length === 0;
     $("redo").disabled = redoStack.length === 0;
+    // a focused button that is now disabled would swallow the keyboard shortcuts
+    if (document.activeElement && document.activeElement.disabled) document.activeElement.blur();
     renderPoints();
     clearTimeout(timer);
     scheduleDraft();
@@ -459,22 +461,24 @@
   function drawBrowLid(visit) {
     browLayer.replaceChildren();
     const brow = visit.brow_height_change_mm, droop = visit.eyelid_droop_mm;
+    const k = $("exaggerate").checked ? 5 : 1; // drawn to scale, or five times the change
     const parts = [];
     for (const s of ["r", "l"]) {
       const keys = ["medial", "peak", "lateral"].filter((k) => face.landmarks[`brow_${k}_${s}`] && `${k}_${s}` in brow);
       const before = keys.map((k) => face.landmarks[`brow_${k}_${s}`]);
-      const after = keys.map((k, i) => [before[i][0], before[i][1] + brow[`${k}_${s}`]]);
+      const after = keys.map((n, i) => [before[i][0], before[i][1] + k * brow[`${n}_${s}`]]);
       el("polyline", { points: poly(before), class: "brow-before" }, browLayer);
       el("polyline", { points: poly(after), class: "brow-after", id: `brow-after-${s}`, "data-dy": keys.map((k) => brow[`${k}_${s}`]).join(" ") }, browLayer);
       const eye = face.chart.eyes.find((e) => e.side === s);
       if (eye) {
         el("path", { d: eye.upper_lid, class: "lid-before" }, browLayer);
-        el("path", { d: eye.upper_lid, class: "lid-after", id: `lid-after-${s}`, transform: `translate(0 ${(droop[s] || 0).toFixed(2)})`, "data-droop": droop[s] || 0 }, browLayer);
+        el("path", { d: eye.upper_lid, class: "lid-after", id: `lid-after-${s}`, transform: `translate(0 ${(k * (droop[s] || 0)).toFixed(2)})`, "data-droop": droop[s] || 0 }, browLayer);
       }
       const side = s === "l" ? "left" : "right";
       parts.push(`${side} brow ${keys.map((k) => `${k} ${fmt(brow[`${k}_${s}`])}`).join(", ")} mm; ${side} lid droop ${(droop[s] || 0).toFixed(1)} mm`);
     }
-    $("brow-lid").textContent = `At rest on day ${days[dayIndex]} (drawn on the face, to scale): ${parts.join("; ")}.`;
+    const how = k === 1 ? "to scale" : `the change ×${k}`;
+    $("brow-lid").textContent = `At rest on day ${days[dayIndex]} (drawn on the face, ${how}): ${parts.join("; ")}.`;
   }
 
   function scheduleMaps(wait) {
@@ -628,6 +632,7 @@
     box.addEventListener("change", apply); apply();
   }
   $("product").addEventListener("change", switchProduct);
+  $("exaggerate").addEventListener("change", () => { if (lastPreview) drawBrowLid(lastPreview.timeline[dayIndex]); });
   for (const id of ["vial_units", "diluent_ml"]) $(id).addEventListener("change", () => changed());
   $("default_units").addEventListener("change", scheduleDraft);
 
