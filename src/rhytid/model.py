@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
 
-from rhytid._data import parameters_hash, value
 from rhytid._outcome import LEVELS, AreaState, Level, Outcome, Risk, Visit
+from rhytid._parameters import Parameters, default_parameters
 from rhytid._plan import Patient, Plan, ResolvedInjection
 from rhytid._version import __version__
 from rhytid.anatomy import Face, Muscle, reference_face
@@ -56,17 +55,14 @@ from rhytid.tissue import (
     get_basis,
     grade_from_depth,
     static_depth_um,
-    tissue_parameters,
 )
 from rhytid.toxin import (
     Product,
+    SpreadParameters,
     active_fraction,
     binding_factor,
     block_fraction,
     bolus_radius_mm,
-    dose_response,
-    get_product,
-    spread_parameters,
     uptake_density,
 )
 
@@ -117,12 +113,13 @@ class _Area:
 class Engine:
     """Everything about a face that does not depend on the plan, precomputed once."""
 
-    def __init__(self, face: Face, spacing: float | None) -> None:
+    def __init__(self, face: Face, spacing: float | None, p: TissueParameters) -> None:
         self.face = face
-        self.basis: Basis = get_basis(face, spacing)
+        self.basis: Basis = get_basis(face, spacing, p)
         b = self.basis
-        self.params: TissueParameters = tissue_parameters()
-        self.activation = activation_matrix(b.segments, self.params)
+        #: the mechanics this engine was built with (:meth:`TissueParameters.mechanics_key`)
+        self.mechanics = p.mechanics_key()
+        self.activation = activation_matrix(b.segments, p)
         self.muscles = list(face.muscles)
         n_seg = len(b.segments)
         agg = np.zeros((n_seg, len(self.muscles)))
@@ -155,15 +152,15 @@ class Engine:
         # the frontalis activity that is the patient's habitual tone: at rest, and in every
         # expression that does not drive the frontalis itself
         front = np.concatenate(list(self.frontalis.values()))
-        self.reference_tone = float(self.params.expressions["rest"]["frontalis"])
+        self.reference_tone = float(p.expressions["rest"]["frontalis"])
         self.tone_rows = np.zeros_like(self.activation)
         for e, name in enumerate(EXPRESSIONS):
-            if name == "rest" or "frontalis" not in self.params.expressions[name]:
+            if name == "rest" or "frontalis" not in p.expressions[name]:
                 self.tone_rows[e, front] = self.activation[e, front]
         self.levator = np.array([b.segment_index(f"levator_palpebrae_{s}")[0] for s in SIDES], dtype=np.intp)
         # the fold-relaxation history needs only muscle blocks of a slow quantity: every 2nd
         # nerve-ending point in x and y (as the trial engine), weights renormalised per segment
-        q = self.params.quadrature_mm
+        q = p.quadrature_mm
         ix = np.rint((b.quad_xy[:, 0] - b.quad_xy[:, 0].min()) / q).astype(np.intp)
         iy = np.rint((b.quad_xy[:, 1] - b.quad_xy[:, 1].min()) / q).astype(np.intp)
         keep = np.flatnonzero((ix % 2 == 0) & (iy % 2 == 0))
@@ -174,10 +171,19 @@ class Engine:
         self.ease_weights = (b.quad_weights[keep] / total[None, :]) @ self.aggregate
 
 
-@cache
-def face_engine(face_key: str, spacing: float | None) -> Engine:
-    """The (cached) :class:`Engine` of a reference face at a raster ``spacing`` (mm; ``None``: default)."""
-    return Engine(reference_face("male" if face_key == "male" else "female"), spacing)
+_ENGINES: dict[tuple[str, float | None, str], Engine] = {}
+
+
+def face_engine(face_key: str, spacing: float | None, p: TissueParameters | None = None) -> Engine:
+    """The (cached) :class:`Engine` of a reference face at a raster ``spacing`` (mm; ``None``: default)
+    with the mechanics of ``p`` (default: :func:`rhytid.default_parameters`)."""
+    p = p or default_parameters().tissue
+    key = (face_key, spacing, p.mechanics_key())
+    engine = _ENGINES.get(key)
+    if engine is None:
+        face = reference_face("male" if face_key == "male" else "female")
+        engine = _ENGINES[key] = Engine(face, spacing, p)
+    return engine
 
 
 @functools.lru_cache(maxsize=4096)
@@ -205,14 +211,16 @@ def _rim_distance(face: Face, x: float, y: float, side: str) -> float:
     return face.distance_to_orbital_rim(x, y, side)
 
 
-def injection_depth(face: Face, inj: ResolvedInjection) -> float:
+def injection_depth(face: Face, inj: ResolvedInjection, spread: SpreadParameters | None = None) -> float:
     """Depth (mm) the injection deposits at: the deepest muscle below an intramuscular point, else
-    the depth its layer stands for (``toxins.yaml spread.injection_depth_mm``)."""
+    the depth its layer stands for (``toxins.yaml spread.injection_depth_mm``; ``spread``:
+    default :func:`rhytid.default_parameters`)."""
+    layers = (spread or default_parameters().spread).injection_depth_mm
     if inj.depth != "intramuscular":
-        return float(value("toxins.yaml", "spread", "injection_depth_mm", inj.depth))
+        return layers[inj.depth]
     below = [m for m in _muscles_at(face, inj.x_mm, inj.y_mm) if not m.behind_septum]
     if not below:
-        return float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
+        return layers["no_muscle_below"]
     return max(m.depth_mm for m in below)
 
 
@@ -223,6 +231,7 @@ def uptake_at_points(
     xy: Array,
     depth_mm: Array,
     behind_septum: NDArray[np.bool_],
+    params: Parameters | None = None,
 ) -> Array:
     """Bound uptake density (ona-equivalent U/mm³) of each injection at each point: ``(n_inj, P)``.
 
@@ -230,16 +239,17 @@ def uptake_at_points(
     point their summed uptake :math:`Q` binds as :func:`~rhytid.toxin.bound_uptake`, and each
     injection keeps its share :math:`q_i / Q` of what is bound.
     """
-    sp = spread_parameters()
+    params = params or default_parameters()
+    sp = params.spread
     out = np.empty((len(injections), len(xy)))
     transmission = np.where(behind_septum, sp.septum_transmission, 1.0)
     for i, inj in enumerate(injections):
-        dz = depth_mm - injection_depth(face, inj)
+        dz = depth_mm - injection_depth(face, inj, sp)
         r = np.sqrt((xy[:, 0] - inj.x_mm) ** 2 + (xy[:, 1] - inj.y_mm) ** 2 + dz**2)
         a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
         units = inj.units * product.ona_equivalent_per_unit
         out[i] = uptake_density(r, units, a, sp.length_mm) * transmission
-    capacity = dose_response().binding_capacity_u_per_mm3
+    capacity = params.dose.binding_capacity_u_per_mm3
     days = np.array([inj.day for inj in injections])
     for day in np.unique(days):
         same = days == day
@@ -262,14 +272,21 @@ class BlockState:
 
 
 def block_state(
-    engine: Engine, injections: list[ResolvedInjection], product: Product, days: Array
+    engine: Engine,
+    injections: list[ResolvedInjection],
+    product: Product,
+    days: Array,
+    params: Parameters | None = None,
 ) -> BlockState:
     """Endplate-weighted block of every segment and muscle on each day (module docstring)."""
+    params = params or default_parameters()
     b = engine.basis
-    q = uptake_at_points(engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum)
+    q = uptake_at_points(
+        engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum, params
+    )
     t_inj = np.array([inj.day for inj in injections])
     kin = active_fraction(days[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
-    blocked = block_fraction(kin @ q, dose_response())
+    blocked = block_fraction(kin @ q, params.dose)
     seg = blocked @ b.quad_weights
     return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
 
@@ -311,7 +328,7 @@ def brow_height_mm(engine: Engine, seg_block: Array, strength: float | Array, to
     return np.asarray(rest @ uy.T)
 
 
-def lid_lift_mm(engine: Engine, seg_block: Array) -> Array:
+def lid_lift_mm(engine: Engine, seg_block: Array, p: TissueParameters | None = None) -> Array:
     r"""Lift of each upper lid by the levator at rest (mm): ``(M, 2)`` (sides l, r).
 
     The lid margin rests where the levator's force balances the lid's support; over its range the
@@ -320,7 +337,7 @@ def lid_lift_mm(engine: Engine, seg_block: Array) -> Array:
     :math:`a_{rest}` and its block :math:`b`. Müller's muscle (sympathetic, not blocked by
     BoNT-A) adds a constant share that cancels in the droop.
     """
-    p = engine.params
+    p = p or default_parameters().tissue
     a = engine.activation[REST, engine.levator]
     return np.asarray(p.levator_excursion_mm * a[None, :] * (1.0 - seg_block[:, engine.levator]))
 
@@ -344,13 +361,18 @@ def area_buckling(region: str, patient: Patient, stiffness: float, p: TissuePara
 
 
 def grid_muscle_block(
-    engine: Engine, injections: list[ResolvedInjection], product: Product, uptake: Array, grid: Array
+    engine: Engine,
+    injections: list[ResolvedInjection],
+    product: Product,
+    uptake: Array,
+    grid: Array,
+    params: Parameters,
 ) -> Array:
     """Endplate-weighted block of every muscle on the days ``grid``: ``(G, n_muscles)``, from the
     uptake at the nerve-ending points (``BlockState.uptake``) on the relaxation quadrature."""
     t_inj = np.array([inj.day for inj in injections])
     kin = active_fraction(grid[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
-    blocked = block_fraction(kin @ uptake[:, engine.ease_points], dose_response())
+    blocked = block_fraction(kin @ uptake[:, engine.ease_points], params.dose)
     return np.asarray(blocked @ engine.ease_weights)
 
 
@@ -394,10 +416,10 @@ def _area_depths(
     bk: Buckling,
     static_years: float,
     ease: Array,
+    p: TissueParameters,
 ) -> Array:
     """90th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``; ``ease`` ``(n_days,)`` is the
     eased share of the etched depth (:func:`static_ease`)."""
-    p = engine.params
     n = len(area.cells)
     skin = engine.basis.skin_rows
     weights = act[:, [REST, area.expression], :][:, :, skin].astype(np.float32)
@@ -412,12 +434,12 @@ def _area_depths(
 
 def _risks(
     engine: Engine,
+    p: TissueParameters,
     injections: list[ResolvedInjection],
     state: BlockState,
     brow: dict[str, Array],
     droop: dict[str, Array],
 ) -> list[Risk]:
-    p = engine.params
     face = engine.face
     risks: list[Risk] = []
     days = state.days
@@ -549,20 +571,28 @@ def _warnings(face: Face, injections: list[ResolvedInjection], days: Array) -> l
     return out
 
 
-def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | None = None) -> Outcome:
+def simulate(
+    plan: Plan,
+    patient: Patient | None = None,
+    *,
+    params: Parameters | None = None,
+    raster_mm: float | None = None,
+) -> Outcome:
     """Simulate a treatment plan on a patient (default: the plan's patient, else the reference
-    female face aged 45). Pure and deterministic; see the module docstring for the chain."""
+    female face aged 45) with ``params`` (default: :func:`rhytid.default_parameters`; every value
+    the chain uses is read from it). Pure and deterministic; see the module docstring."""
+    params = params or default_parameters()
+    p = params.tissue
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    engine = face_engine(face.key, raster_mm)
-    p = engine.params
-    injections = plan.resolve(face)
-    product = get_product(plan.product.name)
+    engine = face_engine(face.key, raster_mm, p)
+    product = params.product(plan.product.name)
+    injections = plan.resolve(face, product)
     days = np.asarray(plan.simulation.days, dtype=float)
     all_days = np.concatenate([[-1.0], days])  # row 0: before any treatment
-    state = block_state(engine, injections, product, all_days)
+    state = block_state(engine, injections, product, all_days, params)
     grid = relaxation_grid(float(days.max()), p)
-    grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid)
+    grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid, params)
     scale, stiffness = _patient_scales(patient, p)
     tone = tone_factor(engine, patient)
     act = effective_activation(engine, state.segment, scale, tone)
@@ -573,11 +603,11 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
     for area in engine.areas:
         bk = area_buckling(area.skin_region, patient, stiffness, p)
         ease = static_ease(p, area.target_index, grid, grid_block, all_days)
-        area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years, ease)
+        area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years, ease, p)
 
     heights = brow_height_mm(engine, state.segment, scale, tone)
     brow = {key: (heights[:, k] - heights[0, k])[1:] for k, key in enumerate(engine.brow_uy)}
-    lift = lid_lift_mm(engine, state.segment)
+    lift = lid_lift_mm(engine, state.segment, p)
     droop = {s: (lift[0, i] - lift[:, i])[1:] for i, s in enumerate(SIDES)}
     timeline = []
     for d, day in enumerate(days, start=1):
@@ -595,10 +625,10 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
             )
         )
     trimmed = BlockState(days, state.segment[1:], state.muscle[1:], state.muscles, state.uptake)
-    risks = _risks(engine, injections, trimmed, brow, {s: np.maximum(v, 0) for s, v in droop.items()})
+    risks = _risks(engine, p, injections, trimmed, brow, {s: np.maximum(v, 0) for s, v in droop.items()})
     plan_dict = {
         "product": product.name,
-        "units_per_ml": round(plan.units_per_ml, 3),
+        "units_per_ml": round(plan.product.units_per_ml_of(product), 3),
         "total_units": _num(plan.total_units),
         "injections": [
             {
@@ -615,7 +645,7 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
     }
     return Outcome(
         model_version=__version__,
-        parameters_hash=parameters_hash(),
+        parameters_hash=params.provenance,
         plan=plan_dict,
         patient=patient.model_dump(),
         timeline=timeline,
@@ -628,7 +658,9 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
 
 
-def map_layers(face: Face, xy: Array) -> tuple[Array, NDArray[np.bool_]]:
+def map_layers(
+    face: Face, xy: Array, spread: SpreadParameters | None = None
+) -> tuple[Array, NDArray[np.bool_]]:
     """The muscle layer a map shows at each point ``(n, 2)``: the depth (mm) of the deepest muscle
     in front of the septum there, else of a muscle behind it (the levator, seen through the
     septum), else the depth toxin rests at over no muscle; and whether that layer lies behind
@@ -639,7 +671,7 @@ def map_layers(face: Face, xy: Array) -> tuple[Array, NDArray[np.bool_]]:
         mask = point_in_polygon(x, y, m.outline)
         return mask & ~point_in_polygon(x, y, m.hole) if m.hole is not None else mask
 
-    none = float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
+    none = (spread or default_parameters().spread).injection_depth_mm["no_muscle_below"]
     depth = np.full(len(xy), none)
     best = np.full(len(xy), -np.inf)
     behind = np.zeros(len(xy), dtype=bool)
@@ -655,20 +687,28 @@ def map_layers(face: Face, xy: Array) -> tuple[Array, NDArray[np.bool_]]:
     return depth, behind
 
 
-def field_of_effect(plan: Plan, xy: Array, day: float, patient: Patient | None = None) -> Array:
+def field_of_effect(
+    plan: Plan,
+    xy: Array,
+    day: float,
+    patient: Patient | None = None,
+    *,
+    params: Parameters | None = None,
+) -> Array:
     """Block (0..1) of the nerve endings at the points ``xy`` ``(n, 2)`` (mm) on ``day``, in the layer
     :func:`map_layers` picks: the same uptake (bolus, spread, septum, shared binding) and kinetics as
     the block the Outcome reports (:func:`uptake_at_points`, :func:`block_state`)."""
+    params = params or default_parameters()
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    injections = plan.resolve(face)
-    product = get_product(plan.product.name)
+    product = params.product(plan.product.name)
+    injections = plan.resolve(face, product)
     pts = np.asarray(xy, dtype=float).reshape(-1, 2)
-    depth, behind = map_layers(face, pts)
-    q = uptake_at_points(face, injections, product, pts, depth, behind)
+    depth, behind = map_layers(face, pts, params.spread)
+    q = uptake_at_points(face, injections, product, pts, depth, behind, params)
     t_inj = np.array([inj.day for inj in injections])
     kin = active_fraction(float(day) - t_inj, product.onset_days, product.recovery_rate_per_day)
-    return np.asarray(block_fraction(kin @ q, dose_response()))
+    return np.asarray(block_fraction(kin @ q, params.dose))
 
 
 @dataclass(frozen=True)
@@ -701,19 +741,21 @@ def field_maps(
     expression: str,
     patient: Patient | None = None,
     *,
+    params: Parameters | None = None,
     raster_mm: float | None = None,
 ) -> FieldMaps:
     """Full-raster fields of ``expression`` on ``day`` under ``plan`` (see :class:`FieldMaps`)."""
     if expression not in EXPRESSIONS:
         raise PlanError(f"expression must be one of {', '.join(EXPRESSIONS)}, got {expression!r}")
+    params = params or default_parameters()
+    p = params.tissue
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    engine = face_engine(face.key, raster_mm)
-    p = engine.params
+    engine = face_engine(face.key, raster_mm, p)
     b = engine.basis
-    injections = plan.resolve(face)
-    product = get_product(plan.product.name)
-    state = block_state(engine, injections, product, np.array([-1.0, float(day)]))
+    product = params.product(plan.product.name)
+    injections = plan.resolve(face, product)
+    state = block_state(engine, injections, product, np.array([-1.0, float(day)]), params)
     scale, stiffness = _patient_scales(patient, p)
     tone = tone_factor(engine, patient)
     act = effective_activation(engine, state.segment, scale, tone)
@@ -741,10 +783,10 @@ def field_maps(
         wavelength[mask] = bk.wavelength_mm
     angle = compression_direction(field[2], field[3], field[4])
     plane_xy = np.column_stack([x.ravel(), y.ravel()])
-    layer_depth, layer_behind = map_layers(face, plane_xy)
-    q = uptake_at_points(face, injections, product, plane_xy, layer_depth, layer_behind)
+    layer_depth, layer_behind = map_layers(face, plane_xy, params.spread)
+    q = uptake_at_points(face, injections, product, plane_xy, layer_depth, layer_behind, params)
     uptake = q.sum(axis=0)
-    block = field_of_effect(plan, plane_xy, float(day), patient)
+    block = field_of_effect(plan, plane_xy, float(day), patient, params=params)
     return FieldMaps(
         face=face,
         raster=b.raster,

@@ -26,15 +26,22 @@ Units: mm, mL (1 mL = 1000 mm³), U (ona-equivalent), q in U/mm³.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from rhytid._data import value
 
-__all__ = ["SpreadParameters", "bolus_radius_mm", "spread_parameters", "uptake_density"]
+__all__ = [
+    "SpreadParameters",
+    "bolus_radius_mm",
+    "load_spread_parameters",
+    "spread_parameters",
+    "uptake_density",
+]
 
 Array = NDArray[np.float64]
 
@@ -44,15 +51,28 @@ class SpreadParameters:
     interstitial_fraction: float
     length_mm: float
     septum_transmission: float
+    #: depth (mm) toxin is deposited at for each non-intramuscular layer and ``no_muscle_below``
+    injection_depth_mm: dict[str, float]
 
 
-@cache
-def spread_parameters() -> SpreadParameters:
+def load_spread_parameters(lookup: Callable[..., Any] = value) -> SpreadParameters:
+    """The spread parameters, each read as ``lookup("toxins.yaml", "spread", ...)``."""
+    layers = ("subcutaneous", "intradermal", "no_muscle_below")
     return SpreadParameters(
-        interstitial_fraction=float(value("toxins.yaml", "spread", "interstitial_fraction")),
-        length_mm=float(value("toxins.yaml", "spread", "length_mm")),
-        septum_transmission=float(value("toxins.yaml", "spread", "septum_transmission")),
+        interstitial_fraction=float(lookup("toxins.yaml", "spread", "interstitial_fraction")),
+        length_mm=float(lookup("toxins.yaml", "spread", "length_mm")),
+        septum_transmission=float(lookup("toxins.yaml", "spread", "septum_transmission")),
+        injection_depth_mm={
+            k: float(lookup("toxins.yaml", "spread", "injection_depth_mm", k)) for k in layers
+        },
     )
+
+
+def spread_parameters() -> SpreadParameters:
+    """The spread part of the default :class:`rhytid.Parameters`."""
+    from rhytid._parameters import default_parameters
+
+    return default_parameters().spread
 
 
 def bolus_radius_mm(volume_ml: float | Array, interstitial_fraction: float) -> float | Array:

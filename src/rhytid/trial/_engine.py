@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import cast
 
 import numpy as np
@@ -64,7 +63,7 @@ from rhytid.model import (
     relaxation_grid,
     static_ease,
 )
-from rhytid.tissue import EXPRESSIONS, compression, tissue_parameters
+from rhytid.tissue import EXPRESSIONS, TissueParameters, compression
 from rhytid.toxin import bolus_radius_mm, bound_uptake, uptake_density
 from rhytid.trial._params import PopulationParameters, TrialParameters
 from rhytid.trial._population import Population, lognormal
@@ -145,13 +144,14 @@ class _Area:
 class FaceModel:
     """What the trial engine keeps about one reference face (sex) and the graded areas."""
 
-    def __init__(self, sex: str, areas: tuple[str, ...], cells_max: int, quad_stride: int = 1) -> None:
+    def __init__(
+        self, sex: str, areas: tuple[str, ...], cells_max: int, quad_stride: int, p: TissueParameters
+    ) -> None:
         self.sex = sex
-        self.engine: Engine = face_engine(reference_face(sex).key, None)
+        self.engine: Engine = face_engine(reference_face(sex).key, None, p)
         e = self.engine
         b = e.basis
-        self.params = tissue_parameters()
-        p = self.params
+        self.mechanics = p.mechanics_key()
         nx = b.raster.nx
         skin = b.skin_rows
         self.areas: list[_Area] = []
@@ -205,18 +205,17 @@ class FaceModel:
 
     # --- patients -------------------------------------------------------------------------------
 
-    def scales(self, pop: Population) -> tuple[Array, Array]:
+    def scales(self, pop: Population, p: TissueParameters) -> tuple[Array, Array]:
         """(activation scale, total stiffness factor): :func:`rhytid.model._patient_scales` with
         the individual stiffness multiplier."""
-        p = self.params
         stiffness = (1.0 + p.modulus_age_slope_per_year * (pop.age - p.reference_age)) * pop.stiffness
         strength = pop.strength * np.where(pop.male, p.male_strength_factor, 1.0)
         return strength / stiffness, stiffness
 
     def static_um(self, area: _Area, pop: Population, tp: TrialParameters) -> F32:
         """Static (etched) depth of each kept cell: ``(N, n)``."""
-        p = self.params
-        scale, stiffness = self.scales(pop)
+        p = tp.tissue
+        scale, stiffness = self.scales(pop, p)
         h, ec, e0 = self._buckling(area, pop, stiffness)
         c = scale[:, None, None].astype(np.float32) * area.habitual[None]
         habitual = _depth(c, h[:, None, None], ec[:, None, None], e0[:, None, None]).max(axis=1)
@@ -238,15 +237,16 @@ class FaceModel:
         pop: Population,
         seg_block: Array,
         static: F32,
+        tp: TrialParameters,
         percentile: float | None = None,
         ease: Array | None = None,
     ) -> Array:
         """Depth (µm) of the area at its maximum contraction, ``(N, T)``, for segment blocks
         ``(N, T, n_seg)``, static depths ``(N, n)`` and the eased share of the static depth
         ``(N, T)`` (the model's :func:`~rhytid.model.static_ease`; none if not given)."""
-        q = self.params.depth_percentile if percentile is None else percentile
+        q = tp.tissue.depth_percentile if percentile is None else percentile
         n, t, _ = seg_block.shape
-        scale, stiffness = self.scales(pop)
+        scale, stiffness = self.scales(pop, tp.tissue)
         h, ec, e0 = self._buckling(area, pop, stiffness)
         skin = self.engine.basis.skin_rows
         out = np.empty((n, t))
@@ -270,22 +270,22 @@ class FaceModel:
         """The model's effective activation at unit strength: ``(M, n_expr, n_seg)``."""
         return effective_activation(self.engine, seg_block, 1.0, tone)
 
-    def brow_mm(self, pop: Population, seg_block: Array) -> Array:
+    def brow_mm(self, pop: Population, seg_block: Array, p: TissueParameters) -> Array:
         """Brow height at rest (mm, face frame) of each brow point: ``(N, T, 6)`` (the model's
         :func:`~rhytid.model.brow_height_mm`)."""
         n, t, _ = seg_block.shape
-        scale, _ = self.scales(pop)
+        scale, _ = self.scales(pop, p)
         y = brow_height_mm(
             self.engine, seg_block.reshape(n * t, -1), np.repeat(scale, t), np.repeat(pop.tone, t)
         )
         return np.asarray(y.reshape(n, t, -1))
 
-    def lid_droop_mm(self, seg_block: Array) -> Array:
+    def lid_droop_mm(self, seg_block: Array, p: TissueParameters) -> Array:
         """Droop of each upper lid (mm) against no toxin: ``(N, T, 2)`` (the model's
         :func:`~rhytid.model.lid_lift_mm`)."""
         n, t, s = seg_block.shape
-        lift = lid_lift_mm(self.engine, seg_block.reshape(n * t, s)).reshape(n, t, 2)
-        return np.asarray(lid_lift_mm(self.engine, np.zeros((1, s)))[0] - lift)
+        lift = lid_lift_mm(self.engine, seg_block.reshape(n * t, s), p).reshape(n, t, 2)
+        return np.asarray(lid_lift_mm(self.engine, np.zeros((1, s)), p)[0] - lift)
 
     def static_ease(
         self,
@@ -294,11 +294,11 @@ class FaceModel:
         r: NDArray[np.intp],
         log_active: Callable[[Array], Array],
         times: Array,
+        p: TissueParameters,
     ) -> Array:
         """Eased share of the area's etched depth at ``times`` ``(N, T)`` (the model's
         :func:`~rhytid.model.static_ease`): the target muscles' block on the model's weekly grid,
         ``log_active(grid)`` giving each patient's ``w`` there."""
-        p = self.params
         grid = relaxation_grid(float(np.max(times)), p)
         agg = self.engine.aggregate
         segs = np.flatnonzero(agg[:, area.target_index].sum(axis=1) > 0)
@@ -337,10 +337,27 @@ def _depth(c: NDArray[np.floating], h: Array, ec: Array, e0: Array) -> F32:
     return np.asarray((1000.0 * h).astype(np.float32) * np.sqrt(excess), dtype=np.float32)
 
 
-@cache
-def face_model(sex: str, areas: tuple[str, ...], cells_max: int, quad_stride: int = 1) -> FaceModel:
-    """The (cached) :class:`FaceModel` of a sex for the graded ``areas``."""
-    return FaceModel(sex, areas, cells_max, quad_stride)
+_FACE_MODELS: dict[tuple[str, tuple[str, ...], int, int, str], FaceModel] = {}
+
+
+def face_model(
+    sex: str,
+    areas: tuple[str, ...],
+    cells_max: int,
+    quad_stride: int = 1,
+    p: TissueParameters | None = None,
+) -> FaceModel:
+    """The (cached) :class:`FaceModel` of a sex for the graded ``areas`` with the mechanics of ``p``
+    (default: :func:`rhytid.default_parameters`)."""
+    if p is None:
+        from rhytid._parameters import default_parameters
+
+        p = default_parameters().tissue
+    key = (sex, areas, cells_max, quad_stride, p.mechanics_key())
+    fm = _FACE_MODELS.get(key)
+    if fm is None:
+        fm = _FACE_MODELS[key] = FaceModel(sex, areas, cells_max, quad_stride, p)
+    return fm
 
 
 @dataclass(frozen=True)

@@ -54,10 +54,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rhytid._data import parameters_hash
 from rhytid._version import __version__
 from rhytid.errors import TrialError
-from rhytid.tissue import grade_from_depth, tissue_parameters
+from rhytid.tissue import grade_from_depth
 from rhytid.toxin import active_fraction, peak_active_day
 from rhytid.trial._design import TrialDesign
 from rhytid.trial._engine import BlockTables, FaceModel, draw_technique, face_model
@@ -140,14 +139,15 @@ def _area_depths(
     pop: Population,
     seg: Array,
     static: list[NDArray[np.float32]],
+    tp: TrialParameters,
     ease: list[Array] | None = None,
 ) -> Array:
     """Depth of the graded area(s) at maximum contraction: the largest over the areas, ``(N, T)``;
     ``ease``: the eased share of each area's etched depth ``(N, T)`` (none before treatment)."""
     eases: list[Array | None] = list(ease) if ease is not None else [None] * len(fm.areas)
-    out = fm.area_depth(fm.areas[0], pop, seg, static[0], ease=eases[0])
+    out = fm.area_depth(fm.areas[0], pop, seg, static[0], tp, ease=eases[0])
     for area, st, e in zip(fm.areas[1:], static[1:], eases[1:], strict=True):
-        out = np.maximum(out, fm.area_depth(area, pop, seg, st, ease=e))
+        out = np.maximum(out, fm.area_depth(area, pop, seg, st, tp, ease=e))
     return out
 
 
@@ -162,11 +162,13 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
     """One chunk of ``n`` randomised patients (module docstring)."""
     rng = np.random.default_rng(seed)
     pp = tp.population
-    tissue = tissue_parameters()
+    tissue = tp.tissue
     thr = tp.grade_thresholds_um
     visits = np.asarray(design.visits, dtype=float)
     n_visits = len(visits)
-    fms = {s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride) for s in SEXES}
+    fms = {
+        s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tissue) for s in SEXES
+    }
     n_seg = len(fms["female"].engine.basis.segments)
     patterns = {s: design.pattern(s) for s in SEXES}
     n_inj = len(patterns["female"].sites)
@@ -207,7 +209,7 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
             mine = [fm.static_um(area, sub, tp) for area in fm.areas]
             for a, m in enumerate(mine):
                 static[a][idx, : m.shape[1]] = m
-            d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine)[:, 0]
+            d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine, tp)[:, 0]
         rated = grade_from_depth(d0 * np.exp(pp.rater_noise_sd * eps0), thr)
         take = np.flatnonzero(rated >= 2)[: n - got]
         screened += int(take[-1]) + 1 if len(take) == n - got else batch
@@ -273,12 +275,12 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
             t = np.broadcast_to(days, (len(g), len(days)))
             return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
 
-        ease = [fm.static_ease(area, tables, r, log_active, times) for area in fm.areas]
-        d = _area_depths(fm, g, seg, st_t, ease)
+        ease = [fm.static_ease(area, tables, r, log_active, times, tissue) for area in fm.areas]
+        d = _area_depths(fm, g, seg, st_t, tp, ease)
         depth[idx] = d[:, :n_visits]
         muscles = fm.muscle_block(seg)
-        eyelid[idx] = fm.lid_droop_mm(seg).max(axis=(1, 2)) >= droop_thr
-        b = fm.brow_mm(g, seg) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])))
+        eyelid[idx] = fm.lid_droop_mm(seg, tissue).max(axis=(1, 2)) >= droop_thr
+        b = fm.brow_mm(g, seg, tissue) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])), tissue)
         brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
         targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
         block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
@@ -435,7 +437,7 @@ class TrialResult:
         grades = self._sum("baseline_grades")
         return {
             "model_version": __version__,
-            "parameters_hash": parameters_hash(),
+            "parameters_hash": self.parameters.provenance,
             "design": {
                 **self.design.to_dict(),
                 "n_treated": int(n[1]),
@@ -479,7 +481,11 @@ def run_trial(
 ) -> TrialResult:
     """Run a virtual trial (module docstring). ``scheduler``: a Dask scheduler address or a
     ``distributed.Client``; ``None`` runs the chunks in threads on this machine."""
-    tp = params or TrialParameters.from_data()
+    if params is None:
+        from rhytid._parameters import default_parameters
+
+        params = default_parameters()
+    tp = params
     sizes = chunk_sizes(design.patients, tp.chunk_patients)
     seeds = np.random.SeedSequence(design.seed).spawn(len(sizes))
     results: list[ChunkResult | None] = [None] * len(sizes)
@@ -492,7 +498,7 @@ def run_trial(
                 progress(sum(r is not None for r in results), len(sizes))
     else:
         for s in SEXES:  # build the cached face models once, before threads share them
-            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride)
+            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
         n_workers = workers or min(os.cpu_count() or 1, len(sizes))
         with ThreadPoolExecutor(max_workers=max(n_workers, 1)) as pool:
             futures = [pool.submit(run_chunk, design, tp, n, sq) for n, sq in zip(sizes, seeds, strict=True)]
