@@ -33,11 +33,21 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from rhytid._kernels import (
+    AreaCells,
+    Points,
+    area_depth,
+    injection_uptake,
+    kinetics,
+    patient_buckling,
+    point_block,
+    static_depth,
+)
 from rhytid._outcome import LEVELS, AreaState, Level, Outcome, Risk, Visit
 from rhytid._parameters import Parameters, default_parameters
 from rhytid._plan import Patient, Plan, ResolvedInjection
 from rhytid._version import __version__
-from rhytid.anatomy import Face, Muscle, reference_face
+from rhytid.anatomy import Area, Face, Muscle, reference_face
 from rhytid.anatomy._geometry import point_in_polygon
 from rhytid.errors import PlanError
 from rhytid.tissue import (
@@ -60,10 +70,7 @@ from rhytid.toxin import (
     Product,
     SpreadParameters,
     active_fraction,
-    binding_factor,
     block_fraction,
-    bolus_radius_mm,
-    uptake_density,
 )
 
 __all__ = [
@@ -97,17 +104,7 @@ SIDES = ("l", "r")
 REST = EXPRESSIONS.index("rest")
 #: the expressions repeated every day, whose folds etch static lines over the years
 HABITUAL = [EXPRESSIONS.index(e) for e in ("frown", "raise_brows", "squint", "smile")]
-
-
-@dataclass(frozen=True)
-class _Area:
-    name: str
-    expression: int
-    cells: NDArray[np.intp]
-    fields: NDArray[np.float32]  # (n_skin, 3 * N): exx, eyy, exy of the area's cells
-    skin_region: str
-    targets: tuple[str, ...]
-    target_index: NDArray[np.intp]  # the targets' columns in Engine.muscles
+ONE = np.ones(1)  # a batch of one patient
 
 
 class Engine:
@@ -126,23 +123,6 @@ class Engine:
         for j, seg in enumerate(b.segments):
             agg[j, self.muscles.index(seg.muscle)] = b.segment_mass[j]
         self.aggregate = agg / agg.sum(axis=0, keepdims=True)
-        x, y = b.raster.grid()
-        flat = b.fields.reshape(len(b.skin_rows), 5, -1)
-        self.areas: list[_Area] = []
-        for area in face.areas.values():
-            cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
-            f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(b.skin_rows), -1)
-            self.areas.append(
-                _Area(
-                    area.name,
-                    EXPRESSIONS.index(area.expression),
-                    cells,
-                    f,
-                    area.skin_region,
-                    area.targets,
-                    np.array([self.muscles.index(m) for m in area.targets], dtype=np.intp),
-                )
-            )
         self.brow_uy = {
             f"{k}_{s}": b.sample(*face.landmarks[f"brow_{k}_{s}"])[:, 1] for s in SIDES for k in BROW_POINTS
         }
@@ -169,6 +149,36 @@ class Engine:
             keep, total = np.arange(len(b.quad_xy)), b.quad_weights.sum(axis=0)
         self.ease_points = keep
         self.ease_weights = (b.quad_weights[keep] / total[None, :]) @ self.aggregate
+        self.points = Points(b.quad_xy, b.quad_depth_mm, b.quad_behind_septum)
+        self.areas: list[AreaCells] = [self._area(a, p) for a in face.areas.values()]
+
+    def _area(self, area: Area, p: TissueParameters) -> AreaCells:
+        """Every raster cell of a graded area, its unit fields and habitual strains (plan-independent)."""
+        b = self.basis
+        skin = b.skin_rows
+        x, y = b.raster.grid()
+        cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
+        flat = b.fields.reshape(len(skin), 5, -1)
+        f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(skin), -1)
+        hab = self.activation[HABITUAL][:, skin].astype(np.float32) @ f
+        hab_tone = self.tone_rows[HABITUAL][:, skin].astype(np.float32) @ f
+        # the face's key names its sex (the male face is a warp of the female one and keeps its .sex)
+        bk = _buckling(p, area.skin_region, "male" if self.face.key == "male" else "female", 1.0)
+        return AreaCells(
+            name=area.name,
+            expression=EXPRESSIONS.index(area.expression),
+            skin_region=area.skin_region,
+            targets=area.targets,
+            target_index=np.array([self.muscles.index(m) for m in area.targets], dtype=np.intp),
+            cells=cells,
+            fields=f,
+            habitual=np.ascontiguousarray(hab),
+            habitual_tone=np.ascontiguousarray(hab_tone),
+            habitual_c=np.ascontiguousarray(_compression3(hab)),
+            h_ref=bk.thickness_mm,
+            critical_ref=bk.critical_strain,
+            prestrain_ref=bk.prestrain,
+        )
 
 
 _ENGINES: dict[tuple[str, float | None, str], Engine] = {}
@@ -240,21 +250,31 @@ def uptake_at_points(
     injection keeps its share :math:`q_i / Q` of what is bound.
     """
     params = params or default_parameters()
-    sp = params.spread
-    out = np.empty((len(injections), len(xy)))
-    transmission = np.where(behind_septum, sp.septum_transmission, 1.0)
-    for i, inj in enumerate(injections):
-        dz = depth_mm - injection_depth(face, inj, sp)
-        r = np.sqrt((xy[:, 0] - inj.x_mm) ** 2 + (xy[:, 1] - inj.y_mm) ** 2 + dz**2)
-        a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
-        units = inj.units * product.ona_equivalent_per_unit
-        out[i] = uptake_density(r, units, a, sp.length_mm) * transmission
-    capacity = params.dose.binding_capacity_u_per_mm3
-    days = np.array([inj.day for inj in injections])
-    for day in np.unique(days):
-        same = days == day
-        out[same] *= binding_factor(out[same].sum(axis=0), capacity)
-    return out
+    q = injection_uptake(
+        *_injection_arrays(face, injections, product, params.spread),
+        Points(
+            np.asarray(xy, dtype=float),
+            np.asarray(depth_mm, dtype=float),
+            np.asarray(behind_septum, dtype=bool),
+        ),
+        params.spread,
+        params.dose.binding_capacity_u_per_mm3,
+    )
+    return np.asarray(q[0])
+
+
+def _injection_arrays(
+    face: Face, injections: list[ResolvedInjection], product: Product, spread: SpreadParameters
+) -> tuple[Array, Array, Array, Array, Array]:
+    """The injections as :func:`rhytid._kernels.injection_uptake` takes them (one realisation):
+    positions ``(1, I, 2)``, deposit depths ``(1, I)``, ona-equivalent units ``(I,)``, volumes
+    ``(1, I)``, days ``(I,)``."""
+    xy = np.array([[[inj.x_mm, inj.y_mm] for inj in injections]], dtype=float)
+    depth = np.array([[injection_depth(face, inj, spread) for inj in injections]])
+    units = np.array([inj.units * product.ona_equivalent_per_unit for inj in injections])
+    volume = np.array([[inj.volume_ml for inj in injections]])
+    day = np.array([inj.day for inj in injections], dtype=float)
+    return xy, depth, units, volume, day
 
 
 @dataclass(frozen=True)
@@ -284,9 +304,7 @@ def block_state(
     q = uptake_at_points(
         engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum, params
     )
-    t_inj = np.array([inj.day for inj in injections])
-    kin = active_fraction(days[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
-    blocked = block_fraction(kin @ q, params.dose)
+    blocked = _block_on(q, injections, product, days, params)
     seg = blocked @ b.quad_weights
     return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
 
@@ -342,6 +360,12 @@ def lid_lift_mm(engine: Engine, seg_block: Array, p: TissueParameters | None = N
     return np.asarray(p.levator_excursion_mm * a[None, :] * (1.0 - seg_block[:, engine.levator]))
 
 
+def _compression3(strain: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Compressive strain ``(H, n)`` of strains ``(H, 3 n)`` laid out as exx, eyy, exy blocks."""
+    s3 = strain.reshape(strain.shape[0], 3, -1)
+    return np.asarray(compression(s3[:, 0], s3[:, 1], s3[:, 2]), dtype=np.float32)
+
+
 def _patient_scales(patient: Patient, p: TissueParameters) -> tuple[float, float]:
     """(activation scale, dermis modulus factor) of a patient relative to the reference face."""
     stiffness = 1.0 + p.modulus_age_slope_per_year * (patient.age - p.reference_age)
@@ -351,8 +375,12 @@ def _patient_scales(patient: Patient, p: TissueParameters) -> tuple[float, float
 
 def area_buckling(region: str, patient: Patient, stiffness: float, p: TissueParameters) -> Buckling:
     """Buckling parameters of the skin of ``region`` for this patient (dermis modulus × ``stiffness``)."""
+    return _buckling(p, region, patient.sex, stiffness)
+
+
+def _buckling(p: TissueParameters, region: str, sex: str, stiffness: float) -> Buckling:
     return buckling(
-        p.skin_thickness_mm[region][patient.sex],
+        p.skin_thickness_mm[region][sex],
         p.dermis_modulus_mpa * stiffness,
         p.subcutis_modulus_kpa * 1e-3,
         p.poisson_ratio,
@@ -370,10 +398,20 @@ def grid_muscle_block(
 ) -> Array:
     """Endplate-weighted block of every muscle on the days ``grid``: ``(G, n_muscles)``, from the
     uptake at the nerve-ending points (``BlockState.uptake``) on the relaxation quadrature."""
-    t_inj = np.array([inj.day for inj in injections])
-    kin = active_fraction(grid[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
-    blocked = block_fraction(kin @ uptake[:, engine.ease_points], params.dose)
+    blocked = _block_on(uptake[:, engine.ease_points], injections, product, grid, params)
     return np.asarray(blocked @ engine.ease_weights)
+
+
+def _block_on(
+    uptake: Array, injections: list[ResolvedInjection], product: Product, days: Array, params: Parameters
+) -> Array:
+    """Block ``(T, P)`` at the points of ``uptake`` ``(I, P)`` on ``days``: the batch-of-one
+    :func:`rhytid._kernels.point_block` of :func:`rhytid._kernels.kinetics`."""
+    t_inj = np.array([inj.day for inj in injections], dtype=float)
+    kin = kinetics(
+        np.asarray(days, dtype=float)[None, :], t_inj, product.onset_days, ONE * product.recovery_rate_per_day
+    )
+    return np.asarray(point_block(uptake[None], kin, ONE, params.dose)[0])
 
 
 def relaxation_grid(last_day: float, p: TissueParameters) -> Array:
@@ -410,26 +448,36 @@ def static_ease(
 
 def _area_depths(
     engine: Engine,
-    area: _Area,
+    area: AreaCells,
     act: Array,
-    habitual: Array,
-    bk: Buckling,
-    static_years: float,
+    scale: float,
+    tone: float,
+    stiffness: float,
+    rate: float,
     ease: Array,
     p: TissueParameters,
 ) -> Array:
-    """90th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``; ``ease`` ``(n_days,)`` is the
-    eased share of the etched depth (:func:`static_ease`)."""
-    n = len(area.cells)
-    skin = engine.basis.skin_rows
-    weights = act[:, [REST, area.expression], :][:, :, skin].astype(np.float32)
-    strain = (weights @ area.fields).reshape(*weights.shape[:2], 3, n)
-    depth = dynamic_depth_um(compression(strain[..., 0, :], strain[..., 1, :], strain[..., 2, :]), bk)
-    hab = (habitual[HABITUAL][:, skin].astype(np.float32) @ area.fields).reshape(-1, 3, n)
-    habitual_depth = dynamic_depth_um(compression(hab[:, 0], hab[:, 1], hab[:, 2]), bk).max(axis=0)
-    static = static_depth_um(habitual_depth, static_years, p.static_etch_per_year)
-    total = depth + (static[None, :] * (1.0 - ease[:, None]))[:, None, :]
-    return np.asarray(np.percentile(total, p.depth_percentile, axis=-1))
+    """Depth statistic (µm) at rest and at the area's expression: ``(n_days, 2)``, for unit-strength
+    activations ``act`` ``(n_days, n_expr, n_seg)``, the patient's activation ``scale``, frontalis
+    ``tone`` factor, dermis ``stiffness`` factor and etch ``rate`` (per year × years); ``ease``
+    ``(n_days,)`` is the eased share of the etched depth (:func:`static_ease`). The kernels are
+    those of the trial engine (:mod:`rhytid._kernels`), for a batch of one patient."""
+    h, ec, e0 = patient_buckling(area, ONE, ONE * stiffness)
+    static = static_depth(area, ONE * scale, ONE * tone, h, ec, e0, ONE * rate)
+    rows = act[:, [REST, area.expression], :][:, :, engine.basis.skin_rows]
+    n_days = rows.shape[0]
+    depth = area_depth(
+        area,
+        rows.reshape(2 * n_days, -1).astype(np.float32),
+        ONE * scale,
+        h,
+        ec,
+        e0,
+        static,
+        np.repeat(ease, 2),
+        p.depth_percentile,
+    )
+    return depth.reshape(n_days, 2)
 
 
 def _risks(
@@ -595,15 +643,15 @@ def simulate(
     grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid, params)
     scale, stiffness = _patient_scales(patient, p)
     tone = tone_factor(engine, patient)
-    act = effective_activation(engine, state.segment, scale, tone)
-    habitual = effective_activation(engine, np.zeros((1, len(engine.basis.segments))), scale, tone)[0]
+    act = effective_activation(engine, state.segment, 1.0, tone)
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
+    rate = p.static_etch_per_year * max(years, 0.0)
 
-    area_depth = {}
+    depths = {}
     for area in engine.areas:
-        bk = area_buckling(area.skin_region, patient, stiffness, p)
         ease = static_ease(p, area.target_index, grid, grid_block, all_days)
-        area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years, ease, p)
+        # row 0 (before treatment) is needed for the brow and lid only
+        depths[area.name] = _area_depths(engine, area, act[1:], scale, tone, stiffness, rate, ease[1:], p)
 
     heights = brow_height_mm(engine, state.segment, scale, tone)
     brow = {key: (heights[:, k] - heights[0, k])[1:] for k, key in enumerate(engine.brow_uy)}
@@ -612,9 +660,9 @@ def simulate(
     timeline = []
     for d, day in enumerate(days, start=1):
         areas = {}
-        for name, dep in area_depth.items():
-            g = grade_from_depth(dep[d], p.grade_thresholds_um)
-            areas[name] = AreaState(int(g[0]), float(dep[d, 0]), int(g[1]), float(dep[d, 1]))
+        for name, dep in depths.items():
+            g = grade_from_depth(dep[d - 1], p.grade_thresholds_um)
+            areas[name] = AreaState(int(g[0]), float(dep[d - 1, 0]), int(g[1]), float(dep[d - 1, 1]))
         timeline.append(
             Visit(
                 day=float(day),

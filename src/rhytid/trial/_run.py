@@ -158,8 +158,15 @@ def _log_active(t: Array, onset: float, kr: Array, sens: Array, ec50: float) -> 
         return np.asarray(np.log(a) - np.log(sens)[..., None] - math.log(ec50))
 
 
-def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.SeedSequence) -> ChunkResult:
-    """One chunk of ``n`` randomised patients (module docstring)."""
+def run_chunk(
+    design: TrialDesign,
+    tp: TrialParameters,
+    n: int,
+    seed: np.random.SeedSequence,
+    exact: bool = False,
+) -> ChunkResult:
+    """One chunk of ``n`` randomised patients (module docstring); ``exact``: every raster cell and
+    nerve-ending point, blocks point by point (the kernels of :func:`rhytid.simulate`)."""
     rng = np.random.default_rng(seed)
     pp = tp.population
     tissue = tp.tissue
@@ -167,7 +174,8 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
     visits = np.asarray(design.visits, dtype=float)
     n_visits = len(visits)
     fms = {
-        s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tissue) for s in SEXES
+        s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tissue, exact)
+        for s in SEXES
     }
     n_seg = len(fms["female"].engine.basis.segments)
     patterns = {s: design.pattern(s) for s in SEXES}
@@ -178,7 +186,7 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
 
     # --- screening: enrol candidates rated moderate or severe at maximum contraction --------------
     n_areas = len(design.graded_areas)
-    width = [max(fms[s].areas[a].cells for s in SEXES) for a in range(n_areas)]
+    width = [max(fms[s].areas[a].n for s in SEXES) for a in range(n_areas)]
     enrolled: list[Population] = []
     parts_d0: list[Array] = []
     parts_r0: list[NDArray[np.intp]] = []
@@ -254,13 +262,13 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
         if not len(idx):
             continue
         g = pop.take(idx)
-        cells = [a.cells for a in fm.areas]
+        cells = [a.n for a in fm.areas]
         st_t = [static_all[a][idx, : cells[a]] for a in range(len(cells))]
         r = np.minimum((u_tech[idx] * n_real[s]).astype(np.intp), n_real[s] - 1)
         kr = kr0 * g.recovery
         t_star = peak_active_day(onset, kr)
         w_max = float(np.max(-np.log(g.sensitivity))) - math.log(tp.ec50_u_per_mm3) + 0.5
-        tables = BlockTables.build(fm, fm.uptake(patterns[s], techs[s], tp), tp, w_max)
+        q = fm.uptake(patterns[s], techs[s], tp)
         times = np.concatenate(
             [
                 np.broadcast_to(visits, (len(idx), n_visits)),
@@ -269,13 +277,22 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
             ],
             axis=1,
         )
-        seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
+        if exact:
 
-        def log_active(days: Array, kr: Array = kr, g: Population = g) -> Array:
-            t = np.broadcast_to(days, (len(g), len(days)))
-            return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
+            def kin_of(days: Array, kr: Array = kr, g: Population = g) -> Array:
+                return active_fraction(np.broadcast_to(days, (len(g), len(days))), onset, kr[:, None])
 
-        ease = [fm.static_ease(area, tables, r, log_active, times, tissue) for area in fm.areas]
+            seg = fm.exact_segment_block(q, r, active_fraction(times, onset, kr[:, None]), g.sensitivity, tp)
+            ease = [fm.exact_static_ease(a, q, r, kin_of, g.sensitivity, times, tp) for a in fm.areas]
+        else:
+            tables = BlockTables.build(fm, q, tp, w_max)
+            seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
+
+            def log_active(days: Array, kr: Array = kr, g: Population = g) -> Array:
+                t = np.broadcast_to(days, (len(g), len(days)))
+                return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
+
+            ease = [fm.static_ease(area, tables, r, log_active, times, tissue) for area in fm.areas]
         d = _area_depths(fm, g, seg, st_t, tp, ease)
         depth[idx] = d[:, :n_visits]
         muscles = fm.muscle_block(seg)
@@ -478,9 +495,12 @@ def run_trial(
     scheduler: Any = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    exact: bool = False,
 ) -> TrialResult:
-    """Run a virtual trial (module docstring). ``scheduler``: a Dask scheduler address or a
-    ``distributed.Client``; ``None`` runs the chunks in threads on this machine."""
+    """Run a virtual trial (module docstring) with ``params`` (default:
+    :func:`rhytid.default_parameters`). ``scheduler``: a Dask scheduler address or a
+    ``distributed.Client``; ``None`` runs the chunks in threads on this machine. ``exact``: every
+    raster cell and nerve-ending point (slow; the reference for the reduced sets)."""
     if params is None:
         from rhytid._parameters import default_parameters
 
@@ -492,16 +512,18 @@ def run_trial(
     if scheduler is not None:
         from rhytid.trial._distributed import run_on_cluster
 
-        for j, res in run_on_cluster(scheduler, design, tp, sizes, seeds):
+        for j, res in run_on_cluster(scheduler, design, tp, sizes, seeds, exact):
             results[j] = res
             if progress:
                 progress(sum(r is not None for r in results), len(sizes))
     else:
         for s in SEXES:  # build the cached face models once, before threads share them
-            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
+            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact)
         n_workers = workers or min(os.cpu_count() or 1, len(sizes))
         with ThreadPoolExecutor(max_workers=max(n_workers, 1)) as pool:
-            futures = [pool.submit(run_chunk, design, tp, n, sq) for n, sq in zip(sizes, seeds, strict=True)]
+            futures = [
+                pool.submit(run_chunk, design, tp, n, sq, exact) for n, sq in zip(sizes, seeds, strict=True)
+            ]
             for j, fut in enumerate(futures):
                 results[j] = fut.result()
                 if progress:
