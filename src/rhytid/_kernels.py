@@ -40,11 +40,11 @@ from rhytid.toxin import (
     uptake_density,
 )
 
-#: uptake below this fraction of EC50 blocks nothing that matters: H < 1e-9 for Hill n ≥ 1
-NEGLIGIBLE_X = 1e-9
+#: the block below which a point counts as unblocked (``point_block`` skips such points)
+NEGLIGIBLE_BLOCK = 1e-9
 
 __all__ = [
-    "NEGLIGIBLE_X",
+    "NEGLIGIBLE_BLOCK",
     "AreaCells",
     "Points",
     "area_depth",
@@ -124,12 +124,14 @@ def point_block(uptake: Array, kin: Array, sensitivity: Array, dose: DoseRespons
     kinetics ``(N, T, I)`` and sensitivity ``(N,)``.
 
     The Hill function is evaluated only at points where some patient's uptake could block at all
-    (the active fraction is at most 1, so points whose summed uptake lies below
-    :data:`NEGLIGIBLE_X` × EC50 × σ block less than ``NEGLIGIBLE_X ** n``); elsewhere the block is 0.
+    (the active fraction is at most 1, so a point whose summed uptake over σ lies below
+    :math:`x_0\\,EC_{50}` with :math:`H(x_0) =` :data:`NEGLIGIBLE_BLOCK` blocks less than that);
+    elsewhere the block is 0.
     """
     sens = np.asarray(sensitivity, dtype=float).reshape(-1, 1, 1)
     reach = (uptake.sum(axis=1, keepdims=True) / sens).max(axis=0)[0]  # (P,)
-    cols = np.flatnonzero(reach > NEGLIGIBLE_X * dose.ec50_u_per_mm3)
+    x0 = (NEGLIGIBLE_BLOCK / dose.max_block) ** (1.0 / dose.hill)
+    cols = np.flatnonzero(reach > x0 * dose.ec50_u_per_mm3)
     out = np.zeros((kin.shape[0], kin.shape[1], uptake.shape[2]))
     if len(cols) == uptake.shape[2]:
         return block_fraction(np.matmul(kin, uptake) / sens, dose)

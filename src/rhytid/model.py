@@ -647,11 +647,14 @@ def simulate(
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
     rate = p.static_etch_per_year * max(years, 0.0)
 
-    depths = {}
-    for area in engine.areas:
-        ease = static_ease(p, area.target_index, grid, grid_block, all_days)
-        # row 0 (before treatment) is needed for the brow and lid only
-        depths[area.name] = _area_depths(engine, area, act[1:], scale, tone, stiffness, rate, ease[1:], p)
+    # each area's fold relaxation (the mean block of its targets), eased together
+    relaxed = np.stack([grid_block[:, a.target_index].mean(axis=1) for a in engine.areas])
+    eases = static_ease(p, np.zeros(1, dtype=np.intp), grid, relaxed[..., None], days)
+    depths, grades = {}, {}
+    for area, ease in zip(engine.areas, eases, strict=True):
+        # row 0 of act (before treatment) is needed for the brow and lid only
+        dep = _area_depths(engine, area, act[1:], scale, tone, stiffness, rate, ease, p)
+        depths[area.name], grades[area.name] = dep, grade_from_depth(dep, p.grade_thresholds_um)
 
     heights = brow_height_mm(engine, state.segment, scale, tone)
     brow = {key: (heights[:, k] - heights[0, k])[1:] for k, key in enumerate(engine.brow_uy)}
@@ -661,7 +664,7 @@ def simulate(
     for d, day in enumerate(days, start=1):
         areas = {}
         for name, dep in depths.items():
-            g = grade_from_depth(dep[d - 1], p.grade_thresholds_um)
+            g = grades[name][d - 1]
             areas[name] = AreaState(int(g[0]), float(dep[d - 1, 0]), int(g[1]), float(dep[d - 1, 1]))
         timeline.append(
             Visit(

@@ -86,9 +86,11 @@ def uptake_density(distance_mm: Array, units: float, bolus_radius: float, length
     ka = kappa * bolus_radius
     r = np.maximum(np.asarray(distance_mm, dtype=float), 1e-9)
     pref = 3.0 * units / (4.0 * np.pi * bolus_radius**3)
-    kr = kappa * r
-    # inside: sinh(kr)/kr, written to stay finite for large kr (kr < ka here, ka is moderate)
-    inside = pref * (1.0 - (1.0 + ka) * np.exp(-ka) * np.sinh(np.minimum(kr, ka)) / kr)
     shell = ka * np.cosh(ka) - np.sinh(ka)
-    outside = pref / kappa * shell * np.exp(-kr) / r
-    return np.asarray(np.where(r < bolus_radius, inside, outside), dtype=np.float64)
+    out = np.asarray((pref / kappa * shell) * np.exp(-kappa * r) / r, dtype=np.float64)
+    inner = r < bolus_radius
+    if np.any(inner):
+        kr = kappa * r[inner]
+        # inside: sinh(kr)/kr (kr < ka here, ka is moderate)
+        out[inner] = pref * (1.0 - (1.0 + ka) * np.exp(-ka) * np.sinh(kr) / kr)
+    return out
