@@ -96,18 +96,11 @@ def injection_uptake(
         dz = pz - depth_mm[:, i : i + 1]
         r = np.sqrt((px - xy[:, i, 0:1]) ** 2 + (py - xy[:, i, 1:2]) ** 2 + dz**2)
         a = np.asarray(bolus_radius_mm(volume_ml[:, i : i + 1], spread.interstitial_fraction))
-        out[:, i] = _uptake(r, float(units_ona[i]), a, spread.length_mm) * transmission
+        out[:, i] = uptake_density(r, float(units_ona[i]), a, spread.length_mm) * transmission
     for d in np.unique(day):
         same = np.flatnonzero(day == d)
         out[:, same] *= binding_factor(out[:, same].sum(axis=1), capacity_u_per_mm3)[:, None, :]
     return out
-
-
-def _uptake(r: Array, units: float, a: Array, length_mm: float) -> Array:
-    """:func:`rhytid.toxin.uptake_density` with one bolus radius per row of ``r`` (``a`` ``(R, 1)``)."""
-    if a.size == 1:
-        return uptake_density(r, units, float(a.ravel()[0]), length_mm)
-    return np.vstack([uptake_density(r[k], units, float(a[k, 0]), length_mm) for k in range(len(a))])
 
 
 def kinetics(days: Array, injection_days: Array, onset_days: float, recovery_rate: Array) -> Array:

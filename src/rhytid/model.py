@@ -83,6 +83,7 @@ __all__ = [
     "block_state",
     "brow_height_mm",
     "effective_activation",
+    "expression_activation",
     "face_engine",
     "field_maps",
     "field_of_effect",
@@ -326,6 +327,21 @@ def effective_activation(
     return np.asarray(act * np.asarray(strength, dtype=float).reshape(-1, 1, 1))
 
 
+def expression_activation(
+    engine: Engine,
+    seg_block: Array,
+    expression: int,
+    strength: float | Array = 1.0,
+    tone: float | Array = 1.0,
+) -> Array:
+    """``(M, n_seg)``: :func:`effective_activation` of one expression only (the same arithmetic)."""
+    t = np.asarray(tone, dtype=float).reshape(-1, 1)
+    act = (engine.activation[expression][None, :] + (t - 1.0) * engine.tone_rows[expression][None, :]) * (
+        1.0 - seg_block
+    )
+    return np.asarray(act * np.asarray(strength, dtype=float).reshape(-1, 1))
+
+
 def tone_factor(engine: Engine, patient: Patient) -> float:
     """The patient's habitual frontalis tone relative to the reference tone (1: the median)."""
     if patient.frontalis_tone is None:
@@ -341,7 +357,7 @@ def brow_height_mm(engine: Engine, seg_block: Array, strength: float | Array, to
     the depressors against the skin's support (the sheet on its foundation); the sheet is linear,
     so gravity, a constant load, sets the absolute height and cancels in every change.
     """
-    rest = effective_activation(engine, seg_block, strength, tone)[:, REST, :][:, engine.basis.skin_rows]
+    rest = expression_activation(engine, seg_block, REST, strength, tone)[:, engine.basis.skin_rows]
     uy = np.array(list(engine.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
     return np.asarray(rest @ uy.T)
 

@@ -80,17 +80,20 @@ def bolus_radius_mm(volume_ml: float | Array, interstitial_fraction: float) -> f
     return np.cbrt(3.0 * np.asarray(volume_ml) * 1000.0 / (4.0 * np.pi * interstitial_fraction))
 
 
-def uptake_density(distance_mm: Array, units: float, bolus_radius: float, length_mm: float) -> Array:
+def uptake_density(distance_mm: Array, units: float, bolus_radius: float | Array, length_mm: float) -> Array:
     """Uptake density q (U/mm³) at 3-D distance ``distance_mm`` from one injection (see module)."""
     kappa = 1.0 / length_mm
     ka = kappa * bolus_radius
     r = np.maximum(np.asarray(distance_mm, dtype=float), 1e-9)
-    pref = 3.0 * units / (4.0 * np.pi * bolus_radius**3)
+    a = np.asarray(bolus_radius, dtype=float)  # a scalar, or one radius per row of r
+    pref = 3.0 * units / (4.0 * np.pi * a**3)
     shell = ka * np.cosh(ka) - np.sinh(ka)
-    out = np.asarray((pref / kappa * shell) * np.exp(-kappa * r) / r, dtype=np.float64)
-    inner = r < bolus_radius
+    out = np.asarray(np.broadcast_to((pref / kappa * shell), r.shape) * (np.exp(-kappa * r) / r))
+    inner = r < a
     if np.any(inner):
         kr = kappa * r[inner]
+        ka_in = np.broadcast_to(ka, r.shape)[inner]
         # inside: sinh(kr)/kr (kr < ka here, ka is moderate)
-        out[inner] = pref * (1.0 - (1.0 + ka) * np.exp(-ka) * np.sinh(kr) / kr)
+        inside = 1.0 - (1.0 + ka_in) * np.exp(-ka_in) * np.sinh(kr) / kr
+        out[inner] = np.broadcast_to(pref, r.shape)[inner] * inside
     return out

@@ -30,9 +30,10 @@ spacing; a patient's block on a day is a linear interpolation in that table.
 
 **Skin.** Effective activations are the model's :func:`rhytid.model.effective_activation`
 (activation × (1 − block), the patient's habitual frontalis tone); strain of the graded area is the
-superposition of the basis unit fields restricted to the area's cells, subsampled with a stride
-``k`` (every ``k``-th raster cell in x and y, the smallest ``k`` giving at most
-``area_cells_max`` cells). The compressive strain is positively homogeneous in the activation,
+superposition of the basis unit fields restricted to ``area_cells_max`` representative cells of
+the area, weighted (k-means on the cells' unit-field features, :mod:`rhytid._reduced`; its error
+against every cell is measured when the set is built and kept in :attr:`FaceModel.errors`), or
+every cell with ``exact``. The compressive strain is positively homogeneous in the activation,
 so the patient's activation scale (strength / stiffness, :func:`rhytid.model._patient_scales`)
 multiplies it. Depth is the model's Chen–Hutchinson depth with the patient's film thickness
 and modulus (critical strain :math:`\propto E_f^{-2/3}`, pre-strain :math:`\propto E_f^{-1}`,
@@ -57,11 +58,13 @@ from rhytid._kernels import (
     point_block,
     static_depth,
 )
+from rhytid._reduced import ReducedError, reduced_area
 from rhytid.anatomy import reference_face
 from rhytid.model import (
     Engine,
     brow_height_mm,
     effective_activation,
+    expression_activation,
     face_engine,
     lid_lift_mm,
     relaxation_grid,
@@ -136,7 +139,8 @@ class FaceModel:
 
     ``exact``: every raster cell of each area and every nerve-ending point (blocks computed point
     by point as in :func:`rhytid.simulate`); otherwise the reduced sets of the module docstring
-    (every ``k``-th cell, every ``quad_stride``-th point, tabulated blocks). Both evaluate the same
+    (``cells_max`` representative cells per area, :mod:`rhytid._reduced`; every
+    ``quad_stride``-th point; tabulated blocks). Both evaluate the same
     kernels (:mod:`rhytid._kernels`); only the cell and point sets differ.
     """
 
@@ -155,22 +159,18 @@ class FaceModel:
         e = self.engine
         b = e.basis
         self.mechanics = p.mechanics_key()
-        nx = b.raster.nx
         by_name = {a.name: a for a in e.areas}
         self.areas: list[AreaCells] = []
+        #: the measured error of each area's reduced cell set (none when exact)
+        self.errors: dict[str, ReducedError] = {}
         for name in areas:
             a = by_name[name]
             if exact:
                 self.areas.append(a)
                 continue
-            iy, ix = np.divmod(a.cells, nx)
-            stride = 1
-            while True:
-                keep = np.flatnonzero((iy % stride == 0) & (ix % stride == 0))
-                if len(keep) <= cells_max:
-                    break
-                stride += 1
-            self.areas.append(a.subset(keep))
+            reduced = reduced_area(e, a, cells_max, p)
+            self.areas.append(reduced.area)
+            self.errors[name] = reduced.error
         self.brow_uy = np.array(list(e.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
         self.brow_keys = tuple(e.brow_uy)
         # nerve-ending quadrature at the trial resolution: every quad_stride-th lattice point in x
@@ -235,7 +235,10 @@ class FaceModel:
             sl = slice(lo, lo + batch)
             m = len(range(n)[sl])
             tone = np.repeat(pop.tone[sl], t)
-            act = self.activation(seg_block[sl].reshape(m * t, -1), tone)[:, area.expression, :][:, skin]
+            act = expression_activation(
+                self.engine, seg_block[sl].reshape(m * t, -1), area.expression, 1.0, tone
+            )
+            act = act[:, skin]
             d = area_depth(
                 area,
                 act.astype(np.float32),

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 from rhytid._version import __version__
 from rhytid.errors import TrialError
@@ -519,8 +520,13 @@ def run_trial(
     else:
         for s in SEXES:  # build the cached face models once, before threads share them
             face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact)
-        n_workers = workers or min(os.cpu_count() or 1, len(sizes))
-        with ThreadPoolExecutor(max_workers=max(n_workers, 1)) as pool:
+        n_workers = max(workers or min(os.cpu_count() or 1, len(sizes)), 1)
+        # workers × BLAS threads never exceed the cores (threads of a busy BLAS spin on the others)
+        blas = max((os.cpu_count() or 1) // n_workers, 1)
+        with (
+            threadpool_limits(limits=blas, user_api="blas"),
+            ThreadPoolExecutor(max_workers=n_workers) as pool,
+        ):
             futures = [
                 pool.submit(run_chunk, design, tp, n, sq, exact) for n, sq in zip(sizes, seeds, strict=True)
             ]
