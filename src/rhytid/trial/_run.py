@@ -294,7 +294,9 @@ def run_chunk(
                 return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
 
             ease = [fm.static_ease(area, tables, r, log_active, times, tissue) for area in fm.areas]
-        d = _area_depths(fm, g, seg, st_t, tp, ease)
+        # the day of peak block serves the adverse events only: no area depth is evaluated there
+        graded = np.delete(np.arange(times.shape[1]), n_visits)
+        d = _area_depths(fm, g, seg[:, graded], st_t, tp, [e[:, graded] for e in ease])
         depth[idx] = d[:, :n_visits]
         muscles = fm.muscle_block(seg)
         eyelid[idx] = fm.lid_droop_mm(seg, tissue).max(axis=(1, 2)) >= droop_thr
@@ -302,9 +304,7 @@ def run_chunk(
         brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
         targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
         block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
-        rated_follow = grade_from_depth(
-            d[:, n_visits + 1 :] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr
-        )
+        rated_follow = grade_from_depth(d[:, n_visits:] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr)
         dn, db = durations(follow[idx], rated_follow, r0_all[idx], tp.horizon_days)
         dur_nm.append(dn)
         dur_base.append(db)
