@@ -236,8 +236,25 @@ def area_depth(
     percentile over the cells (:func:`percentile`)."""
     m = act.shape[0]
     strain = (np.asarray(act, dtype=np.float32) @ area.fields).reshape(m, 3, area.n)
-    c = compression(strain[:, 0], strain[:, 1], strain[:, 2]) * np.asarray(scale, dtype=np.float32)[:, None]
-    d = depth_um(c, h[:, None], ec[:, None], e0[:, None])
+    # compression and depth in place, with the arithmetic of :func:`compression` and :func:`depth_um`
+    exx, eyy, exy = strain[:, 0], strain[:, 1], strain[:, 2]
+    mean = np.float32(0.5) * (exx + eyy)
+    d = np.subtract(exx, eyy, out=exx)
+    d *= np.float32(0.5)
+    np.square(d, out=d)
+    np.square(exy, out=exy)
+    d += exy
+    np.sqrt(d, out=d)
+    d -= mean
+    np.maximum(d, np.float32(0.0), out=d)
+    d *= np.asarray(scale, dtype=np.float32)[:, None]
+    d -= np.asarray(e0, dtype=np.float64)[:, None].astype(np.float32)
+    np.maximum(d, np.float32(0.0), out=d)
+    d /= np.asarray(ec, dtype=np.float64)[:, None].astype(np.float32)
+    d -= np.float32(1.0)
+    np.maximum(d, np.float32(0.0), out=d)
+    np.sqrt(d, out=d)
+    d *= (1000.0 * np.asarray(h, dtype=np.float64)[:, None]).astype(np.float32)
     if eased is None:
         d += static
     else:

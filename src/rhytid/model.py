@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
 from rhytid._kernels import (
     AreaCells,
@@ -151,6 +152,8 @@ class Engine:
         self.ease_points = keep
         self.ease_weights = (b.quad_weights[keep] / total[None, :]) @ self.aggregate
         self.points = Points(b.quad_xy, b.quad_depth_mm, b.quad_behind_septum)
+        #: the endplate weights ``(n_seg, P)`` as a sparse matrix (a point serves few segments)
+        self.quad_weights_t = csr_matrix(b.quad_weights.T)
         self.areas: list[AreaCells] = [self._area(a, p) for a in face.areas.values()]
 
     def _area(self, area: Area, p: TissueParameters) -> AreaCells:
@@ -306,7 +309,7 @@ def block_state(
         engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum, params
     )
     blocked = _block_on(q, injections, product, days, params)
-    seg = blocked @ b.quad_weights
+    seg = np.asarray((engine.quad_weights_t @ blocked.T).T)
     return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
 
 
