@@ -20,9 +20,12 @@
    least moderate), brow ptosis from brow drop, asymmetry from left-right differences,
    unintended muscles from block of muscles no treated area targets.
 
-The same kernels serve the trial engine (:mod:`rhytid.trial`), ``rhytid motion``
+Every step is a batch-first kernel of :mod:`rhytid._kernels` called for a batch of one patient;
+the trial engine (:mod:`rhytid.trial`) calls the same kernels for many, and with every cell and
+point (``exact``) agrees with ``simulate`` to float rounding. ``rhytid motion``
 (:mod:`rhytid._motion`), the report's maps and the planner's field of effect
-(:func:`field_of_effect`).
+(:func:`field_of_effect`) use the same uptake and block functions. Every value comes from one
+:class:`rhytid.Parameters` (``params=``; ``None``: :func:`rhytid.default_parameters`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 r"""The vectorised trial engine: the model's chain for many patients at once.
 
-It reuses the model's mechanisms and parameters (:mod:`rhytid.model`, :mod:`rhytid.toxin`,
-:mod:`rhytid.tissue`); only the bookkeeping is reorganised so that the cost per patient and visit
-is small.
+It calls the model's batch-first kernels (:mod:`rhytid._kernels`, as :func:`rhytid.simulate`
+does for a batch of one) with the parameters of one :class:`rhytid.Parameters`; only the cell
+and point sets and the bookkeeping differ, so that the cost per patient and visit is small. With
+``exact`` (``run_trial(..., exact=True)``, ``rhytid trial --exact``) it uses every cell and point
+and computes blocks point by point, and agrees with ``simulate`` to float rounding.
 
 **Technique.** A chunk of patients shares ``R`` realisations of the injection technique: each
 injection's position is offset by :math:`(\delta x, \delta y)` (normal, SD ``position_sd_mm``),
