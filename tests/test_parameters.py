@@ -103,3 +103,28 @@ def test_simulate_reads_no_global_when_given_parameters(
     assert rhytid.simulate(glabellar_plan, params=p).to_dict() == expected
     with pytest.raises(AssertionError, match="global"):
         rhytid.simulate(glabellar_plan)
+
+
+def test_simulate_on_reduced_cells_stays_within_their_stored_error() -> None:
+    """``exact=False`` grades each area on its representative cells: every depth within the error
+    stored with that set, and nearly every grade as on every cell."""
+    from pathlib import Path
+
+    from rhytid._reduced import reduced_area
+    from rhytid.model import face_engine
+
+    plan = rhytid.load_plan(Path(__file__).resolve().parents[1] / "examples" / "forehead-glabellar-40U.toml")
+    p = default_parameters()
+    engine = face_engine("female", None, p.tissue)
+    bound = {a.name: reduced_area(engine, a, p.area_cells_max, p.tissue).error.max_um for a in engine.areas}
+    exact, fast = rhytid.simulate(plan, params=p), rhytid.simulate(plan, params=p, exact=False)
+    assert fast.to_dict() != exact.to_dict()
+    differ = 0
+    for v, w in zip(exact.timeline, fast.timeline, strict=True):
+        assert v.muscle_block == w.muscle_block and v.brow_height_change_mm == w.brow_height_change_mm
+        for name, a in v.areas.items():
+            b = w.areas[name]
+            assert abs(a.max_depth_um - b.max_depth_um) <= bound[name], (v.day, name)
+            assert abs(a.rest_depth_um - b.rest_depth_um) <= bound[name], (v.day, name)
+            differ += (a.max_grade != b.max_grade) + (a.rest_grade != b.rest_grade)
+    assert differ <= 0.05 * 2 * len(exact.timeline) * len(bound)

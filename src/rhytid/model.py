@@ -647,10 +647,13 @@ def simulate(
     *,
     params: Parameters | None = None,
     raster_mm: float | None = None,
+    exact: bool = True,
 ) -> Outcome:
     """Simulate a treatment plan on a patient (default: the plan's patient, else the reference
     female face aged 45) with ``params`` (default: :func:`rhytid.default_parameters`; every value
-    the chain uses is read from it). Pure and deterministic; see the module docstring."""
+    the chain uses is read from it). Pure and deterministic; see the module docstring.
+    ``exact=False`` grades each area on its reduced cell set (:mod:`rhytid._reduced`, the trial's
+    ``area_cells_max`` representative cells) instead of every raster cell."""
     params = params or default_parameters()
     p = params.tissue
     patient = patient or plan.patient or Patient()
@@ -673,7 +676,12 @@ def simulate(
     relaxed = np.stack([grid_block[:, a.target_index].mean(axis=1) for a in engine.areas])
     eases = static_ease(p, np.zeros(1, dtype=np.intp), grid, relaxed[..., None], days)
     depths, grades = {}, {}
-    for area, ease in zip(engine.areas, eases, strict=True):
+    areas = engine.areas
+    if not exact:
+        from rhytid._reduced import reduced_area
+
+        areas = [reduced_area(engine, a, params.trial.area_cells_max, p).area for a in areas]
+    for area, ease in zip(areas, eases, strict=True):
         # row 0 of act (before treatment) is needed for the brow and lid only
         dep = _area_depths(engine, area, act[1:], scale, tone, stiffness, rate, ease, p)
         depths[area.name], grades[area.name] = dep, grade_from_depth(dep, p.grade_thresholds_um)
