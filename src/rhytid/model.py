@@ -676,12 +676,12 @@ def simulate(
     relaxed = np.stack([grid_block[:, a.target_index].mean(axis=1) for a in engine.areas])
     eases = static_ease(p, np.zeros(1, dtype=np.intp), grid, relaxed[..., None], days)
     depths, grades = {}, {}
-    areas = engine.areas
+    cell_sets = engine.areas
     if not exact:
         from rhytid._reduced import reduced_area
 
-        areas = [reduced_area(engine, a, params.trial.area_cells_max, p).area for a in areas]
-    for area, ease in zip(areas, eases, strict=True):
+        cell_sets = [reduced_area(engine, a, params.trial.area_cells_max, p).area for a in cell_sets]
+    for area, ease in zip(cell_sets, eases, strict=True):
         # row 0 of act (before treatment) is needed for the brow and lid only
         dep = _area_depths(engine, area, act[1:], scale, tone, stiffness, rate, ease, p)
         depths[area.name], grades[area.name] = dep, grade_from_depth(dep, p.grade_thresholds_um)
