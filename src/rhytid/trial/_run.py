@@ -48,12 +48,12 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
 
 from rhytid._version import __version__
 from rhytid.errors import TrialError
@@ -481,6 +481,15 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
 
 
+def _blas_threads(n: int) -> AbstractContextManager[object]:
+    """Limit the BLAS libraries to ``n`` threads (threadpoolctl; unlimited where it is missing)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an environment installed before the dependency was added
+        return nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")  # type: ignore[no-any-return]
+
+
 def chunk_sizes(patients: int, chunk: int) -> list[int]:
     """Patients per chunk: full chunks and one remainder."""
     sizes = [chunk] * (patients // chunk)
@@ -524,7 +533,7 @@ def run_trial(
         # workers × BLAS threads never exceed the cores (threads of a busy BLAS spin on the others)
         blas = max((os.cpu_count() or 1) // n_workers, 1)
         with (
-            threadpool_limits(limits=blas, user_api="blas"),
+            _blas_threads(blas),
             ThreadPoolExecutor(max_workers=n_workers) as pool,
         ):
             futures = [
