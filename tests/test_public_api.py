@@ -9,6 +9,7 @@ DOCUMENTED = {
     "Injection",
     "Outcome",
     "ParameterError",
+    "Parameters",
     "Patient",
     "PatientError",
     "Plan",
@@ -23,6 +24,7 @@ DOCUMENTED = {
     "TrialError",
     "Visit",
     "__version__",
+    "default_parameters",
     "load_plan",
     "simulate",
 }

@@ -7,6 +7,7 @@
 """
 
 from rhytid._outcome import AreaState, Outcome, Risk, Visit
+from rhytid._parameters import Parameters, default_parameters
 from rhytid._plan import Injection, Patient, Plan, ProductChoice, load_plan
 from rhytid._version import __version__
 from rhytid.errors import (
@@ -31,6 +32,7 @@ __all__ = [
     "Injection",
     "Outcome",
     "ParameterError",
+    "Parameters",
     "Patient",
     "PatientError",
     "Plan",
@@ -45,6 +47,7 @@ __all__ = [
     "TrialError",
     "Visit",
     "__version__",
+    "default_parameters",
     "load_plan",
     "simulate",
 ]

@@ -44,13 +44,17 @@ def trial(
         str | None,
         typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786."),
     ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="Every raster cell and nerve-ending point (slow; the reference)."),
+    ] = False,
 ) -> None:
     """Run a virtual randomised, placebo-controlled trial of a toxin in a treatment area."""
     from rhytid.trial import TrialDesign, run_trial
 
     design = TrialDesign(area=area, product=product, dose_units=dose, patients=patients, seed=seed)
     if as_json:
-        result = run_trial(design, scheduler=scheduler)
+        result = run_trial(design, scheduler=scheduler, exact=exact)
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -66,7 +70,7 @@ def trial(
             def tick(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            result = run_trial(design, scheduler=scheduler, progress=tick)
+            result = run_trial(design, scheduler=scheduler, progress=tick, exact=exact)
     if report is not None:
         from rhytid.report import write_trial_report
 

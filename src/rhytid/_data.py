@@ -23,7 +23,15 @@ import yaml
 
 from rhytid.errors import ParameterError
 
-__all__ = ["CALIBRATED", "calibrated_overrides", "load_yaml", "parameters_hash", "sourced", "value"]
+__all__ = [
+    "CALIBRATED",
+    "calibrated_overrides",
+    "load_yaml",
+    "packaged_value",
+    "parameters_hash",
+    "sourced",
+    "value",
+]
 
 CALIBRATED = "calibrated.yaml"
 
@@ -91,6 +99,16 @@ def value(file: str, *path: str) -> Any:
         if not isinstance(node, dict) or key not in node:
             joined = ".".join(path[: i + 1])
             raise ParameterError(f"{file}: missing parameter {joined!r}")
+        node = node[key]
+    return sourced(node, f"{file}:{'.'.join(path)}")
+
+
+def packaged_value(file: str, *path: str) -> Any:
+    """:func:`value` without the fitted overrides of ``calibrated.yaml``: the packaged value."""
+    node: Any = load_yaml(file)
+    for i, key in enumerate(path):
+        if not isinstance(node, dict) or key not in node:
+            raise ParameterError(f"{file}: missing parameter {'.'.join(path[: i + 1])!r}")
         node = node[key]
     return sourced(node, f"{file}:{'.'.join(path)}")
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from rhytid._parameters import Parameters, default_parameters
 from rhytid._plan import Patient, Plan
 from rhytid.anatomy import Face, reference_face
 from rhytid.errors import PatientError, PlanError
@@ -34,7 +35,6 @@ from rhytid.model import (
     tone_factor,
 )
 from rhytid.tissue import EXPRESSIONS, Basis
-from rhytid.toxin import get_product
 
 __all__ = ["Motion", "Profile", "motion"]
 
@@ -131,6 +131,7 @@ def motion(
     day: float | None = None,
     *,
     patient: Patient | None = None,
+    params: Parameters | None = None,
     raster_mm: float | None = None,
 ) -> Motion:
     """The skin's displacement from rest to ``expression`` (module docstring); with a ``plan``
@@ -146,16 +147,17 @@ def motion(
         base = plan.patient if plan is not None and plan.patient is not None else Patient()
         patient = base.model_copy(update={"sex": sex})
     face = reference_face(patient.sex)
-    engine = face_engine(face.key, raster_mm)
+    params = params or default_parameters()
+    engine = face_engine(face.key, raster_mm, params.tissue)
     b = engine.basis
     n_seg = len(b.segments)
     seg_block = np.zeros((1, n_seg))
     if plan is not None and day is not None:
         state = block_state(
-            engine, plan.resolve(face), get_product(plan.product.name), np.array([float(day)])
+            engine, plan.resolve(face), params.product(plan.product.name), np.array([float(day)]), params
         )
         seg_block = state.segment
-    scale, _ = _patient_scales(patient, engine.params)
+    scale, _ = _patient_scales(patient, params.tissue)
     act = effective_activation(engine, seg_block, scale, tone_factor(engine, patient))[0]
     delta = (act[EXPRESSIONS.index(expression)] - act[REST])[b.skin_rows].astype(np.float32)
 

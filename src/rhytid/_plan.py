@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rhytid.anatomy import Face, reference_face
 from rhytid.errors import PlanError, PlanFileError, ProductError
-from rhytid.toxin import PRODUCT_NAMES, get_product
+from rhytid.toxin import PRODUCT_NAMES, Product, get_product
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -68,8 +68,11 @@ class ProductChoice(_Model):
 
     @property
     def units_per_ml(self) -> float:
-        p = get_product(self.name)
-        return (self.vial_units or p.vial_units) / (self.diluent_ml or p.diluent_ml)
+        return self.units_per_ml_of(get_product(self.name))
+
+    def units_per_ml_of(self, product: Product) -> float:
+        """Concentration (U/mL) with ``product``'s default vial and diluent where none is given."""
+        return (self.vial_units or product.vial_units) / (self.diluent_ml or product.diluent_ml)
 
 
 class Injection(_Model):
@@ -155,9 +158,11 @@ class Plan(_Model):
     def total_units(self) -> float:
         return float(sum(i.units for i in self.injections))
 
-    def resolve(self, face: Face | None = None) -> list[ResolvedInjection]:
-        """Place every injection on ``face`` (default: the plan patient's reference face)."""
+    def resolve(self, face: Face | None = None, product: Product | None = None) -> list[ResolvedInjection]:
+        """Place every injection on ``face`` (default: the plan patient's reference face); volumes
+        from the reconstitution with ``product``'s vial (default: the packaged product)."""
         face = face or reference_face((self.patient or Patient()).sex)
+        per_ml = self.product.units_per_ml_of(product) if product is not None else self.units_per_ml
         out = []
         for n, inj in enumerate(self.injections, start=1):
             if inj.site is not None:
@@ -174,7 +179,7 @@ class Plan(_Model):
                         f"injection {n}: point ({x:g}, {y:g}) mm is off the modelled face; "
                         f"x_mm must be within {x0:g}..{x1:g} and y_mm within {y0:g}..{y1:g}"
                     )
-            volume = inj.volume_ml if inj.volume_ml is not None else inj.units / self.units_per_ml
+            volume = inj.volume_ml if inj.volume_ml is not None else inj.units / per_ml
             lo, hi = _VOLUME_RANGE_ML
             if not lo <= volume <= hi:
                 raise PlanError(

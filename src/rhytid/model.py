@@ -20,25 +20,38 @@
    least moderate), brow ptosis from brow drop, asymmetry from left-right differences,
    unintended muscles from block of muscles no treated area targets.
 
-The same kernels serve the trial engine (:mod:`rhytid.trial`), ``rhytid motion``
+Every step is a batch-first kernel of :mod:`rhytid._kernels` called for a batch of one patient;
+the trial engine (:mod:`rhytid.trial`) calls the same kernels for many, and with every cell and
+point (``exact``) agrees with ``simulate`` to float rounding. ``rhytid motion``
 (:mod:`rhytid._motion`), the report's maps and the planner's field of effect
-(:func:`field_of_effect`).
+(:func:`field_of_effect`) use the same uptake and block functions. Every value comes from one
+:class:`rhytid.Parameters` (``params=``; ``None``: :func:`rhytid.default_parameters`).
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
-from rhytid._data import parameters_hash, value
+from rhytid._kernels import (
+    AreaCells,
+    Points,
+    area_depth,
+    injection_uptake,
+    kinetics,
+    patient_buckling,
+    point_block,
+    static_depth,
+)
 from rhytid._outcome import LEVELS, AreaState, Level, Outcome, Risk, Visit
+from rhytid._parameters import Parameters, default_parameters
 from rhytid._plan import Patient, Plan, ResolvedInjection
 from rhytid._version import __version__
-from rhytid.anatomy import Face, Muscle, reference_face
+from rhytid.anatomy import Area, Face, Muscle, reference_face
 from rhytid.anatomy._geometry import point_in_polygon
 from rhytid.errors import PlanError
 from rhytid.tissue import (
@@ -56,18 +69,12 @@ from rhytid.tissue import (
     get_basis,
     grade_from_depth,
     static_depth_um,
-    tissue_parameters,
 )
 from rhytid.toxin import (
     Product,
+    SpreadParameters,
     active_fraction,
-    binding_factor,
     block_fraction,
-    bolus_radius_mm,
-    dose_response,
-    get_product,
-    spread_parameters,
-    uptake_density,
 )
 
 __all__ = [
@@ -80,6 +87,7 @@ __all__ = [
     "block_state",
     "brow_height_mm",
     "effective_activation",
+    "expression_activation",
     "face_engine",
     "field_maps",
     "field_of_effect",
@@ -101,51 +109,25 @@ SIDES = ("l", "r")
 REST = EXPRESSIONS.index("rest")
 #: the expressions repeated every day, whose folds etch static lines over the years
 HABITUAL = [EXPRESSIONS.index(e) for e in ("frown", "raise_brows", "squint", "smile")]
-
-
-@dataclass(frozen=True)
-class _Area:
-    name: str
-    expression: int
-    cells: NDArray[np.intp]
-    fields: NDArray[np.float32]  # (n_skin, 3 * N): exx, eyy, exy of the area's cells
-    skin_region: str
-    targets: tuple[str, ...]
-    target_index: NDArray[np.intp]  # the targets' columns in Engine.muscles
+ONE = np.ones(1)  # a batch of one patient
 
 
 class Engine:
     """Everything about a face that does not depend on the plan, precomputed once."""
 
-    def __init__(self, face: Face, spacing: float | None) -> None:
+    def __init__(self, face: Face, spacing: float | None, p: TissueParameters) -> None:
         self.face = face
-        self.basis: Basis = get_basis(face, spacing)
+        self.basis: Basis = get_basis(face, spacing, p)
         b = self.basis
-        self.params: TissueParameters = tissue_parameters()
-        self.activation = activation_matrix(b.segments, self.params)
+        #: the mechanics this engine was built with (:meth:`TissueParameters.mechanics_key`)
+        self.mechanics = p.mechanics_key()
+        self.activation = activation_matrix(b.segments, p)
         self.muscles = list(face.muscles)
         n_seg = len(b.segments)
         agg = np.zeros((n_seg, len(self.muscles)))
         for j, seg in enumerate(b.segments):
             agg[j, self.muscles.index(seg.muscle)] = b.segment_mass[j]
         self.aggregate = agg / agg.sum(axis=0, keepdims=True)
-        x, y = b.raster.grid()
-        flat = b.fields.reshape(len(b.skin_rows), 5, -1)
-        self.areas: list[_Area] = []
-        for area in face.areas.values():
-            cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
-            f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(b.skin_rows), -1)
-            self.areas.append(
-                _Area(
-                    area.name,
-                    EXPRESSIONS.index(area.expression),
-                    cells,
-                    f,
-                    area.skin_region,
-                    area.targets,
-                    np.array([self.muscles.index(m) for m in area.targets], dtype=np.intp),
-                )
-            )
         self.brow_uy = {
             f"{k}_{s}": b.sample(*face.landmarks[f"brow_{k}_{s}"])[:, 1] for s in SIDES for k in BROW_POINTS
         }
@@ -155,15 +137,15 @@ class Engine:
         # the frontalis activity that is the patient's habitual tone: at rest, and in every
         # expression that does not drive the frontalis itself
         front = np.concatenate(list(self.frontalis.values()))
-        self.reference_tone = float(self.params.expressions["rest"]["frontalis"])
+        self.reference_tone = float(p.expressions["rest"]["frontalis"])
         self.tone_rows = np.zeros_like(self.activation)
         for e, name in enumerate(EXPRESSIONS):
-            if name == "rest" or "frontalis" not in self.params.expressions[name]:
+            if name == "rest" or "frontalis" not in p.expressions[name]:
                 self.tone_rows[e, front] = self.activation[e, front]
         self.levator = np.array([b.segment_index(f"levator_palpebrae_{s}")[0] for s in SIDES], dtype=np.intp)
         # the fold-relaxation history needs only muscle blocks of a slow quantity: every 2nd
         # nerve-ending point in x and y (as the trial engine), weights renormalised per segment
-        q = self.params.quadrature_mm
+        q = p.quadrature_mm
         ix = np.rint((b.quad_xy[:, 0] - b.quad_xy[:, 0].min()) / q).astype(np.intp)
         iy = np.rint((b.quad_xy[:, 1] - b.quad_xy[:, 1].min()) / q).astype(np.intp)
         keep = np.flatnonzero((ix % 2 == 0) & (iy % 2 == 0))
@@ -172,12 +154,53 @@ class Engine:
             keep, total = np.arange(len(b.quad_xy)), b.quad_weights.sum(axis=0)
         self.ease_points = keep
         self.ease_weights = (b.quad_weights[keep] / total[None, :]) @ self.aggregate
+        self.points = Points(b.quad_xy, b.quad_depth_mm, b.quad_behind_septum)
+        #: the endplate weights ``(n_seg, P)`` as a sparse matrix (a point serves few segments)
+        self.quad_weights_t = csr_matrix(b.quad_weights.T)
+        self.areas: list[AreaCells] = [self._area(a, p) for a in face.areas.values()]
+
+    def _area(self, area: Area, p: TissueParameters) -> AreaCells:
+        """Every raster cell of a graded area, its unit fields and habitual strains (plan-independent)."""
+        b = self.basis
+        skin = b.skin_rows
+        x, y = b.raster.grid()
+        cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
+        flat = b.fields.reshape(len(skin), 5, -1)
+        f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(skin), -1)
+        hab = self.activation[HABITUAL][:, skin].astype(np.float32) @ f
+        hab_tone = self.tone_rows[HABITUAL][:, skin].astype(np.float32) @ f
+        # the face's key names its sex (the male face is a warp of the female one and keeps its .sex)
+        bk = _buckling(p, area.skin_region, "male" if self.face.key == "male" else "female", 1.0)
+        return AreaCells(
+            name=area.name,
+            expression=EXPRESSIONS.index(area.expression),
+            skin_region=area.skin_region,
+            targets=area.targets,
+            target_index=np.array([self.muscles.index(m) for m in area.targets], dtype=np.intp),
+            cells=cells,
+            fields=f,
+            habitual=np.ascontiguousarray(hab),
+            habitual_tone=np.ascontiguousarray(hab_tone),
+            habitual_c=np.ascontiguousarray(_compression3(hab)),
+            h_ref=bk.thickness_mm,
+            critical_ref=bk.critical_strain,
+            prestrain_ref=bk.prestrain,
+        )
 
 
-@cache
-def face_engine(face_key: str, spacing: float | None) -> Engine:
-    """The (cached) :class:`Engine` of a reference face at a raster ``spacing`` (mm; ``None``: default)."""
-    return Engine(reference_face("male" if face_key == "male" else "female"), spacing)
+_ENGINES: dict[tuple[str, float | None, str], Engine] = {}
+
+
+def face_engine(face_key: str, spacing: float | None, p: TissueParameters | None = None) -> Engine:
+    """The (cached) :class:`Engine` of a reference face at a raster ``spacing`` (mm; ``None``: default)
+    with the mechanics of ``p`` (default: :func:`rhytid.default_parameters`)."""
+    p = p or default_parameters().tissue
+    key = (face_key, spacing, p.mechanics_key())
+    engine = _ENGINES.get(key)
+    if engine is None:
+        face = reference_face("male" if face_key == "male" else "female")
+        engine = _ENGINES[key] = Engine(face, spacing, p)
+    return engine
 
 
 @functools.lru_cache(maxsize=4096)
@@ -205,14 +228,16 @@ def _rim_distance(face: Face, x: float, y: float, side: str) -> float:
     return face.distance_to_orbital_rim(x, y, side)
 
 
-def injection_depth(face: Face, inj: ResolvedInjection) -> float:
+def injection_depth(face: Face, inj: ResolvedInjection, spread: SpreadParameters | None = None) -> float:
     """Depth (mm) the injection deposits at: the deepest muscle below an intramuscular point, else
-    the depth its layer stands for (``toxins.yaml spread.injection_depth_mm``)."""
+    the depth its layer stands for (``toxins.yaml spread.injection_depth_mm``; ``spread``:
+    default :func:`rhytid.default_parameters`)."""
+    layers = (spread or default_parameters().spread).injection_depth_mm
     if inj.depth != "intramuscular":
-        return float(value("toxins.yaml", "spread", "injection_depth_mm", inj.depth))
+        return layers[inj.depth]
     below = [m for m in _muscles_at(face, inj.x_mm, inj.y_mm) if not m.behind_septum]
     if not below:
-        return float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
+        return layers["no_muscle_below"]
     return max(m.depth_mm for m in below)
 
 
@@ -223,6 +248,7 @@ def uptake_at_points(
     xy: Array,
     depth_mm: Array,
     behind_septum: NDArray[np.bool_],
+    params: Parameters | None = None,
 ) -> Array:
     """Bound uptake density (ona-equivalent U/mm³) of each injection at each point: ``(n_inj, P)``.
 
@@ -230,21 +256,32 @@ def uptake_at_points(
     point their summed uptake :math:`Q` binds as :func:`~rhytid.toxin.bound_uptake`, and each
     injection keeps its share :math:`q_i / Q` of what is bound.
     """
-    sp = spread_parameters()
-    out = np.empty((len(injections), len(xy)))
-    transmission = np.where(behind_septum, sp.septum_transmission, 1.0)
-    for i, inj in enumerate(injections):
-        dz = depth_mm - injection_depth(face, inj)
-        r = np.sqrt((xy[:, 0] - inj.x_mm) ** 2 + (xy[:, 1] - inj.y_mm) ** 2 + dz**2)
-        a = float(bolus_radius_mm(inj.volume_ml, sp.interstitial_fraction))
-        units = inj.units * product.ona_equivalent_per_unit
-        out[i] = uptake_density(r, units, a, sp.length_mm) * transmission
-    capacity = dose_response().binding_capacity_u_per_mm3
-    days = np.array([inj.day for inj in injections])
-    for day in np.unique(days):
-        same = days == day
-        out[same] *= binding_factor(out[same].sum(axis=0), capacity)
-    return out
+    params = params or default_parameters()
+    q = injection_uptake(
+        *_injection_arrays(face, injections, product, params.spread),
+        Points(
+            np.asarray(xy, dtype=float),
+            np.asarray(depth_mm, dtype=float),
+            np.asarray(behind_septum, dtype=bool),
+        ),
+        params.spread,
+        params.dose.binding_capacity_u_per_mm3,
+    )
+    return np.asarray(q[0])
+
+
+def _injection_arrays(
+    face: Face, injections: list[ResolvedInjection], product: Product, spread: SpreadParameters
+) -> tuple[Array, Array, Array, Array, Array]:
+    """The injections as :func:`rhytid._kernels.injection_uptake` takes them (one realisation):
+    positions ``(1, I, 2)``, deposit depths ``(1, I)``, ona-equivalent units ``(I,)``, volumes
+    ``(1, I)``, days ``(I,)``."""
+    xy = np.array([[[inj.x_mm, inj.y_mm] for inj in injections]], dtype=float)
+    depth = np.array([[injection_depth(face, inj, spread) for inj in injections]])
+    units = np.array([inj.units * product.ona_equivalent_per_unit for inj in injections])
+    volume = np.array([[inj.volume_ml for inj in injections]])
+    day = np.array([inj.day for inj in injections], dtype=float)
+    return xy, depth, units, volume, day
 
 
 @dataclass(frozen=True)
@@ -262,15 +299,20 @@ class BlockState:
 
 
 def block_state(
-    engine: Engine, injections: list[ResolvedInjection], product: Product, days: Array
+    engine: Engine,
+    injections: list[ResolvedInjection],
+    product: Product,
+    days: Array,
+    params: Parameters | None = None,
 ) -> BlockState:
     """Endplate-weighted block of every segment and muscle on each day (module docstring)."""
+    params = params or default_parameters()
     b = engine.basis
-    q = uptake_at_points(engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum)
-    t_inj = np.array([inj.day for inj in injections])
-    kin = active_fraction(days[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
-    blocked = block_fraction(kin @ q, dose_response())
-    seg = blocked @ b.quad_weights
+    q = uptake_at_points(
+        engine.face, injections, product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum, params
+    )
+    blocked = _block_on(q, injections, product, days, params)
+    seg = np.asarray((engine.quad_weights_t @ blocked.T).T)
     return BlockState(days, seg, seg @ engine.aggregate, engine.muscles, q)
 
 
@@ -291,6 +333,21 @@ def effective_activation(
     return np.asarray(act * np.asarray(strength, dtype=float).reshape(-1, 1, 1))
 
 
+def expression_activation(
+    engine: Engine,
+    seg_block: Array,
+    expression: int,
+    strength: float | Array = 1.0,
+    tone: float | Array = 1.0,
+) -> Array:
+    """``(M, n_seg)``: :func:`effective_activation` of one expression only (the same arithmetic)."""
+    t = np.asarray(tone, dtype=float).reshape(-1, 1)
+    act = (engine.activation[expression][None, :] + (t - 1.0) * engine.tone_rows[expression][None, :]) * (
+        1.0 - seg_block
+    )
+    return np.asarray(act * np.asarray(strength, dtype=float).reshape(-1, 1))
+
+
 def tone_factor(engine: Engine, patient: Patient) -> float:
     """The patient's habitual frontalis tone relative to the reference tone (1: the median)."""
     if patient.frontalis_tone is None:
@@ -306,12 +363,12 @@ def brow_height_mm(engine: Engine, seg_block: Array, strength: float | Array, to
     the depressors against the skin's support (the sheet on its foundation); the sheet is linear,
     so gravity, a constant load, sets the absolute height and cancels in every change.
     """
-    rest = effective_activation(engine, seg_block, strength, tone)[:, REST, :][:, engine.basis.skin_rows]
+    rest = expression_activation(engine, seg_block, REST, strength, tone)[:, engine.basis.skin_rows]
     uy = np.array(list(engine.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
     return np.asarray(rest @ uy.T)
 
 
-def lid_lift_mm(engine: Engine, seg_block: Array) -> Array:
+def lid_lift_mm(engine: Engine, seg_block: Array, p: TissueParameters | None = None) -> Array:
     r"""Lift of each upper lid by the levator at rest (mm): ``(M, 2)`` (sides l, r).
 
     The lid margin rests where the levator's force balances the lid's support; over its range the
@@ -320,9 +377,15 @@ def lid_lift_mm(engine: Engine, seg_block: Array) -> Array:
     :math:`a_{rest}` and its block :math:`b`. Müller's muscle (sympathetic, not blocked by
     BoNT-A) adds a constant share that cancels in the droop.
     """
-    p = engine.params
+    p = p or default_parameters().tissue
     a = engine.activation[REST, engine.levator]
     return np.asarray(p.levator_excursion_mm * a[None, :] * (1.0 - seg_block[:, engine.levator]))
+
+
+def _compression3(strain: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Compressive strain ``(H, n)`` of strains ``(H, 3 n)`` laid out as exx, eyy, exy blocks."""
+    s3 = strain.reshape(strain.shape[0], 3, -1)
+    return np.asarray(compression(s3[:, 0], s3[:, 1], s3[:, 2]), dtype=np.float32)
 
 
 def _patient_scales(patient: Patient, p: TissueParameters) -> tuple[float, float]:
@@ -334,8 +397,12 @@ def _patient_scales(patient: Patient, p: TissueParameters) -> tuple[float, float
 
 def area_buckling(region: str, patient: Patient, stiffness: float, p: TissueParameters) -> Buckling:
     """Buckling parameters of the skin of ``region`` for this patient (dermis modulus × ``stiffness``)."""
+    return _buckling(p, region, patient.sex, stiffness)
+
+
+def _buckling(p: TissueParameters, region: str, sex: str, stiffness: float) -> Buckling:
     return buckling(
-        p.skin_thickness_mm[region][patient.sex],
+        p.skin_thickness_mm[region][sex],
         p.dermis_modulus_mpa * stiffness,
         p.subcutis_modulus_kpa * 1e-3,
         p.poisson_ratio,
@@ -344,14 +411,29 @@ def area_buckling(region: str, patient: Patient, stiffness: float, p: TissuePara
 
 
 def grid_muscle_block(
-    engine: Engine, injections: list[ResolvedInjection], product: Product, uptake: Array, grid: Array
+    engine: Engine,
+    injections: list[ResolvedInjection],
+    product: Product,
+    uptake: Array,
+    grid: Array,
+    params: Parameters,
 ) -> Array:
     """Endplate-weighted block of every muscle on the days ``grid``: ``(G, n_muscles)``, from the
     uptake at the nerve-ending points (``BlockState.uptake``) on the relaxation quadrature."""
-    t_inj = np.array([inj.day for inj in injections])
-    kin = active_fraction(grid[:, None] - t_inj[None, :], product.onset_days, product.recovery_rate_per_day)
-    blocked = block_fraction(kin @ uptake[:, engine.ease_points], dose_response())
+    blocked = _block_on(uptake[:, engine.ease_points], injections, product, grid, params)
     return np.asarray(blocked @ engine.ease_weights)
+
+
+def _block_on(
+    uptake: Array, injections: list[ResolvedInjection], product: Product, days: Array, params: Parameters
+) -> Array:
+    """Block ``(T, P)`` at the points of ``uptake`` ``(I, P)`` on ``days``: the batch-of-one
+    :func:`rhytid._kernels.point_block` of :func:`rhytid._kernels.kinetics`."""
+    t_inj = np.array([inj.day for inj in injections], dtype=float)
+    kin = kinetics(
+        np.asarray(days, dtype=float)[None, :], t_inj, product.onset_days, ONE * product.recovery_rate_per_day
+    )
+    return np.asarray(point_block(uptake[None], kin, ONE, params.dose)[0])
 
 
 def relaxation_grid(last_day: float, p: TissueParameters) -> Array:
@@ -388,36 +470,46 @@ def static_ease(
 
 def _area_depths(
     engine: Engine,
-    area: _Area,
+    area: AreaCells,
     act: Array,
-    habitual: Array,
-    bk: Buckling,
-    static_years: float,
+    scale: float,
+    tone: float,
+    stiffness: float,
+    rate: float,
     ease: Array,
+    p: TissueParameters,
 ) -> Array:
-    """90th-percentile depth (µm) at rest and maximum: ``(n_days, 2)``; ``ease`` ``(n_days,)`` is the
-    eased share of the etched depth (:func:`static_ease`)."""
-    p = engine.params
-    n = len(area.cells)
-    skin = engine.basis.skin_rows
-    weights = act[:, [REST, area.expression], :][:, :, skin].astype(np.float32)
-    strain = (weights @ area.fields).reshape(*weights.shape[:2], 3, n)
-    depth = dynamic_depth_um(compression(strain[..., 0, :], strain[..., 1, :], strain[..., 2, :]), bk)
-    hab = (habitual[HABITUAL][:, skin].astype(np.float32) @ area.fields).reshape(-1, 3, n)
-    habitual_depth = dynamic_depth_um(compression(hab[:, 0], hab[:, 1], hab[:, 2]), bk).max(axis=0)
-    static = static_depth_um(habitual_depth, static_years, p.static_etch_per_year)
-    total = depth + (static[None, :] * (1.0 - ease[:, None]))[:, None, :]
-    return np.asarray(np.percentile(total, p.depth_percentile, axis=-1))
+    """Depth statistic (µm) at rest and at the area's expression: ``(n_days, 2)``, for unit-strength
+    activations ``act`` ``(n_days, n_expr, n_seg)``, the patient's activation ``scale``, frontalis
+    ``tone`` factor, dermis ``stiffness`` factor and etch ``rate`` (per year × years); ``ease``
+    ``(n_days,)`` is the eased share of the etched depth (:func:`static_ease`). The kernels are
+    those of the trial engine (:mod:`rhytid._kernels`), for a batch of one patient."""
+    h, ec, e0 = patient_buckling(area, ONE, ONE * stiffness)
+    static = static_depth(area, ONE * scale, ONE * tone, h, ec, e0, ONE * rate)
+    rows = act[:, [REST, area.expression], :][:, :, engine.basis.skin_rows]
+    n_days = rows.shape[0]
+    depth = area_depth(
+        area,
+        rows.reshape(2 * n_days, -1).astype(np.float32),
+        ONE * scale,
+        h,
+        ec,
+        e0,
+        static,
+        np.repeat(ease, 2),
+        p.depth_percentile,
+    )
+    return depth.reshape(n_days, 2)
 
 
 def _risks(
     engine: Engine,
+    p: TissueParameters,
     injections: list[ResolvedInjection],
     state: BlockState,
     brow: dict[str, Array],
     droop: dict[str, Array],
 ) -> list[Risk]:
-    p = engine.params
     face = engine.face
     risks: list[Risk] = []
     days = state.days
@@ -549,42 +641,61 @@ def _warnings(face: Face, injections: list[ResolvedInjection], days: Array) -> l
     return out
 
 
-def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | None = None) -> Outcome:
+def simulate(
+    plan: Plan,
+    patient: Patient | None = None,
+    *,
+    params: Parameters | None = None,
+    raster_mm: float | None = None,
+    exact: bool = True,
+) -> Outcome:
     """Simulate a treatment plan on a patient (default: the plan's patient, else the reference
-    female face aged 45). Pure and deterministic; see the module docstring for the chain."""
+    female face aged 45) with ``params`` (default: :func:`rhytid.default_parameters`; every value
+    the chain uses is read from it). Pure and deterministic; see the module docstring.
+    ``exact=False`` grades each area on its reduced cell set (:mod:`rhytid._reduced`, the trial's
+    ``area_cells_max`` representative cells) instead of every raster cell."""
+    params = params or default_parameters()
+    p = params.tissue
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    engine = face_engine(face.key, raster_mm)
-    p = engine.params
-    injections = plan.resolve(face)
-    product = get_product(plan.product.name)
+    engine = face_engine(face.key, raster_mm, p)
+    product = params.product(plan.product.name)
+    injections = plan.resolve(face, product)
     days = np.asarray(plan.simulation.days, dtype=float)
     all_days = np.concatenate([[-1.0], days])  # row 0: before any treatment
-    state = block_state(engine, injections, product, all_days)
+    state = block_state(engine, injections, product, all_days, params)
     grid = relaxation_grid(float(days.max()), p)
-    grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid)
+    grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid, params)
     scale, stiffness = _patient_scales(patient, p)
     tone = tone_factor(engine, patient)
-    act = effective_activation(engine, state.segment, scale, tone)
-    habitual = effective_activation(engine, np.zeros((1, len(engine.basis.segments))), scale, tone)[0]
+    act = effective_activation(engine, state.segment, 1.0, tone)
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
+    rate = p.static_etch_per_year * max(years, 0.0)
 
-    area_depth = {}
-    for area in engine.areas:
-        bk = area_buckling(area.skin_region, patient, stiffness, p)
-        ease = static_ease(p, area.target_index, grid, grid_block, all_days)
-        area_depth[area.name] = _area_depths(engine, area, act, habitual, bk, years, ease)
+    # each area's fold relaxation (the mean block of its targets), eased together
+    relaxed = np.stack([grid_block[:, a.target_index].mean(axis=1) for a in engine.areas])
+    eases = static_ease(p, np.zeros(1, dtype=np.intp), grid, relaxed[..., None], days)
+    depths, grades = {}, {}
+    cell_sets = engine.areas
+    if not exact:
+        from rhytid._reduced import reduced_area
+
+        cell_sets = [reduced_area(engine, a, params.trial.area_cells_max, p).area for a in cell_sets]
+    for area, ease in zip(cell_sets, eases, strict=True):
+        # row 0 of act (before treatment) is needed for the brow and lid only
+        dep = _area_depths(engine, area, act[1:], scale, tone, stiffness, rate, ease, p)
+        depths[area.name], grades[area.name] = dep, grade_from_depth(dep, p.grade_thresholds_um)
 
     heights = brow_height_mm(engine, state.segment, scale, tone)
     brow = {key: (heights[:, k] - heights[0, k])[1:] for k, key in enumerate(engine.brow_uy)}
-    lift = lid_lift_mm(engine, state.segment)
+    lift = lid_lift_mm(engine, state.segment, p)
     droop = {s: (lift[0, i] - lift[:, i])[1:] for i, s in enumerate(SIDES)}
     timeline = []
     for d, day in enumerate(days, start=1):
         areas = {}
-        for name, dep in area_depth.items():
-            g = grade_from_depth(dep[d], p.grade_thresholds_um)
-            areas[name] = AreaState(int(g[0]), float(dep[d, 0]), int(g[1]), float(dep[d, 1]))
+        for name, dep in depths.items():
+            g = grades[name][d - 1]
+            areas[name] = AreaState(int(g[0]), float(dep[d - 1, 0]), int(g[1]), float(dep[d - 1, 1]))
         timeline.append(
             Visit(
                 day=float(day),
@@ -595,10 +706,10 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
             )
         )
     trimmed = BlockState(days, state.segment[1:], state.muscle[1:], state.muscles, state.uptake)
-    risks = _risks(engine, injections, trimmed, brow, {s: np.maximum(v, 0) for s, v in droop.items()})
+    risks = _risks(engine, p, injections, trimmed, brow, {s: np.maximum(v, 0) for s, v in droop.items()})
     plan_dict = {
         "product": product.name,
-        "units_per_ml": round(plan.units_per_ml, 3),
+        "units_per_ml": round(plan.product.units_per_ml_of(product), 3),
         "total_units": _num(plan.total_units),
         "injections": [
             {
@@ -615,7 +726,7 @@ def simulate(plan: Plan, patient: Patient | None = None, *, raster_mm: float | N
     }
     return Outcome(
         model_version=__version__,
-        parameters_hash=parameters_hash(),
+        parameters_hash=params.provenance,
         plan=plan_dict,
         patient=patient.model_dump(),
         timeline=timeline,
@@ -628,7 +739,9 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
 
 
-def map_layers(face: Face, xy: Array) -> tuple[Array, NDArray[np.bool_]]:
+def map_layers(
+    face: Face, xy: Array, spread: SpreadParameters | None = None
+) -> tuple[Array, NDArray[np.bool_]]:
     """The muscle layer a map shows at each point ``(n, 2)``: the depth (mm) of the deepest muscle
     in front of the septum there, else of a muscle behind it (the levator, seen through the
     septum), else the depth toxin rests at over no muscle; and whether that layer lies behind
@@ -639,7 +752,7 @@ def map_layers(face: Face, xy: Array) -> tuple[Array, NDArray[np.bool_]]:
         mask = point_in_polygon(x, y, m.outline)
         return mask & ~point_in_polygon(x, y, m.hole) if m.hole is not None else mask
 
-    none = float(value("toxins.yaml", "spread", "injection_depth_mm", "no_muscle_below"))
+    none = (spread or default_parameters().spread).injection_depth_mm["no_muscle_below"]
     depth = np.full(len(xy), none)
     best = np.full(len(xy), -np.inf)
     behind = np.zeros(len(xy), dtype=bool)
@@ -655,20 +768,28 @@ def map_layers(face: Face, xy: Array) -> tuple[Array, NDArray[np.bool_]]:
     return depth, behind
 
 
-def field_of_effect(plan: Plan, xy: Array, day: float, patient: Patient | None = None) -> Array:
+def field_of_effect(
+    plan: Plan,
+    xy: Array,
+    day: float,
+    patient: Patient | None = None,
+    *,
+    params: Parameters | None = None,
+) -> Array:
     """Block (0..1) of the nerve endings at the points ``xy`` ``(n, 2)`` (mm) on ``day``, in the layer
     :func:`map_layers` picks: the same uptake (bolus, spread, septum, shared binding) and kinetics as
     the block the Outcome reports (:func:`uptake_at_points`, :func:`block_state`)."""
+    params = params or default_parameters()
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    injections = plan.resolve(face)
-    product = get_product(plan.product.name)
+    product = params.product(plan.product.name)
+    injections = plan.resolve(face, product)
     pts = np.asarray(xy, dtype=float).reshape(-1, 2)
-    depth, behind = map_layers(face, pts)
-    q = uptake_at_points(face, injections, product, pts, depth, behind)
+    depth, behind = map_layers(face, pts, params.spread)
+    q = uptake_at_points(face, injections, product, pts, depth, behind, params)
     t_inj = np.array([inj.day for inj in injections])
     kin = active_fraction(float(day) - t_inj, product.onset_days, product.recovery_rate_per_day)
-    return np.asarray(block_fraction(kin @ q, dose_response()))
+    return np.asarray(block_fraction(kin @ q, params.dose))
 
 
 @dataclass(frozen=True)
@@ -701,19 +822,21 @@ def field_maps(
     expression: str,
     patient: Patient | None = None,
     *,
+    params: Parameters | None = None,
     raster_mm: float | None = None,
 ) -> FieldMaps:
     """Full-raster fields of ``expression`` on ``day`` under ``plan`` (see :class:`FieldMaps`)."""
     if expression not in EXPRESSIONS:
         raise PlanError(f"expression must be one of {', '.join(EXPRESSIONS)}, got {expression!r}")
+    params = params or default_parameters()
+    p = params.tissue
     patient = patient or plan.patient or Patient()
     face = reference_face(patient.sex)
-    engine = face_engine(face.key, raster_mm)
-    p = engine.params
+    engine = face_engine(face.key, raster_mm, p)
     b = engine.basis
-    injections = plan.resolve(face)
-    product = get_product(plan.product.name)
-    state = block_state(engine, injections, product, np.array([-1.0, float(day)]))
+    product = params.product(plan.product.name)
+    injections = plan.resolve(face, product)
+    state = block_state(engine, injections, product, np.array([-1.0, float(day)]), params)
     scale, stiffness = _patient_scales(patient, p)
     tone = tone_factor(engine, patient)
     act = effective_activation(engine, state.segment, scale, tone)
@@ -741,10 +864,10 @@ def field_maps(
         wavelength[mask] = bk.wavelength_mm
     angle = compression_direction(field[2], field[3], field[4])
     plane_xy = np.column_stack([x.ravel(), y.ravel()])
-    layer_depth, layer_behind = map_layers(face, plane_xy)
-    q = uptake_at_points(face, injections, product, plane_xy, layer_depth, layer_behind)
+    layer_depth, layer_behind = map_layers(face, plane_xy, params.spread)
+    q = uptake_at_points(face, injections, product, plane_xy, layer_depth, layer_behind, params)
     uptake = q.sum(axis=0)
-    block = field_of_effect(plan, plane_xy, float(day), patient)
+    block = field_of_effect(plan, plane_xy, float(day), patient, params=params)
     return FieldMaps(
         face=face,
         raster=b.raster,

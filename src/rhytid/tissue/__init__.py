@@ -7,7 +7,12 @@ from rhytid.tissue._expressions import (
     brow_point,
     frown_brow_displacement_mm,
 )
-from rhytid.tissue._parameters import TissueParameters, sheet_material, tissue_parameters
+from rhytid.tissue._parameters import (
+    TissueParameters,
+    load_tissue_parameters,
+    sheet_material,
+    tissue_parameters,
+)
 from rhytid.tissue._raster import Raster
 from rhytid.tissue._sheet import SheetMaterial, SheetSolver, Tethers, solve_sheet
 from rhytid.tissue._wrinkles import (
@@ -43,6 +48,7 @@ __all__ = [
     "frown_brow_displacement_mm",
     "get_basis",
     "grade_from_depth",
+    "load_tissue_parameters",
     "muscle_base",
     "sheet_material",
     "solve_sheet",

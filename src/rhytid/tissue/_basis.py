@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from rhytid._data import parameters_hash
+from rhytid._data import calibrated_overrides, load_yaml
 from rhytid._version import __version__
 from rhytid.anatomy import Face, Muscle
 from rhytid.tissue._muscle_fields import (
@@ -176,6 +176,13 @@ def _quadrature(
 
 
 @cache
+def _anatomy_hash() -> str:
+    """Hash of the anatomy the faces are built from (``anatomy.yaml`` and its fitted overrides)."""
+    fitted = {k: v for k, v in calibrated_overrides().items() if k.startswith("anatomy.yaml:")}
+    return hashlib.sha256(repr((load_yaml("anatomy.yaml"), sorted(fitted.items()))).encode()).hexdigest()[:16]
+
+
+@cache
 def _code_hash() -> str:
     """Hash of the code that builds a basis, so a changed solver never reuses a stale cache."""
     digest = hashlib.sha256()
@@ -186,25 +193,28 @@ def _code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_path(face: Face, spacing: float) -> Path | None:
+def _cache_path(face: Face, spacing: float, p: TissueParameters) -> Path | None:
     root = os.environ.get("RHYTID_CACHE_DIR") or str(Path.home() / ".cache" / "rhytid")
     if root.lower() in ("", "off", "none"):
         return None
-    key = f"{__version__}|{parameters_hash()}|{_code_hash()}|{face.key}|{spacing:.6f}"
+    key = f"{__version__}|{_anatomy_hash()}|{p.mechanics_key()}|{_code_hash()}|{face.key}|{spacing:.6f}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return Path(root) / f"basis-{face.key}-{digest}.npy"
 
 
-def build_basis(face: Face, spacing_mm: float | None = None, *, use_disk: bool = True) -> Basis:
-    """Solve the unit fields of every skin-loading segment of ``face`` (see module docstring)."""
-    p = tissue_parameters()
+def build_basis(
+    face: Face, spacing_mm: float | None = None, *, use_disk: bool = True, p: TissueParameters | None = None
+) -> Basis:
+    """Solve the unit fields of every skin-loading segment of ``face`` (see module docstring) with
+    the mechanics of ``p`` (default: the tissue part of :func:`rhytid.default_parameters`)."""
+    p = p or tissue_parameters()
     spacing = spacing_mm or p.spacing_mm
     raster = Raster.over(face.window, spacing)
     segments = _segments(face)
     skin_rows = np.array(
         [i for i, s in enumerate(segments) if face.muscles[s.muscle].loads_skin], dtype=np.intp
     )
-    path = _cache_path(face, spacing) if use_disk else None
+    path = _cache_path(face, spacing, p) if use_disk else None
     fields: NDArray[np.float32] | None = None
     expected = (len(skin_rows), len(FIELD_NAMES), raster.ny, raster.nx)
     if path is not None and path.exists():
@@ -233,13 +243,15 @@ def build_basis(face: Face, spacing_mm: float | None = None, *, use_disk: bool =
     return Basis(face, raster, segments, skin_rows, fields, qxy, qdepth, qseptum, qweights, mass)
 
 
-_MEMORY: dict[tuple[str, float], Basis] = {}
+_MEMORY: dict[tuple[str, float, str], Basis] = {}
 
 
-def get_basis(face: Face, spacing_mm: float | None = None) -> Basis:
-    """The basis of ``face`` (memory cache, then disk cache, then a fresh solve)."""
-    spacing = spacing_mm or tissue_parameters().spacing_mm
-    key = (face.key, float(spacing))
+def get_basis(face: Face, spacing_mm: float | None = None, p: TissueParameters | None = None) -> Basis:
+    """The basis of ``face`` with the mechanics of ``p`` (memory cache, then disk cache, then a
+    fresh solve); parameter sets with equal :meth:`~TissueParameters.mechanics_key` share one."""
+    p = p or tissue_parameters()
+    spacing = spacing_mm or p.spacing_mm
+    key = (face.key, float(spacing), p.mechanics_key())
     if key not in _MEMORY:
-        _MEMORY[key] = build_basis(face, spacing)
+        _MEMORY[key] = build_basis(face, spacing, p=p)
     return _MEMORY[key]

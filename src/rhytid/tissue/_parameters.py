@@ -1,18 +1,47 @@
-"""Typed tissue parameters from ``rhytid/data/tissue.yaml``."""
+"""Typed tissue parameters from ``rhytid/data/tissue.yaml``.
+
+They are one part of :class:`rhytid.Parameters` (the one source of every model value);
+:func:`load_tissue_parameters` reads them through a lookup (calibrated or packaged values) and
+:func:`tissue_parameters` is the tissue part of the default :class:`~rhytid.Parameters`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from rhytid._data import load_yaml, sourced, value
 from rhytid.errors import ParameterError
 from rhytid.tissue._sheet import SheetMaterial
 
-__all__ = ["TissueParameters", "sheet_material", "tissue_parameters"]
+__all__ = ["TissueParameters", "load_tissue_parameters", "sheet_material", "tissue_parameters"]
 
 _F = "tissue.yaml"
+Lookup = Callable[..., Any]
+
+#: the fields the unit fields, the activation matrix and the reference buckling depend on: two
+#: parameter sets that agree on these share one basis, engine and face model
+MECHANICS_FIELDS = (
+    "dermis_modulus_mpa",
+    "subcutis_modulus_kpa",
+    "poisson_ratio",
+    "foundation_thickness_mm",
+    "skin_thickness_mm",
+    "prestress_kpa",
+    "max_active_stress_kpa",
+    "skin_coupling",
+    "tether_fascia_n_per_mm3",
+    "tether_spacing_mm",
+    "tether_width_mm",
+    "spacing_mm",
+    "padding_mm",
+    "mask_edge_mm",
+    "segment_softness_mm",
+    "quadrature_mm",
+    "expressions",
+)
 
 
 @dataclass(frozen=True)
@@ -55,25 +84,28 @@ class TissueParameters:
     risk_asymmetry_mm: float
     risk_unintended_block: tuple[float, float, float]
 
-
-def _f(*path: str) -> float:
-    return float(value(_F, *path))
-
-
-def _level(*path: str) -> Literal["low", "moderate", "high"]:
-    v = str(value(_F, *path))
-    if v not in ("low", "moderate", "high"):
-        raise ParameterError(f"{_F}:{'.'.join(path)} must be low | moderate | high, got {v!r}")
-    return v  # type: ignore[return-value]
+    def mechanics_key(self) -> str:
+        """Digest of :data:`MECHANICS_FIELDS` (the cache key of bases, engines, face models)."""
+        text = repr([(name, getattr(self, name)) for name in MECHANICS_FIELDS])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _t3(*path: str) -> tuple[float, float, float]:
-    v = value(_F, *path)
-    return (float(v[0]), float(v[1]), float(v[2]))
+def load_tissue_parameters(lookup: Lookup = value) -> TissueParameters:
+    """The tissue parameters, each read as ``lookup("tissue.yaml", *path)``."""
 
+    def _f(*path: str) -> float:
+        return float(lookup(_F, *path))
 
-@cache
-def tissue_parameters() -> TissueParameters:
+    def _level(*path: str) -> Literal["low", "moderate", "high"]:
+        v = str(lookup(_F, *path))
+        if v not in ("low", "moderate", "high"):
+            raise ParameterError(f"{_F}:{'.'.join(path)} must be low | moderate | high, got {v!r}")
+        return v  # type: ignore[return-value]
+
+    def _t3(*path: str) -> tuple[float, float, float]:
+        v = lookup(_F, *path)
+        return (float(v[0]), float(v[1]), float(v[2]))
+
     data = load_yaml(_F)
     thickness = {
         region: {k: float(v) for k, v in sourced(entry, f"skin.thickness_mm.{region}").items()}
@@ -122,6 +154,13 @@ def tissue_parameters() -> TissueParameters:
         risk_asymmetry_mm=_f("risk", "asymmetry_mm"),
         risk_unintended_block=_t3("risk", "unintended_block"),
     )
+
+
+def tissue_parameters() -> TissueParameters:
+    """The tissue part of the default :class:`rhytid.Parameters` (:func:`rhytid.default_parameters`)."""
+    from rhytid._parameters import default_parameters
+
+    return default_parameters().tissue
 
 
 def sheet_material(sex: str, params: TissueParameters | None = None) -> SheetMaterial:

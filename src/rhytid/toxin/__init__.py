@@ -7,12 +7,14 @@ from rhytid.toxin._kinetics import (
     block_fraction,
     bound_uptake,
     dose_response,
+    load_dose_response,
     peak_active_day,
 )
-from rhytid.toxin._products import PRODUCT_NAMES, Product, get_product, label_pattern
+from rhytid.toxin._products import PRODUCT_NAMES, Product, get_product, label_pattern, load_products
 from rhytid.toxin._spread import (
     SpreadParameters,
     bolus_radius_mm,
+    load_spread_parameters,
     spread_parameters,
     uptake_density,
 )
@@ -30,6 +32,9 @@ __all__ = [
     "dose_response",
     "get_product",
     "label_pattern",
+    "load_dose_response",
+    "load_products",
+    "load_spread_parameters",
     "peak_active_day",
     "spread_parameters",
     "uptake_density",

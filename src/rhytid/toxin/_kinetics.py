@@ -23,8 +23,9 @@ Units: days, U/mm³ (ona-equivalent).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +40,7 @@ __all__ = [
     "block_fraction",
     "bound_uptake",
     "dose_response",
+    "load_dose_response",
     "onset_rate",
     "peak_active_day",
 ]
@@ -54,14 +56,25 @@ class DoseResponse:
     binding_capacity_u_per_mm3: float
 
 
-@cache
-def dose_response() -> DoseResponse:
+def load_dose_response(lookup: Callable[..., Any] = value) -> DoseResponse:
+    """The dose response, each value read as ``lookup("toxins.yaml", "dose_response", ...)``."""
+
+    def v(key: str) -> float:
+        return float(lookup("toxins.yaml", "dose_response", key))
+
     return DoseResponse(
-        ec50_u_per_mm3=float(value("toxins.yaml", "dose_response", "ec50_u_per_mm3")),
-        hill=float(value("toxins.yaml", "dose_response", "hill")),
-        max_block=float(value("toxins.yaml", "dose_response", "max_block")),
-        binding_capacity_u_per_mm3=float(value("toxins.yaml", "dose_response", "binding_capacity_u_per_mm3")),
+        ec50_u_per_mm3=v("ec50_u_per_mm3"),
+        hill=v("hill"),
+        max_block=v("max_block"),
+        binding_capacity_u_per_mm3=v("binding_capacity_u_per_mm3"),
     )
+
+
+def dose_response() -> DoseResponse:
+    """The dose response of the default :class:`rhytid.Parameters`."""
+    from rhytid._parameters import default_parameters
+
+    return default_parameters().dose
 
 
 #: :math:`c` with :math:`1 - e^{-c}(1 + c) = 1/2`: half of a two-step chain done at :math:`t = c/k`

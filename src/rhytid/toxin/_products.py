@@ -7,13 +7,14 @@ approximation from clinical practice and never leaves the model as a dose recomm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 from rhytid._data import load_yaml, sourced, value
 from rhytid.errors import ProductError
 
-__all__ = ["PRODUCT_NAMES", "Product", "get_product", "label_pattern"]
+__all__ = ["PRODUCT_NAMES", "Product", "get_product", "label_pattern", "load_products"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ class Product:
         return self.vial_units / self.diluent_ml
 
 
-def _load(name: str, spec: dict[str, object]) -> Product:
+def _load(name: str, spec: dict[str, object], lookup: Callable[..., Any]) -> Product:
     def v(key: str) -> float:
-        return float(value("toxins.yaml", "products", name, key))
+        return float(lookup("toxins.yaml", "products", name, key))
 
     return Product(
         name=name,
@@ -50,9 +51,15 @@ def _load(name: str, spec: dict[str, object]) -> Product:
     )
 
 
-@cache
+def load_products(lookup: Callable[..., Any] = value) -> dict[str, Product]:
+    """Every product, its values read as ``lookup("toxins.yaml", "products", name, key)``."""
+    return {k: _load(k, v, lookup) for k, v in load_yaml("toxins.yaml")["products"].items()}
+
+
 def _products() -> dict[str, Product]:
-    return {k: _load(k, v) for k, v in load_yaml("toxins.yaml")["products"].items()}
+    from rhytid._parameters import default_parameters
+
+    return default_parameters().products
 
 
 PRODUCT_NAMES: tuple[str, ...] = tuple(load_yaml("toxins.yaml")["products"])

@@ -26,15 +26,22 @@ Units: mm, mL (1 mL = 1000 mm³), U (ona-equivalent), q in U/mm³.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from rhytid._data import value
 
-__all__ = ["SpreadParameters", "bolus_radius_mm", "spread_parameters", "uptake_density"]
+__all__ = [
+    "SpreadParameters",
+    "bolus_radius_mm",
+    "load_spread_parameters",
+    "spread_parameters",
+    "uptake_density",
+]
 
 Array = NDArray[np.float64]
 
@@ -44,15 +51,28 @@ class SpreadParameters:
     interstitial_fraction: float
     length_mm: float
     septum_transmission: float
+    #: depth (mm) toxin is deposited at for each non-intramuscular layer and ``no_muscle_below``
+    injection_depth_mm: dict[str, float]
 
 
-@cache
-def spread_parameters() -> SpreadParameters:
+def load_spread_parameters(lookup: Callable[..., Any] = value) -> SpreadParameters:
+    """The spread parameters, each read as ``lookup("toxins.yaml", "spread", ...)``."""
+    layers = ("subcutaneous", "intradermal", "no_muscle_below")
     return SpreadParameters(
-        interstitial_fraction=float(value("toxins.yaml", "spread", "interstitial_fraction")),
-        length_mm=float(value("toxins.yaml", "spread", "length_mm")),
-        septum_transmission=float(value("toxins.yaml", "spread", "septum_transmission")),
+        interstitial_fraction=float(lookup("toxins.yaml", "spread", "interstitial_fraction")),
+        length_mm=float(lookup("toxins.yaml", "spread", "length_mm")),
+        septum_transmission=float(lookup("toxins.yaml", "spread", "septum_transmission")),
+        injection_depth_mm={
+            k: float(lookup("toxins.yaml", "spread", "injection_depth_mm", k)) for k in layers
+        },
     )
+
+
+def spread_parameters() -> SpreadParameters:
+    """The spread part of the default :class:`rhytid.Parameters`."""
+    from rhytid._parameters import default_parameters
+
+    return default_parameters().spread
 
 
 def bolus_radius_mm(volume_ml: float | Array, interstitial_fraction: float) -> float | Array:
@@ -60,15 +80,20 @@ def bolus_radius_mm(volume_ml: float | Array, interstitial_fraction: float) -> f
     return np.cbrt(3.0 * np.asarray(volume_ml) * 1000.0 / (4.0 * np.pi * interstitial_fraction))
 
 
-def uptake_density(distance_mm: Array, units: float, bolus_radius: float, length_mm: float) -> Array:
+def uptake_density(distance_mm: Array, units: float, bolus_radius: float | Array, length_mm: float) -> Array:
     """Uptake density q (U/mm³) at 3-D distance ``distance_mm`` from one injection (see module)."""
     kappa = 1.0 / length_mm
     ka = kappa * bolus_radius
     r = np.maximum(np.asarray(distance_mm, dtype=float), 1e-9)
-    pref = 3.0 * units / (4.0 * np.pi * bolus_radius**3)
-    kr = kappa * r
-    # inside: sinh(kr)/kr, written to stay finite for large kr (kr < ka here, ka is moderate)
-    inside = pref * (1.0 - (1.0 + ka) * np.exp(-ka) * np.sinh(np.minimum(kr, ka)) / kr)
+    a = np.asarray(bolus_radius, dtype=float)  # a scalar, or one radius per row of r
+    pref = 3.0 * units / (4.0 * np.pi * a**3)
     shell = ka * np.cosh(ka) - np.sinh(ka)
-    outside = pref / kappa * shell * np.exp(-kr) / r
-    return np.asarray(np.where(r < bolus_radius, inside, outside), dtype=np.float64)
+    out = np.asarray(np.broadcast_to((pref / kappa * shell), r.shape) * (np.exp(-kappa * r) / r))
+    inner = r < a
+    if np.any(inner):
+        kr = kappa * r[inner]
+        ka_in = np.broadcast_to(ka, r.shape)[inner]
+        # inside: sinh(kr)/kr (kr < ka here, ka is moderate)
+        inside = 1.0 - (1.0 + ka_in) * np.exp(-ka_in) * np.sinh(kr) / kr
+        out[inner] = np.broadcast_to(pref, r.shape)[inner] * inside
+    return out

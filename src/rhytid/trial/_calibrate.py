@@ -171,7 +171,7 @@ def block_course(
 
 def _nominal_blocks(tp: TrialParameters, days: Array, product: str, dose: float) -> tuple[Any, Array]:
     design = TrialDesign("glabellar", product, dose, patients=8)
-    fm = face_model("female", ("glabellar",), tp.area_cells_max, tp.quadrature_stride)
+    fm = face_model("female", ("glabellar",), tp.area_cells_max, tp.quadrature_stride, tp.tissue)
     pattern = design.pattern("female")
     q = fm.uptake(pattern, nominal_technique(len(pattern.sites)), tp)
     tables = BlockTables.build(fm, q, tp, -math.log(tp.ec50_u_per_mm3) + 1.0)
@@ -191,7 +191,7 @@ def displacement_course(
     basis = fm.engine.basis
     frown, rest = EXPRESSIONS.index("frown"), EXPRESSIONS.index("rest")
     delta = (act[:, frown, :] - act[:, rest, :])[:, basis.skin_rows]
-    p = fm.params
+    p = tp.tissue
     mags = []
     for side in ("l", "r"):
         x, y = brow_point(basis, side, p.brow_reference_x_mm, p.brow_upper_margin_offset_mm)

@@ -25,6 +25,7 @@ def run_on_cluster(
     tp: TrialParameters,
     sizes: list[int],
     seeds: list[np.random.SeedSequence],
+    exact: bool = False,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(chunk index, ChunkResult)`` as chunks finish on the cluster."""
     from distributed import Client, as_completed
@@ -42,7 +43,9 @@ def run_on_cluster(
         own = True
     try:
         futures = [
-            client.submit(run_chunk, design, tp, n, sq, key=f"rhytid-trial-{design.seed}-{j}", pure=False)
+            client.submit(
+                run_chunk, design, tp, n, sq, exact, key=f"rhytid-trial-{design.seed}-{j}", pure=False
+            )
             for j, (n, sq) in enumerate(zip(sizes, seeds, strict=True))
         ]
         index = {f.key: j for j, f in enumerate(futures)}

@@ -1,8 +1,10 @@
 r"""The vectorised trial engine: the model's chain for many patients at once.
 
-It reuses the model's mechanisms and parameters (:mod:`rhytid.model`, :mod:`rhytid.toxin`,
-:mod:`rhytid.tissue`); only the bookkeeping is reorganised so that the cost per patient and visit
-is small.
+It calls the model's batch-first kernels (:mod:`rhytid._kernels`, as :func:`rhytid.simulate`
+does for a batch of one) with the parameters of one :class:`rhytid.Parameters`; only the cell
+and point sets and the bookkeeping differ, so that the cost per patient and visit is small. With
+``exact`` (``run_trial(..., exact=True)``, ``rhytid trial --exact``) it uses every cell and point
+and computes blocks point by point, and agrees with ``simulate`` to float rounding.
 
 **Technique.** A chunk of patients shares ``R`` realisations of the injection technique: each
 injection's position is offset by :math:`(\delta x, \delta y)` (normal, SD ``position_sd_mm``),
@@ -30,9 +32,10 @@ spacing; a patient's block on a day is a linear interpolation in that table.
 
 **Skin.** Effective activations are the model's :func:`rhytid.model.effective_activation`
 (activation × (1 − block), the patient's habitual frontalis tone); strain of the graded area is the
-superposition of the basis unit fields restricted to the area's cells, subsampled with a stride
-``k`` (every ``k``-th raster cell in x and y, the smallest ``k`` giving at most
-``area_cells_max`` cells). The compressive strain is positively homogeneous in the activation,
+superposition of the basis unit fields restricted to ``area_cells_max`` representative cells of
+the area, weighted (k-means on the cells' unit-field features, :mod:`rhytid._reduced`; its error
+against every cell is measured when the set is built and kept in :attr:`FaceModel.errors`), or
+every cell with ``exact``. The compressive strain is positively homogeneous in the activation,
 so the patient's activation scale (strength / stiffness, :func:`rhytid.model._patient_scales`)
 multiplies it. Depth is the model's Chen–Hutchinson depth with the patient's film thickness
 and modulus (critical strain :math:`\propto E_f^{-2/3}`, pre-strain :math:`\propto E_f^{-1}`,
@@ -44,28 +47,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from rhytid._plan import Patient
+from rhytid._kernels import (
+    AreaCells,
+    area_depth,
+    injection_uptake,
+    patient_buckling,
+    point_block,
+    static_depth,
+)
+from rhytid._reduced import ReducedError, reduced_area
 from rhytid.anatomy import reference_face
 from rhytid.model import (
-    HABITUAL,
     Engine,
-    area_buckling,
     brow_height_mm,
     effective_activation,
+    expression_activation,
     face_engine,
     lid_lift_mm,
     relaxation_grid,
     static_ease,
 )
-from rhytid.tissue import EXPRESSIONS, compression, tissue_parameters
-from rhytid.toxin import bolus_radius_mm, bound_uptake, uptake_density
+from rhytid.tissue import EXPRESSIONS, TissueParameters
 from rhytid.trial._params import PopulationParameters, TrialParameters
 from rhytid.trial._population import Population, lognormal
 
@@ -84,6 +91,7 @@ F32 = NDArray[np.float32]
 _MIN_DEPTH_MM = 0.3
 _Z_NEGLIGIBLE = 12.0  # H(e^-12) < 1e-7: uptake this far below EC50 blocks nothing
 _PATIENT_BATCH = 256
+_EXACT_BATCH = 8  # patients per batch of point-by-point blocks: (8, T, P) float64
 
 
 @dataclass(frozen=True)
@@ -128,177 +136,158 @@ def nominal_technique(n_inj: int) -> Technique:
     return Technique(z, z, z, np.ones((1, n_inj)))
 
 
-@dataclass(frozen=True)
-class _Area:
-    name: str
-    expression: int
-    fields: F32  # (n_skin, 3 * n): exx, eyy, exy of the kept cells
-    habitual: F32  # (n_habitual, n): compressive strain of each habitual expression at scale 1
-    h_ref: float
-    critical_ref: float
-    prestrain_ref: float
-    stride: int
-    cells: int
-    target_index: NDArray[np.intp]  # the area's target muscles (columns of Engine.muscles)
-
-
 class FaceModel:
-    """What the trial engine keeps about one reference face (sex) and the graded areas."""
+    """What the trial engine keeps about one reference face (sex) and the graded areas.
 
-    def __init__(self, sex: str, areas: tuple[str, ...], cells_max: int, quad_stride: int = 1) -> None:
+    ``exact``: every raster cell of each area and every nerve-ending point (blocks computed point
+    by point as in :func:`rhytid.simulate`); otherwise the reduced sets of the module docstring
+    (``cells_max`` representative cells per area, :mod:`rhytid._reduced`; every
+    ``quad_stride``-th point; tabulated blocks). Both evaluate the same
+    kernels (:mod:`rhytid._kernels`); only the cell and point sets differ.
+    """
+
+    def __init__(
+        self,
+        sex: str,
+        areas: tuple[str, ...],
+        cells_max: int,
+        quad_stride: int,
+        p: TissueParameters,
+        exact: bool = False,
+    ) -> None:
         self.sex = sex
-        self.engine: Engine = face_engine(reference_face(sex).key, None)
+        self.exact = exact
+        self.engine: Engine = face_engine(reference_face(sex).key, None, p)
         e = self.engine
         b = e.basis
-        self.params = tissue_parameters()
-        p = self.params
-        nx = b.raster.nx
-        skin = b.skin_rows
-        self.areas: list[_Area] = []
+        self.mechanics = p.mechanics_key()
         by_name = {a.name: a for a in e.areas}
-        ref = Patient(sex="male" if sex == "male" else "female", age=p.reference_age)
+        self.areas: list[AreaCells] = []
+        #: the measured error of each area's reduced cell set (none when exact)
+        self.errors: dict[str, ReducedError] = {}
         for name in areas:
             a = by_name[name]
-            iy, ix = np.divmod(a.cells, nx)
-            stride = 1
-            while True:
-                keep = np.flatnonzero((iy % stride == 0) & (ix % stride == 0))
-                if len(keep) <= cells_max:
-                    break
-                stride += 1
-            n_all = len(a.cells)
-            f3 = a.fields.reshape(len(skin), 3, n_all)[:, :, keep]
-            fields = np.ascontiguousarray(f3.reshape(len(skin), -1))
-            hab = (e.activation[HABITUAL][:, skin].astype(np.float32) @ fields).reshape(-1, 3, len(keep))
-            bk = area_buckling(a.skin_region, ref, 1.0, p)
-            self.areas.append(
-                _Area(
-                    name,
-                    a.expression,
-                    fields,
-                    np.asarray(compression(hab[:, 0], hab[:, 1], hab[:, 2]), dtype=np.float32),
-                    bk.thickness_mm,
-                    bk.critical_strain,
-                    bk.prestrain,
-                    stride,
-                    len(keep),
-                    a.target_index,
-                )
-            )
+            if exact:
+                self.areas.append(a)
+                continue
+            reduced = reduced_area(e, a, cells_max, p)
+            self.areas.append(reduced.area)
+            self.errors[name] = reduced.error
         self.brow_uy = np.array(list(e.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
         self.brow_keys = tuple(e.brow_uy)
         # nerve-ending quadrature at the trial resolution: every quad_stride-th lattice point in x
-        # and y, each segment's weights renormalised to sum to 1
+        # and y, each segment's weights renormalised to sum to 1 (exact: every point)
+        stride = 1 if exact else quad_stride
         q = p.quadrature_mm
         ix = np.rint((b.quad_xy[:, 0] - b.quad_xy[:, 0].min()) / q).astype(np.intp)
         iy = np.rint((b.quad_xy[:, 1] - b.quad_xy[:, 1].min()) / q).astype(np.intp)
-        keep = np.flatnonzero((ix % quad_stride == 0) & (iy % quad_stride == 0))
+        keep = np.flatnonzero((ix % stride == 0) & (iy % stride == 0))
         qw = b.quad_weights[keep]
         total = qw.sum(axis=0)
         if np.any(total <= 0):  # a segment lost all its points: keep the full quadrature
             keep, qw, total = np.arange(len(b.quad_xy)), b.quad_weights, b.quad_weights.sum(axis=0)
-        qw = qw / total[None, :]
-        self.quad_xy = b.quad_xy[keep]
-        self.quad_depth_mm = b.quad_depth_mm[keep]
-        self.quad_behind_septum = b.quad_behind_septum[keep]
-        self.weights = np.ascontiguousarray(qw)
+        self.points = e.points.take(keep)
+        self.quad_xy = self.points.xy
+        self.weights = np.ascontiguousarray(qw / total[None, :])
 
     # --- patients -------------------------------------------------------------------------------
 
-    def scales(self, pop: Population) -> tuple[Array, Array]:
+    def scales(self, pop: Population, p: TissueParameters) -> tuple[Array, Array]:
         """(activation scale, total stiffness factor): :func:`rhytid.model._patient_scales` with
         the individual stiffness multiplier."""
-        p = self.params
         stiffness = (1.0 + p.modulus_age_slope_per_year * (pop.age - p.reference_age)) * pop.stiffness
         strength = pop.strength * np.where(pop.male, p.male_strength_factor, 1.0)
         return strength / stiffness, stiffness
 
-    def static_um(self, area: _Area, pop: Population, tp: TrialParameters) -> F32:
-        """Static (etched) depth of each kept cell: ``(N, n)``."""
-        p = self.params
-        scale, stiffness = self.scales(pop)
-        h, ec, e0 = self._buckling(area, pop, stiffness)
-        c = scale[:, None, None].astype(np.float32) * area.habitual[None]
-        habitual = _depth(c, h[:, None, None], ec[:, None, None], e0[:, None, None]).max(axis=1)
+    def static_um(self, area: AreaCells, pop: Population, tp: TrialParameters) -> F32:
+        """Static (etched) depth of each kept cell: ``(N, n)`` (:func:`rhytid._kernels.static_depth`)."""
+        p = tp.tissue
+        scale, stiffness = self.scales(pop, p)
+        h, ec, e0 = patient_buckling(area, pop.thickness, stiffness)
         years = (pop.age - p.static_onset_age) * np.where(pop.male, p.male_static_factor, 1.0)
         rate = tp.static_etch_per_year * pop.etch * np.maximum(years, 0.0)
-        return np.asarray(rate[:, None] * habitual, dtype=np.float32)
-
-    def _buckling(self, area: _Area, pop: Population, stiffness: Array) -> tuple[Array, Array, Array]:
-        """Film thickness (mm), critical strain and pre-strain of each patient's skin."""
-        return (
-            area.h_ref * pop.thickness,
-            area.critical_ref * stiffness ** (-2.0 / 3.0),
-            area.prestrain_ref / stiffness,
-        )
+        out = np.empty((len(pop), area.n), dtype=np.float32)
+        for lo in range(0, len(pop), _PATIENT_BATCH):
+            sl = slice(lo, lo + _PATIENT_BATCH)
+            out[sl] = static_depth(area, scale[sl], pop.tone[sl], h[sl], ec[sl], e0[sl], rate[sl])
+        return out
 
     def area_depth(
         self,
-        area: _Area,
+        area: AreaCells,
         pop: Population,
         seg_block: Array,
         static: F32,
+        tp: TrialParameters,
         percentile: float | None = None,
         ease: Array | None = None,
     ) -> Array:
         """Depth (µm) of the area at its maximum contraction, ``(N, T)``, for segment blocks
         ``(N, T, n_seg)``, static depths ``(N, n)`` and the eased share of the static depth
-        ``(N, T)`` (the model's :func:`~rhytid.model.static_ease`; none if not given)."""
-        q = self.params.depth_percentile if percentile is None else percentile
+        ``(N, T)`` (the model's :func:`~rhytid.model.static_ease`; none if not given):
+        :func:`rhytid._kernels.area_depth` over batches of patients."""
+        q = tp.tissue.depth_percentile if percentile is None else percentile
         n, t, _ = seg_block.shape
-        scale, stiffness = self.scales(pop)
-        h, ec, e0 = self._buckling(area, pop, stiffness)
+        scale, stiffness = self.scales(pop, tp.tissue)
+        h, ec, e0 = patient_buckling(area, pop.thickness, stiffness)
         skin = self.engine.basis.skin_rows
         out = np.empty((n, t))
-        for lo in range(0, n, _PATIENT_BATCH):
-            sl = slice(lo, lo + _PATIENT_BATCH)
+        batch = max(_PATIENT_BATCH // max(t, 1), 1)
+        for lo in range(0, n, batch):
+            sl = slice(lo, lo + batch)
             m = len(range(n)[sl])
             tone = np.repeat(pop.tone[sl], t)
-            act = self.activation(seg_block[sl].reshape(m * t, -1), tone)[:, area.expression, :][:, skin]
-            strain = (act.astype(np.float32) @ area.fields).reshape(m, t, 3, area.cells)
-            c = compression(strain[:, :, 0], strain[:, :, 1], strain[:, :, 2])
-            c = c * scale[sl, None, None].astype(np.float32)
-            d = _depth(c, h[sl, None, None], ec[sl, None, None], e0[sl, None, None])
-            if ease is None:
-                d += static[sl, None, :]
-            else:
-                d += static[sl, None, :] * (1.0 - ease[sl, :, None]).astype(np.float32)
-            out[sl] = np.percentile(d, q, axis=-1)
+            act = expression_activation(
+                self.engine, seg_block[sl].reshape(m * t, -1), area.expression, 1.0, tone
+            )
+            act = act[:, skin]
+            d = area_depth(
+                area,
+                act.astype(np.float32),
+                np.repeat(scale[sl], t),
+                np.repeat(h[sl], t),
+                np.repeat(ec[sl], t),
+                np.repeat(e0[sl], t),
+                np.repeat(static[sl], t, axis=0),
+                None if ease is None else ease[sl].reshape(-1),
+                q,
+            )
+            out[sl] = d.reshape(m, t)
         return out
 
     def activation(self, seg_block: Array, tone: float | Array = 1.0) -> Array:
         """The model's effective activation at unit strength: ``(M, n_expr, n_seg)``."""
         return effective_activation(self.engine, seg_block, 1.0, tone)
 
-    def brow_mm(self, pop: Population, seg_block: Array) -> Array:
+    def brow_mm(self, pop: Population, seg_block: Array, p: TissueParameters) -> Array:
         """Brow height at rest (mm, face frame) of each brow point: ``(N, T, 6)`` (the model's
         :func:`~rhytid.model.brow_height_mm`)."""
         n, t, _ = seg_block.shape
-        scale, _ = self.scales(pop)
+        scale, _ = self.scales(pop, p)
         y = brow_height_mm(
             self.engine, seg_block.reshape(n * t, -1), np.repeat(scale, t), np.repeat(pop.tone, t)
         )
         return np.asarray(y.reshape(n, t, -1))
 
-    def lid_droop_mm(self, seg_block: Array) -> Array:
+    def lid_droop_mm(self, seg_block: Array, p: TissueParameters) -> Array:
         """Droop of each upper lid (mm) against no toxin: ``(N, T, 2)`` (the model's
         :func:`~rhytid.model.lid_lift_mm`)."""
         n, t, s = seg_block.shape
-        lift = lid_lift_mm(self.engine, seg_block.reshape(n * t, s)).reshape(n, t, 2)
-        return np.asarray(lid_lift_mm(self.engine, np.zeros((1, s)))[0] - lift)
+        lift = lid_lift_mm(self.engine, seg_block.reshape(n * t, s), p).reshape(n, t, 2)
+        return np.asarray(lid_lift_mm(self.engine, np.zeros((1, s)), p)[0] - lift)
 
     def static_ease(
         self,
-        area: _Area,
+        area: AreaCells,
         tables: BlockTables,
         r: NDArray[np.intp],
         log_active: Callable[[Array], Array],
         times: Array,
+        p: TissueParameters,
     ) -> Array:
         """Eased share of the area's etched depth at ``times`` ``(N, T)`` (the model's
         :func:`~rhytid.model.static_ease`): the target muscles' block on the model's weekly grid,
         ``log_active(grid)`` giving each patient's ``w`` there."""
-        p = self.params
         grid = relaxation_grid(float(np.max(times)), p)
         agg = self.engine.aggregate
         segs = np.flatnonzero(agg[:, area.target_index].sum(axis=1) > 0)
@@ -310,37 +299,94 @@ class FaceModel:
         """Endplate-weighted block per muscle: ``(..., n_muscles)``."""
         return np.asarray(seg_block @ self.engine.aggregate)
 
+    # --- exact blocks (every nerve-ending point, as rhytid.simulate) ---------------------------
+
+    def exact_segment_block(
+        self, q: Array, r: NDArray[np.intp], kin: Array, sensitivity: Array, tp: TrialParameters
+    ) -> Array:
+        """Segment blocks ``(N, T, n_seg)`` of patients using realisation ``r`` with the active
+        fractions ``kin`` ``(N, T)`` of their one treatment: :func:`rhytid._kernels.point_block`
+        at every point of this face model, endplate-weighted."""
+        n, t = kin.shape
+        out = np.empty((n, t, self.weights.shape[1]))
+        for lo in range(0, n, _EXACT_BATCH):
+            sl = slice(lo, lo + _EXACT_BATCH)
+            blocked = point_block(q[r[sl], None, :], kin[sl, :, None], sensitivity[sl], tp.dose)
+            out[sl] = blocked @ self.weights
+        return out
+
+    def exact_static_ease(
+        self,
+        area: AreaCells,
+        q: Array,
+        r: NDArray[np.intp],
+        kin_of: Callable[[Array], Array],
+        sensitivity: Array,
+        times: Array,
+        tp: TrialParameters,
+    ) -> Array:
+        """:meth:`static_ease` with the target muscles' block on the grid from every point of the
+        model's relaxation quadrature (:func:`rhytid.model.grid_muscle_block`); ``kin_of(grid)``
+        gives each patient's active fraction ``(N, G)`` there. Needs ``exact``."""
+        p = tp.tissue
+        e = self.engine
+        grid = relaxation_grid(float(np.max(times)), p)
+        kin = kin_of(grid)
+        n = len(r)
+        muscles = np.empty((n, len(grid), len(e.muscles)))
+        for lo in range(0, n, _EXACT_BATCH):
+            sl = slice(lo, lo + _EXACT_BATCH)
+            uptake = q[r[sl]][:, None, e.ease_points]
+            muscles[sl] = point_block(uptake, kin[sl, :, None], sensitivity[sl], tp.dose) @ e.ease_weights
+        return static_ease(p, area.target_index, grid, muscles, times)
+
     # --- toxin ---------------------------------------------------------------------------------
 
     def uptake(self, pattern: Pattern, tech: Technique, tp: TrialParameters) -> Array:
-        """Bound uptake density ``Q_rp`` (ona-equivalent U/mm³) of each realisation at each point
-        (:func:`~rhytid.toxin.bound_uptake` of the summed uptake of the pattern's injections)."""
-        qxy, qz = self.quad_xy, self.quad_depth_mm
-        transmission = np.where(self.quad_behind_septum, tp.septum_transmission, 1.0)
-        out = np.zeros((tech.size, len(qxy)))
-        for i in range(len(pattern.sites)):
-            x = pattern.xy[i, 0] + tech.dx[:, i : i + 1]
-            y = pattern.xy[i, 1] + tech.dy[:, i : i + 1]
-            z = np.maximum(pattern.depth_mm[i] + tech.dz[:, i : i + 1], _MIN_DEPTH_MM)
-            r = np.sqrt((qxy[None, :, 0] - x) ** 2 + (qxy[None, :, 1] - y) ** 2 + (qz[None, :] - z) ** 2)
-            a = bolus_radius_mm(
-                pattern.volume_ml[i] * tech.volume_factor[:, i : i + 1], tp.interstitial_fraction
-            )
-            out += uptake_density(r, float(pattern.units_ona[i]), cast(float, a), tp.spread_length_mm)
-        return bound_uptake(out * transmission[None, :], tp.binding_capacity_u_per_mm3)
+        """Bound uptake density ``Q_rp`` (ona-equivalent U/mm³) of each realisation at each point:
+        the pattern's injections of one day through :func:`rhytid._kernels.injection_uptake`
+        (binding shared), summed."""
+        n_inj = len(pattern.sites)
+        xy = np.empty((tech.size, n_inj, 2))
+        xy[:, :, 0] = pattern.xy[None, :, 0] + tech.dx
+        xy[:, :, 1] = pattern.xy[None, :, 1] + tech.dy
+        depth = np.maximum(pattern.depth_mm[None, :] + tech.dz, _MIN_DEPTH_MM)
+        volume = pattern.volume_ml[None, :] * tech.volume_factor
+        q = injection_uptake(
+            xy,
+            depth,
+            pattern.units_ona,
+            volume,
+            np.zeros(n_inj),
+            self.points,
+            tp.spread,
+            tp.binding_capacity_u_per_mm3,
+        )
+        return np.asarray(q.sum(axis=1))
 
 
-def _depth(c: NDArray[np.floating], h: Array, ec: Array, e0: Array) -> F32:
-    """The model's :func:`~rhytid.tissue.dynamic_depth_um` with per-patient buckling (µm)."""
-    film = np.maximum(c - e0.astype(np.float32), 0.0)
-    excess = np.maximum(film / ec.astype(np.float32) - 1.0, 0.0)
-    return np.asarray((1000.0 * h).astype(np.float32) * np.sqrt(excess), dtype=np.float32)
+_FACE_MODELS: dict[tuple[str, tuple[str, ...], int, int, str, bool], FaceModel] = {}
 
 
-@cache
-def face_model(sex: str, areas: tuple[str, ...], cells_max: int, quad_stride: int = 1) -> FaceModel:
-    """The (cached) :class:`FaceModel` of a sex for the graded ``areas``."""
-    return FaceModel(sex, areas, cells_max, quad_stride)
+def face_model(
+    sex: str,
+    areas: tuple[str, ...],
+    cells_max: int,
+    quad_stride: int = 1,
+    p: TissueParameters | None = None,
+    exact: bool = False,
+) -> FaceModel:
+    """The (cached) :class:`FaceModel` of a sex for the graded ``areas`` with the mechanics of ``p``
+    (default: :func:`rhytid.default_parameters`); ``exact``: every cell and point."""
+    if p is None:
+        from rhytid._parameters import default_parameters
+
+        p = default_parameters().tissue
+    key = (sex, areas, cells_max, quad_stride, p.mechanics_key(), exact)
+    fm = _FACE_MODELS.get(key)
+    if fm is None:
+        fm = _FACE_MODELS[key] = FaceModel(sex, areas, cells_max, quad_stride, p, exact)
+    return fm
 
 
 @dataclass(frozen=True)

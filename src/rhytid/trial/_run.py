@@ -48,16 +48,16 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from rhytid._data import parameters_hash
 from rhytid._version import __version__
 from rhytid.errors import TrialError
-from rhytid.tissue import grade_from_depth, tissue_parameters
+from rhytid.tissue import grade_from_depth
 from rhytid.toxin import active_fraction, peak_active_day
 from rhytid.trial._design import TrialDesign
 from rhytid.trial._engine import BlockTables, FaceModel, draw_technique, face_model
@@ -140,14 +140,15 @@ def _area_depths(
     pop: Population,
     seg: Array,
     static: list[NDArray[np.float32]],
+    tp: TrialParameters,
     ease: list[Array] | None = None,
 ) -> Array:
     """Depth of the graded area(s) at maximum contraction: the largest over the areas, ``(N, T)``;
     ``ease``: the eased share of each area's etched depth ``(N, T)`` (none before treatment)."""
     eases: list[Array | None] = list(ease) if ease is not None else [None] * len(fm.areas)
-    out = fm.area_depth(fm.areas[0], pop, seg, static[0], ease=eases[0])
+    out = fm.area_depth(fm.areas[0], pop, seg, static[0], tp, ease=eases[0])
     for area, st, e in zip(fm.areas[1:], static[1:], eases[1:], strict=True):
-        out = np.maximum(out, fm.area_depth(area, pop, seg, st, ease=e))
+        out = np.maximum(out, fm.area_depth(area, pop, seg, st, tp, ease=e))
     return out
 
 
@@ -158,15 +159,25 @@ def _log_active(t: Array, onset: float, kr: Array, sens: Array, ec50: float) -> 
         return np.asarray(np.log(a) - np.log(sens)[..., None] - math.log(ec50))
 
 
-def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.SeedSequence) -> ChunkResult:
-    """One chunk of ``n`` randomised patients (module docstring)."""
+def run_chunk(
+    design: TrialDesign,
+    tp: TrialParameters,
+    n: int,
+    seed: np.random.SeedSequence,
+    exact: bool = False,
+) -> ChunkResult:
+    """One chunk of ``n`` randomised patients (module docstring); ``exact``: every raster cell and
+    nerve-ending point, blocks point by point (the kernels of :func:`rhytid.simulate`)."""
     rng = np.random.default_rng(seed)
     pp = tp.population
-    tissue = tissue_parameters()
+    tissue = tp.tissue
     thr = tp.grade_thresholds_um
     visits = np.asarray(design.visits, dtype=float)
     n_visits = len(visits)
-    fms = {s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride) for s in SEXES}
+    fms = {
+        s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tissue, exact)
+        for s in SEXES
+    }
     n_seg = len(fms["female"].engine.basis.segments)
     patterns = {s: design.pattern(s) for s in SEXES}
     n_inj = len(patterns["female"].sites)
@@ -176,7 +187,7 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
 
     # --- screening: enrol candidates rated moderate or severe at maximum contraction --------------
     n_areas = len(design.graded_areas)
-    width = [max(fms[s].areas[a].cells for s in SEXES) for a in range(n_areas)]
+    width = [max(fms[s].areas[a].n for s in SEXES) for a in range(n_areas)]
     enrolled: list[Population] = []
     parts_d0: list[Array] = []
     parts_r0: list[NDArray[np.intp]] = []
@@ -207,7 +218,7 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
             mine = [fm.static_um(area, sub, tp) for area in fm.areas]
             for a, m in enumerate(mine):
                 static[a][idx, : m.shape[1]] = m
-            d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine)[:, 0]
+            d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine, tp)[:, 0]
         rated = grade_from_depth(d0 * np.exp(pp.rater_noise_sd * eps0), thr)
         take = np.flatnonzero(rated >= 2)[: n - got]
         screened += int(take[-1]) + 1 if len(take) == n - got else batch
@@ -252,13 +263,13 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
         if not len(idx):
             continue
         g = pop.take(idx)
-        cells = [a.cells for a in fm.areas]
+        cells = [a.n for a in fm.areas]
         st_t = [static_all[a][idx, : cells[a]] for a in range(len(cells))]
         r = np.minimum((u_tech[idx] * n_real[s]).astype(np.intp), n_real[s] - 1)
         kr = kr0 * g.recovery
         t_star = peak_active_day(onset, kr)
         w_max = float(np.max(-np.log(g.sensitivity))) - math.log(tp.ec50_u_per_mm3) + 0.5
-        tables = BlockTables.build(fm, fm.uptake(patterns[s], techs[s], tp), tp, w_max)
+        q = fm.uptake(patterns[s], techs[s], tp)
         times = np.concatenate(
             [
                 np.broadcast_to(visits, (len(idx), n_visits)),
@@ -267,24 +278,33 @@ def run_chunk(design: TrialDesign, tp: TrialParameters, n: int, seed: np.random.
             ],
             axis=1,
         )
-        seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
+        if exact:
 
-        def log_active(days: Array, kr: Array = kr, g: Population = g) -> Array:
-            t = np.broadcast_to(days, (len(g), len(days)))
-            return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
+            def kin_of(days: Array, kr: Array = kr, g: Population = g) -> Array:
+                return active_fraction(np.broadcast_to(days, (len(g), len(days))), onset, kr[:, None])
 
-        ease = [fm.static_ease(area, tables, r, log_active, times) for area in fm.areas]
-        d = _area_depths(fm, g, seg, st_t, ease)
+            seg = fm.exact_segment_block(q, r, active_fraction(times, onset, kr[:, None]), g.sensitivity, tp)
+            ease = [fm.exact_static_ease(a, q, r, kin_of, g.sensitivity, times, tp) for a in fm.areas]
+        else:
+            tables = BlockTables.build(fm, q, tp, w_max)
+            seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
+
+            def log_active(days: Array, kr: Array = kr, g: Population = g) -> Array:
+                t = np.broadcast_to(days, (len(g), len(days)))
+                return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
+
+            ease = [fm.static_ease(area, tables, r, log_active, times, tissue) for area in fm.areas]
+        # the day of peak block serves the adverse events only: no area depth is evaluated there
+        graded = np.delete(np.arange(times.shape[1]), n_visits)
+        d = _area_depths(fm, g, seg[:, graded], st_t, tp, [e[:, graded] for e in ease])
         depth[idx] = d[:, :n_visits]
         muscles = fm.muscle_block(seg)
-        eyelid[idx] = fm.lid_droop_mm(seg).max(axis=(1, 2)) >= droop_thr
-        b = fm.brow_mm(g, seg) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])))
+        eyelid[idx] = fm.lid_droop_mm(seg, tissue).max(axis=(1, 2)) >= droop_thr
+        b = fm.brow_mm(g, seg, tissue) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])), tissue)
         brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
         targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
         block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
-        rated_follow = grade_from_depth(
-            d[:, n_visits + 1 :] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr
-        )
+        rated_follow = grade_from_depth(d[:, n_visits:] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr)
         dn, db = durations(follow[idx], rated_follow, r0_all[idx], tp.horizon_days)
         dur_nm.append(dn)
         dur_base.append(db)
@@ -435,7 +455,7 @@ class TrialResult:
         grades = self._sum("baseline_grades")
         return {
             "model_version": __version__,
-            "parameters_hash": parameters_hash(),
+            "parameters_hash": self.parameters.provenance,
             "design": {
                 **self.design.to_dict(),
                 "n_treated": int(n[1]),
@@ -461,6 +481,15 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
 
 
+def _blas_threads(n: int) -> AbstractContextManager[object]:
+    """Limit the BLAS libraries to ``n`` threads (threadpoolctl; unlimited where it is missing)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an environment installed before the dependency was added
+        return nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")  # type: ignore[no-any-return]
+
+
 def chunk_sizes(patients: int, chunk: int) -> list[int]:
     """Patients per chunk: full chunks and one remainder."""
     sizes = [chunk] * (patients // chunk)
@@ -476,26 +505,40 @@ def run_trial(
     scheduler: Any = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    exact: bool = False,
 ) -> TrialResult:
-    """Run a virtual trial (module docstring). ``scheduler``: a Dask scheduler address or a
-    ``distributed.Client``; ``None`` runs the chunks in threads on this machine."""
-    tp = params or TrialParameters.from_data()
+    """Run a virtual trial (module docstring) with ``params`` (default:
+    :func:`rhytid.default_parameters`). ``scheduler``: a Dask scheduler address or a
+    ``distributed.Client``; ``None`` runs the chunks in threads on this machine. ``exact``: every
+    raster cell and nerve-ending point (slow; the reference for the reduced sets)."""
+    if params is None:
+        from rhytid._parameters import default_parameters
+
+        params = default_parameters()
+    tp = params
     sizes = chunk_sizes(design.patients, tp.chunk_patients)
     seeds = np.random.SeedSequence(design.seed).spawn(len(sizes))
     results: list[ChunkResult | None] = [None] * len(sizes)
     if scheduler is not None:
         from rhytid.trial._distributed import run_on_cluster
 
-        for j, res in run_on_cluster(scheduler, design, tp, sizes, seeds):
+        for j, res in run_on_cluster(scheduler, design, tp, sizes, seeds, exact):
             results[j] = res
             if progress:
                 progress(sum(r is not None for r in results), len(sizes))
     else:
         for s in SEXES:  # build the cached face models once, before threads share them
-            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride)
-        n_workers = workers or min(os.cpu_count() or 1, len(sizes))
-        with ThreadPoolExecutor(max_workers=max(n_workers, 1)) as pool:
-            futures = [pool.submit(run_chunk, design, tp, n, sq) for n, sq in zip(sizes, seeds, strict=True)]
+            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact)
+        n_workers = max(workers or min(os.cpu_count() or 1, len(sizes)), 1)
+        # workers × BLAS threads never exceed the cores (threads of a busy BLAS spin on the others)
+        blas = max((os.cpu_count() or 1) // n_workers, 1)
+        with (
+            _blas_threads(blas),
+            ThreadPoolExecutor(max_workers=n_workers) as pool,
+        ):
+            futures = [
+                pool.submit(run_chunk, design, tp, n, sq, exact) for n, sq in zip(sizes, seeds, strict=True)
+            ]
             for j, fut in enumerate(futures):
                 results[j] = fut.result()
                 if progress:
