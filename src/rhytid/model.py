@@ -169,8 +169,7 @@ class Engine:
         f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(skin), -1)
         hab = self.activation[HABITUAL][:, skin].astype(np.float32) @ f
         hab_tone = self.tone_rows[HABITUAL][:, skin].astype(np.float32) @ f
-        # the face's key names its sex (the male face is a warp of the female one and keeps its .sex)
-        bk = _buckling(p, area.skin_region, "male" if self.face.key == "male" else "female", 1.0)
+        bk = _buckling(p, area.skin_region, self.face.sex, 1.0)
         return AreaCells(
             name=area.name,
             expression=EXPRESSIONS.index(area.expression),

@@ -111,3 +111,10 @@ def test_to_dict_matches_the_contract_shape(female: Face) -> None:
     muscle = next(m for m in d["muscles"] if m["name"] == "corrugator_l")
     assert muscle["role"] == "brow_depressor" and muscle["depth_mm"] > 0
     assert len(muscle["polygon"]) >= 3
+
+
+@pytest.mark.parametrize("sex", ["female", "male"])
+def test_each_reference_face_is_of_the_sex_asked_for(sex: str) -> None:
+    # The male face is a warp of the female one; it must not keep her sex (the skin's material is read from it).
+    assert reference_face(sex).sex == sex  # type: ignore[arg-type]
+    assert reference_face(sex).to_dict()["sex"] == sex  # type: ignore[arg-type]

@@ -328,7 +328,7 @@ def _female_reference() -> Face:
     )
 
 
-def _warp(face: Face, sx: float, sy_up: float, sy_down: float, brow_dy: float, key: str) -> Face:
+def _warp(face: Face, sx: float, sy_up: float, sy_down: float, brow_dy: float, sex: Sex, key: str) -> Face:
     def p(q: Point) -> Point:
         return (q[0] * sx, q[1] * (sy_up if q[1] > 0 else sy_down))
 
@@ -361,6 +361,7 @@ def _warp(face: Face, sx: float, sy_up: float, sy_down: float, brow_dy: float, k
         sites={k: replace(s, xy=p(s.xy)) for k, s in face.sites.items()},
         areas={k: replace(a, polygon=arr(a.polygon)) for k, a in face.areas.items()},
         orbital_rims={k: arr(v) for k, v in face.orbital_rims.items()},
+        sex=sex,
         key=key,
     )
 
@@ -384,5 +385,6 @@ def reference_face(sex: Sex = "female") -> Face:
         float(sourced(w["scale_y_above_nasion"], "sex_warp.male.scale_y_above_nasion")),
         float(sourced(w["scale_y_below_nasion"], "sex_warp.male.scale_y_below_nasion")),
         float(sourced(w["brow_shift_y_mm"], "sex_warp.male.brow_shift_y_mm")),
+        sex="male",
         key="male",
     )
