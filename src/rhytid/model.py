@@ -31,6 +31,7 @@ point (``exact``) agrees with ``simulate`` to float rounding. ``rhytid motion``
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -745,13 +746,28 @@ def map_layers(
     in front of the septum there, else of a muscle behind it (the levator, seen through the
     septum), else the depth toxin rests at over no muscle; and whether that layer lies behind
     the septum."""
+    none = (spread or default_parameters().spread).injection_depth_mm["no_muscle_below"]
+    pts = np.ascontiguousarray(xy, dtype=float)
+    key = (face.key, hashlib.blake2b(pts.tobytes(), digest_size=16).digest(), pts.shape, none)
+    if key not in _LAYERS:
+        if len(_LAYERS) >= 16:
+            _LAYERS.pop(next(iter(_LAYERS)))
+        _LAYERS[key] = _map_layers(face, pts, none)
+    depth, behind = _LAYERS[key]
+    return depth.copy(), behind.copy()
+
+
+#: map layers by (face, points, depth over no muscle): a planner's maps reuse one raster per face
+_LAYERS: dict[tuple[str, bytes, tuple[int, ...], float], tuple[Array, NDArray[np.bool_]]] = {}
+
+
+def _map_layers(face: Face, xy: Array, none: float) -> tuple[Array, NDArray[np.bool_]]:
     x, y = xy[:, 0], xy[:, 1]
 
     def inside(m: Muscle) -> NDArray[np.bool_]:  # as Muscle.contains, for many points
         mask = point_in_polygon(x, y, m.outline)
         return mask & ~point_in_polygon(x, y, m.hole) if m.hole is not None else mask
 
-    none = (spread or default_parameters().spread).injection_depth_mm["no_muscle_below"]
     depth = np.full(len(xy), none)
     best = np.full(len(xy), -np.inf)
     behind = np.zeros(len(xy), dtype=bool)
