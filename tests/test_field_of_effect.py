@@ -8,7 +8,7 @@ import pytest
 import rhytid
 from rhytid import Injection, Plan, ProductChoice
 from rhytid.model import block_state, face_engine, field_maps, field_of_effect, injection_depth, map_layers
-from rhytid.store._clinical import _field
+from rhytid.store._maps import _field
 from rhytid.toxin import (
     active_fraction,
     binding_factor,
@@ -42,7 +42,7 @@ def test_planner_cells_are_the_block_of_the_spread_equations() -> None:
     screened spread with the model's length, shared binding, kinetics, dose response. A planner that
     used another spread length (or none of binding) fails here."""
     plan = _plan()
-    field = _field(plan)
+    field = _field(plan, 30.0)
     assert field["quantity"] == "block" and field["cells"]
     face = face_engine("female", None).face
     sp = spread_parameters()
