@@ -36,6 +36,7 @@ from rhytid.web import (
     _logs,
     _openapi,
     _pages,
+    _render,
     _reports,
     _schedule,
 )
@@ -114,7 +115,7 @@ def create_app(
     async def _rhytid_error(request: Request, exc: RhytidError) -> Response:
         status = _status(exc)
         if _wants_html(request):
-            return _pages.error_page(request, status, str(exc))
+            return _render.error_page(request, status, str(exc))
         extra = getattr(exc, "extra", None) or {}  # e.g. the review of a refused treatment
         return JSONResponse({"detail": str(exc), "field": exc.field, **extra}, status_code=status)
 
@@ -133,13 +134,13 @@ def create_app(
         first = errors[0] if errors else {"field": "", "msg": "invalid request"}
         message = f"{first['field'] or 'request'}: {first['msg']}"
         if _wants_html(request):
-            return _pages.error_page(request, 422, message)
+            return _render.error_page(request, 422, message)
         return JSONResponse({"detail": message, "field": first["field"], "errors": errors}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
-            return _pages.error_page(request, exc.status_code, str(exc.detail))
+            return _render.error_page(request, exc.status_code, str(exc.detail))
         detail = str(exc.detail)
         return JSONResponse(
             {"detail": detail, "field": _field(detail)},
