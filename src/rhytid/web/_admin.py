@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from rhytid.store import StoreError, repo
+from rhytid.store import StoreError, repo, totp
 from rhytid.store import schemas as s
 from rhytid.web._auth import AdminUser, DbSession, actor_of
 from rhytid.web._forms import CsrfForm, form_text, validation_message
@@ -30,12 +30,14 @@ def _users_page(
     error: str | None = None,
 ) -> HTMLResponse:
     rows = repo.list_users(db=db, actor=actor_of(user))
+    second_factor = totp.enrolled_user_ids(db=db, actor=actor_of(user))
     db.commit()
     return render(
         request,
         "admin_users.html",
         status,
         rows=rows,
+        second_factor=second_factor,
         roles=_ROLES,
         values=values or {"role": "front_desk"},  # a new user starts with the least privilege
         form_error=error,

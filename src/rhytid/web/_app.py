@@ -39,6 +39,7 @@ from rhytid.web import (
     _render,
     _reports,
     _schedule,
+    _totp,
 )
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._delivery import Worker
@@ -142,6 +143,8 @@ def create_app(
         if _wants_html(request):
             return _render.error_page(request, exc.status_code, str(exc.detail))
         detail = str(exc.detail)
+        if exc.status_code == 400 and detail.startswith("There was an error parsing the body"):
+            detail = _openapi.UNPARSEABLE_BODY  # Starlette's words name no field
         return JSONResponse(
             {"detail": detail, "field": _field(detail)},
             status_code=exc.status_code,
@@ -198,6 +201,8 @@ def create_app(
     app.include_router(_schedule.api)
     app.include_router(_schedule.router)
     app.include_router(_reports.router)
+    app.include_router(_totp.api)
+    app.include_router(_totp.router)
     app.include_router(_pages.router)
     app.include_router(_intake.router)
     app.include_router(_admin.router)

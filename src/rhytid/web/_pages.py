@@ -17,7 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from rhytid.clinic import Review, vial_use_by
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, repo, review, schedule
+from rhytid.store import ConflictError, NotFoundError, StoreError, repo, review, schedule, totp
 from rhytid.store import _consent as consent_store
 from rhytid.store import _inventory as inv
 from rhytid.store import models as m
@@ -26,6 +26,7 @@ from rhytid.store._models import utcnow
 from rhytid.store._safety import DilutionChange, DilutionNotConfirmed, ReviewRefused
 from rhytid.store._time import to_local
 from rhytid.web._auth import (
+    PRE_COOKIE,
     AccountLocked,
     AnyUser,
     ClinicalUser,
@@ -33,12 +34,12 @@ from rhytid.web._auth import (
     DbSession,
     actor_of,
     failed_sign_in,
+    finish_sign_in,
     guard,
     link_csrf,
     locked_response,
     make_link,
     settings_of,
-    sign_in,
     sign_out,
 )
 from rhytid.web._forms import CsrfForm, RawForm
@@ -56,10 +57,11 @@ from rhytid.web._render import local_today as _local_today
 from rhytid.web._render import redirect as _redirect
 from rhytid.web._render import render as _render
 from rhytid.web._routing import page_router
+from rhytid.web._totp import ask_for_code
 
 router = page_router()
 
-_PRE = "rhytid_pre"
+_PRE = PRE_COOKIE
 
 
 # --- sign-in -----------------------------------------------------------------------------------
@@ -93,19 +95,10 @@ def signin(request: Request, db: DbSession, form: RawForm) -> Response:
         )
         response.set_cookie(_PRE, new, httponly=True, samesite="strict", max_age=3600)
         return response
-    response = _redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
-    sign_in(request, response, user, db)
-    repo.audit(
-        db,
-        Actor(clinic_id=user.clinic_id, label=user.email, user_id=user.id),
-        "signin",
-        "user",
-        user.id,
-        None,
-    )
-    db.commit()
-    response.delete_cookie(_PRE)
-    return response
+    if totp.is_enrolled(db=db, user_id=user.id):
+        db.rollback()
+        return ask_for_code(request, user.id, nxt)
+    return finish_sign_in(request, db, user, nxt)
 
 
 @router.post("/signout")
