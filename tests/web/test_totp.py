@@ -169,3 +169,16 @@ def test_the_enrolment_pages_show_the_qr_code_and_the_recovery_codes_once(c: htt
         assert done.status_code == 200 and done.text.count("<li><code>") == 10
         again = b.get("/account/second-factor")
         assert "is on for your account" in again.text and "<code>" not in again.text
+
+
+def test_form_sign_in_with_the_right_and_a_replayed_code(c: httpx.Client) -> None:
+    _, email, authenticator, _ = _enrolled(c)
+    code = authenticator.at(time.time() + 30)  # the next step's (the enrolment spent this one's)
+    with _browser(c) as b:
+        fields = _code_form(b, email)
+        ok = b.post("/signin/code", data={**fields, "code": code})
+        assert ok.status_code == 303 and b.get("/").status_code == 200
+    with _browser(c) as b:  # the same code again, from another browser
+        fields = _code_form(b, email)
+        replayed = b.post("/signin/code", data={**fields, "code": code})
+        assert replayed.status_code == 401 and b.get("/").status_code == 303
