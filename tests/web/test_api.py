@@ -158,6 +158,10 @@ def _matrix(ids: dict[str, int]) -> list[tuple[str, str, Any, set[str]]]:
         ("POST", "/api/me/password", {"current_password": "not-mine-at-all", "new_password": "x"}, ALL),
         ("POST", f"/api/users/{ids['clinician']}/password", {"new_password": "short"}, ADMIN),
         ("POST", "/api/users/999999/sessions/revoke", None, ADMIN),
+        ("GET", "/api/me/totp", None, ALL),
+        ("POST", "/api/me/totp", None, ALL),  # a key drawn, not on until confirmed
+        ("POST", "/api/me/totp/confirm", {"code": "abcdef"}, ALL),  # never a valid code: 422
+        ("POST", "/api/users/999999/totp/reset", None, ADMIN),
         ("GET", "/api/users", None, ADMIN),
         (
             "POST",

@@ -92,3 +92,16 @@ def test_a_failed_export_is_not_logged_as_done(
     monkeypatch.undo()
     assert app_client.get(f"/api/patients/{pid}/fhir", auth=DOC).status_code == 200
     assert [e["detail"] for e in _audit(app_client, pid) if e["action"] == "export"] == ["fhir"]
+
+
+def test_what_schemathesis_found_is_documented(app_client: httpx.Client) -> None:
+    """An unparseable body is a documented 400 naming the body; the exports declare their types."""
+    r = app_client.post(
+        "/api/patients", content=b"\xff\xfe{", headers={"Content-Type": "application/json"}, auth=DOC
+    )
+    assert r.status_code == 400 and r.json() == {"detail": r.json()["detail"], "field": "body"}
+    doc = app_client.get("/api/openapi.json").json()
+    assert "400" in doc["paths"]["/api/patients"]["post"]["responses"]
+    fhir = doc["paths"]["/api/patients/{patient_id}/fhir"]["get"]["responses"]["200"]["content"]
+    ics = doc["paths"]["/api/appointments.ics"]["get"]["responses"]["200"]["content"]
+    assert set(fhir) == {"application/fhir+json"} and set(ics) == {"text/calendar"}

@@ -6,19 +6,23 @@ codes (ids built with ``_``); ids of 2^63 and more in a path, query or body; a b
 were dropped instead of converted; the calendar wrote UTC times as floating local times and left
 cancelled appointments out.
 
-The FHIR bundle is checked with fhir.resources (its default models are FHIR R5) and by its
-references; the calendar is parsed with icalendar.
+The FHIR bundle is checked with fhir.resources (its default models are FHIR R5), by the official
+R5 JSON schema (the npm package hl7.fhir.r5.core) and by its references; the calendar is parsed
+with icalendar.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from fhir.resources.bundle import Bundle
 from icalendar import Calendar
@@ -302,3 +306,63 @@ def test_a_birth_date_of_zero_is_not_1970(app_client: httpx.Client) -> None:
     body = {"given_name": "Zero", "family_name": "Date", "birth_date": 0, "sex": "female"}
     r = app_client.post("/api/patients", auth=DOC, json=body)
     assert r.status_code == 422 and r.json()["field"] == "birth_date", r.text
+
+
+#: The official FHIR R5 JSON schema: ``package/openapi/fhir.schema.json`` of the npm package
+#: ``hl7.fhir.r5.core`` (5.0.0), unpacked into build/fhir by .ci/run (or named by RHYTID_FHIR_SCHEMA).
+FHIR_SCHEMA = Path(
+    os.environ.get(
+        "RHYTID_FHIR_SCHEMA",
+        Path(__file__).resolve().parents[2] / "build" / "fhir" / "package" / "openapi" / "fhir.schema.json",
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def r5_validator() -> Any:
+    if not FHIR_SCHEMA.is_file():
+        if os.environ.get("CI"):  # .ci/run provides it: its absence there is a failure
+            pytest.fail(f"the official FHIR R5 JSON schema is not at {FHIR_SCHEMA}")
+        pytest.skip(
+            f"the official FHIR R5 JSON schema is not at {FHIR_SCHEMA}: .ci/run fetches it "
+            "(npm pack hl7.fhir.r5.core@5.0.0, unpacked into build/fhir)"
+        )
+    schema = json.loads(FHIR_SCHEMA.read_text(encoding="utf-8"))
+    assert schema["id"] == "http://hl7.org/fhir/json-schema/5.0"
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def test_fhir_export_of_a_full_record_meets_the_official_r5_json_schema(
+    app_client: httpx.Client, full: dict[str, Any], r5_validator: Any
+) -> None:
+    data = app_client.get(f"/api/patients/{full['patient']}/fhir", auth=DOC).json()
+    kinds = {e["resource"]["resourceType"] for e in data["entry"]}
+    assert {"Patient", "Practitioner", "Condition", "Observation", "Procedure", "Consent"} <= kinds
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in r5_validator.iter_errors(data)
+    ]
+    assert not errors, "\n".join(errors[:20])
+    # a filler treatment (its Medication and Procedure) on a patient of its own
+    from .test_filler import LIPS, _syringe
+    from .test_safety import _patient
+
+    filler = _patient(app_client, "Fillerschema")
+    syringe = _ok(_syringe(app_client, "HA-SCHEMA-1"), 201)
+    _ok(
+        app_client.post(
+            f"/api/patients/{filler}/filler-treatments", auth=DOC, json={**LIPS, "syringe_id": syringe["id"]}
+        ),
+        201,
+    )
+    second = app_client.get(f"/api/patients/{filler}/fhir", auth=DOC).json()
+    assert sum(e["resource"]["resourceType"] == "Procedure" for e in second["entry"]) >= 1
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in r5_validator.iter_errors(second)
+    ]
+    assert not errors, "\n".join(errors[:20])
+    # the validator is strict: an element R5 does not define is refused
+    broken = json.loads(json.dumps(data))
+    broken["entry"][0]["resource"]["notAnElement"] = True
+    assert not r5_validator.is_valid(broken)

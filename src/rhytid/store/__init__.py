@@ -13,9 +13,10 @@ from rhytid.store import _review as review
 from rhytid.store import _schedule as schedule
 from rhytid.store import _schemas as schemas
 from rhytid.store import _sessions as sessions
+from rhytid.store import _totp as totp
+from rhytid.store._audit import Actor
 from rhytid.store._db import database_url, is_migrated, make_engine, migrate, session_factory, transaction
 from rhytid.store._errors import ConflictError, GoneError, NotFoundError, PermissionDenied, StoreError
-from rhytid.store._repo import Actor
 from rhytid.store._security import hash_password, verify_password
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "schemas",
     "session_factory",
     "sessions",
+    "totp",
     "transaction",
     "verify_password",
 ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from rhytid.store import _models as m
+from rhytid.store._audit import Actor, audit
 from rhytid.store._errors import NotFoundError, PermissionDenied, StoreError
-from rhytid.store._repo import Actor, audit
 from rhytid.store._security import hash_password, password_problem, verify_password
 from rhytid.store._sessions import revoke_user_sessions
 

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from rhytid.clinic._rules import number, rules
 from rhytid.store import _models as m
+from rhytid.store._audit import Actor, audit
 from rhytid.store._consent import require_consent
 from rhytid.store._errors import NotFoundError, StoreError
 from rhytid.store._models import utcnow
-from rhytid.store._repo import Actor, _patient, audit
+from rhytid.store._patients import clinic_patient
 from rhytid.store._safety import in_force_history
 
 __all__ = [
@@ -211,7 +212,7 @@ def create_filler_treatment(
     """
     if actor.role != "clinician":
         raise StoreError("role: only a clinician may record a treatment")
-    patient = _patient(db, patient_id, actor)
+    patient = clinic_patient(db, patient_id, actor)
     history = in_force_history(db, patient.id)
     if history is None:
         raise StoreError(
@@ -266,7 +267,7 @@ def create_filler_treatment(
 
 
 def list_filler_treatments(*, db: Session, patient_id: int, actor: Actor) -> list[m.FillerTreatment]:
-    patient = _patient(db, patient_id, actor)
+    patient = clinic_patient(db, patient_id, actor)
     rows = list(
         db.scalars(
             select(m.FillerTreatment)

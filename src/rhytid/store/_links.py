@@ -16,9 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rhytid.store import _models as m
+from rhytid.store._audit import Actor, audit
 from rhytid.store._errors import GoneError, NotFoundError
 from rhytid.store._models import utcnow
-from rhytid.store._repo import Actor, _patient, audit
+from rhytid.store._patients import clinic_patient
 
 __all__ = ["FORMS", "create_link", "list_links", "open_link", "revoke_link", "set_token", "spend_link"]
 
@@ -33,7 +34,7 @@ def create_link(
     *, db: Session, patient_id: int, form: str, treatment_id: int | None, days: float, actor: Actor
 ) -> m.PatientLink:
     """A new link row (audited); give it its token with :func:`set_token` before the commit."""
-    patient = _patient(db, patient_id, actor)
+    patient = clinic_patient(db, patient_id, actor)
     if treatment_id is not None:
         treatment = db.get(m.Treatment, treatment_id)
         if treatment is None or treatment.patient_id != patient.id:
@@ -94,7 +95,7 @@ def spend_link(*, db: Session, link_id: int) -> None:
 
 
 def list_links(*, db: Session, patient_id: int, actor: Actor) -> list[m.PatientLink]:
-    patient = _patient(db, patient_id, actor)
+    patient = clinic_patient(db, patient_id, actor)
     return list(
         db.scalars(
             select(m.PatientLink)

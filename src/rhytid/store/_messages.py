@@ -31,7 +31,7 @@ from rhytid.store._models import utcnow
 from rhytid.store._time import to_local, zone
 
 if TYPE_CHECKING:
-    from rhytid.store._repo import Actor
+    from rhytid.store._audit import Actor
 
 __all__ = [
     "Delivery",

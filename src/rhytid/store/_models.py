@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -47,6 +48,7 @@ __all__ = [
     "Treatment",
     "TreatmentInjection",
     "User",
+    "UserTotp",
     "Vial",
     "WorkingHours",
 ]
@@ -520,3 +522,21 @@ class PlanDraft(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UserTotp(Base):
+    """A user's TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s steps).
+
+    ``secret`` is the shared key (base32); the factor counts once ``confirmed_at`` is set (the user
+    typed a code from the authenticator). ``last_step`` is the time step of the last accepted code,
+    so that no code is accepted twice. ``recovery_hashes`` are the SHA-256 of the unused one-time
+    recovery codes, shown to the user once at enrolment.
+    """
+
+    __tablename__ = "user_totp"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    recovery_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)

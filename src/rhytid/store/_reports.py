@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 from rhytid.anatomy import reference_face
 from rhytid.clinic import PlannedInjection, follow_up, injection_area
 from rhytid.store import _models as m
+from rhytid.store._audit import Actor, audit
 from rhytid.store._errors import StoreError
-from rhytid.store._repo import Actor, audit
 
 __all__ = ["COLUMNS", "REPORTS", "run_report"]
 

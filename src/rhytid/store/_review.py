@@ -12,9 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rhytid.store import _models as m
+from rhytid.store._audit import Actor, audit
 from rhytid.store._errors import ConflictError, NotFoundError, PermissionDenied
+from rhytid.store._histories import cleared_findings
 from rhytid.store._models import utcnow
-from rhytid.store._repo import Actor, _patient, audit, cleared_findings, in_force_history
+from rhytid.store._patients import clinic_patient
+from rhytid.store._safety import in_force_history
 
 __all__ = ["confirm_history", "pending", "reject_history"]
 
@@ -22,7 +25,7 @@ __all__ = ["confirm_history", "pending", "reject_history"]
 def _proposal(db: Session, patient_id: int, history_id: int, actor: Actor) -> m.MedicalHistory:
     if actor.role != "clinician":
         raise PermissionDenied("role: only a clinician may review a proposed medical history")
-    patient = _patient(db, patient_id, actor)
+    patient = clinic_patient(db, patient_id, actor)
     row = db.get(m.MedicalHistory, history_id)
     if row is None or row.patient_id != patient.id:
         raise NotFoundError(f"history_id: no medical history {history_id} for this patient")
@@ -63,7 +66,7 @@ def reject_history(*, db: Session, patient_id: int, history_id: int, actor: Acto
 
 def pending(*, db: Session, patient_id: int, actor: Actor) -> list[tuple[m.MedicalHistory, list[str]]]:
     """The patient's open proposals, newest first, each with the findings it would clear."""
-    patient = _patient(db, patient_id, actor)
+    patient = clinic_patient(db, patient_id, actor)
     current = in_force_history(db, patient.id)
     rows = db.scalars(
         select(m.MedicalHistory)

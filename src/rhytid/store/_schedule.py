@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rhytid.store import _models as m
+from rhytid.store._audit import Actor, audit
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
 from rhytid.store._hours import WEEKDAYS, check_bookable, minutes_text
 from rhytid.store._models import utcnow
-from rhytid.store._repo import Actor, audit
 from rhytid.store._schemas import PatientCreate
 from rhytid.store._search import phone_digits
 

@@ -161,6 +161,13 @@ class UserPublic(_Out):
 
 # --- patients ----------------------------------------------------------------------------------
 class PatientCreate(_In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"given_name": "Maria", "family_name": "Example", "birth_date": "1979-03-14", "sex": "female"}
+            ]
+        }
+    )
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
     birth_date: Day
@@ -231,6 +238,11 @@ class GradePair(_In):
 
 
 class AssessmentCreate(_In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"assessed_on": "2025-01-02", "grades": {"glabellar": {"rest": 1, "max": 2}}}]
+        }
+    )
     assessed_on: Day
     grades: dict[Area, GradePair] = Field(min_length=1)
     notes: str | None = Field(default=None, max_length=20000)

@@ -193,7 +193,9 @@ def issue_token(request: Request, db: DbSession, user: AnyUser) -> TokenPublic:
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         raise HTTPException(403, detail="credentials: a bearer token cannot renew itself; use HTTP Basic")
     token = api_token(request, user, db)
-    repo.audit(db, actor_of(user), "signin", "user", user.id, None, "api token")
+    used = getattr(request.state, "second_factor_used", None)
+    detail = "api token" + (f"; second factor: {used}" if used else "")
+    repo.audit(db, actor_of(user), "signin", "user", user.id, None, detail)
     db.commit()
     return TokenPublic(access_token=token, expires_in=TOKEN_HOURS * 3600)
 
@@ -356,7 +358,17 @@ def revoke_link(db: DbSession, user: AnyUser, link_id: int) -> Any:
     return LinkStatus.of(row)
 
 
-@router.get("/patients/{patient_id}/fhir", tags=["export"])
+@router.get(
+    "/patients/{patient_id}/fhir",
+    tags=["export"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "A FHIR R5 Bundle of type collection",
+            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def export_fhir(db: DbSession, user: ClinicalUser, patient_id: int) -> Response:
     """The patient's record as a FHIR R5 collection Bundle."""
     record = repo.patient_record(db=db, patient_id=patient_id, actor=actor_of(user))
@@ -695,7 +707,17 @@ def appointments(
     return rows
 
 
-@router.get("/appointments.ics", tags=["export"])
+@router.get(
+    "/appointments.ics",
+    tags=["export"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "An iCalendar file (RFC 5545)",
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def appointments_ics(
     db: DbSession, user: AnyUser, start: s.Moment | None = None, end: s.Moment | None = None
 ) -> Response:

@@ -37,8 +37,10 @@ from rhytid.web import (
     _openapi,
     _pages,
     _planner,
+    _render,
     _reports,
     _schedule,
+    _totp,
 )
 from rhytid.web._auth import NotSignedIn
 from rhytid.web._delivery import Worker
@@ -115,7 +117,7 @@ def create_app(
     async def _rhytid_error(request: Request, exc: RhytidError) -> Response:
         status = _status(exc)
         if _wants_html(request):
-            return _pages.error_page(request, status, str(exc))
+            return _render.error_page(request, status, str(exc))
         extra = getattr(exc, "extra", None) or {}  # e.g. the review of a refused treatment
         return JSONResponse({"detail": str(exc), "field": exc.field, **extra}, status_code=status)
 
@@ -134,14 +136,16 @@ def create_app(
         first = errors[0] if errors else {"field": "", "msg": "invalid request"}
         message = f"{first['field'] or 'request'}: {first['msg']}"
         if _wants_html(request):
-            return _pages.error_page(request, 422, message)
+            return _render.error_page(request, 422, message)
         return JSONResponse({"detail": message, "field": first["field"], "errors": errors}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
-            return _pages.error_page(request, exc.status_code, str(exc.detail))
+            return _render.error_page(request, exc.status_code, str(exc.detail))
         detail = str(exc.detail)
+        if exc.status_code == 400 and detail.startswith("There was an error parsing the body"):
+            detail = _openapi.UNPARSEABLE_BODY  # Starlette's words name no field
         return JSONResponse(
             {"detail": detail, "field": _field(detail)},
             status_code=exc.status_code,
@@ -199,6 +203,8 @@ def create_app(
     app.include_router(_schedule.api)
     app.include_router(_schedule.router)
     app.include_router(_reports.router)
+    app.include_router(_totp.api)
+    app.include_router(_totp.router)
     app.include_router(_pages.router)
     app.include_router(_intake.router)
     app.include_router(_admin.router)

@@ -4,6 +4,11 @@
   configured) holding the user id and a CSRF token; every form posts the token back.
 - API: the session cookie (unsafe methods then need the ``X-CSRF-Token`` header), HTTP Basic
   (e-mail and password) or a bearer token from ``POST /api/auth/token``.
+- Second factor (optional, per account: ``rhytid.store.totp``): the sign-in form asks for the
+  code after the password; over the API an account with a second factor cannot use HTTP Basic
+  for anything but ``POST /api/auth/token``, which then needs the code in the ``X-TOTP-Code``
+  header (a code is accepted once, so it cannot ride along on every request). Cookies and bearer
+  tokens stand for a sign-in that already passed the second factor.
 - Patients: ``/p/{form}/{token}`` links: a token signed with itsdangerous naming a stored link
   (``rhytid.store.links``) bound to one patient and one form, spent by its first accepted
   submission, revocable by staff, expiring after days. Staff credentials cannot submit them.
@@ -20,11 +25,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rhytid.store import Actor, links, repo, sessions, verify_password
+from rhytid.store import Actor, links, repo, sessions, totp, verify_password
 from rhytid.store import models as m
 from rhytid.web._ratelimit import RateLimiter
 from rhytid.web._settings import Settings
@@ -35,6 +41,7 @@ __all__ = [
     "CurrentUser",
     "DbSession",
     "PatientLink",
+    "check_api_second_factor",
     "check_csrf",
     "make_link",
     "read_link",
@@ -107,6 +114,54 @@ def sign_in(request: Request, response: Response, user: m.User, db: Session) -> 
     )
 
 
+def safe_next(nxt: str) -> str:
+    """``nxt`` when it is a path of this site, else ``/`` (no open redirect)."""
+    return nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
+
+
+def finish_sign_in(
+    request: Request, db: Session, user: m.User, nxt: str, detail: str | None = None
+) -> Response:
+    """Open the session of a user who passed every factor, audit it and commit; the redirect."""
+    response = RedirectResponse(safe_next(nxt), status_code=303)
+    sign_in(request, response, user, db)
+    repo.audit(
+        db,
+        Actor(clinic_id=user.clinic_id, label=user.email, user_id=user.id),
+        "signin",
+        "user",
+        user.id,
+        None,
+        detail,
+    )
+    db.commit()
+    response.delete_cookie(PRE_COOKIE)
+    return response
+
+
+#: The sign-in form's own CSRF cookie (no session exists yet).
+PRE_COOKIE = "rhytid_pre"
+#: Seconds a user who gave the right password has to type the second factor's code.
+PENDING_S = 300
+
+
+def pending_sign_in(request: Request, user_id: int, pre: str) -> str:
+    """A signed note that ``user_id`` gave the right password in the browser holding ``pre``."""
+    return str(_serializer(request, "signin-pending").dumps({"u": user_id, "pre": pre}))
+
+
+def read_pending_sign_in(request: Request, token: str, pre: str) -> int | None:
+    """The user id of a pending sign-in of this browser (``pre``) younger than PENDING_S, else None."""
+    try:
+        data = _serializer(request, "signin-pending").loads(token, max_age=PENDING_S)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict) or not hmac.compare_digest(str(data.get("pre", "")), pre):
+        return None
+    uid = data.get("u")
+    return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
+
+
 def sign_out(request: Request, response: Response, db: Session) -> None:
     """Revoke the request's session or token in ``db`` (the caller commits); drop the cookie."""
     sid = getattr(request.state, "session_id", None)
@@ -146,6 +201,7 @@ def _user_from_request(request: Request, db: Session) -> m.User | None:
     request.state.via_cookie = False
     request.state.session_id = None
     request.state.session_row = None
+    request.state.second_factor = False
     auth = request.headers.get("authorization", "")
     user: m.User | None = None
     basic = _basic(request)
@@ -161,7 +217,10 @@ def _user_from_request(request: Request, db: Session) -> m.User | None:
         if user is None:
             verify_password(repo.DUMMY_HASH, password)
             return None
-        return user if user.active and verify_password(user.password_hash, password) else None
+        if not (user.active and verify_password(user.password_hash, password)):
+            return None
+        request.state.second_factor = totp.is_enrolled(db=db, user_id=user.id)
+        return user
     if auth.lower().startswith("bearer "):
         try:
             data = _serializer(request, "api-token").loads(auth[7:].strip(), max_age=TOKEN_HOURS * 3600)
@@ -270,6 +329,8 @@ def current_user(request: Request) -> m.User:
     basic = _basic(request)
     if user is None and basic is not None and basic[0]:
         failed_sign_in(request, basic[0], "http basic")
+    if user is not None and request.state.second_factor:
+        check_api_second_factor(request, user)
     row = getattr(request.state, "session_row", None)
     if row is not None:
         with request.app.state.sessions() as db, db.begin():
@@ -290,6 +351,35 @@ def current_user(request: Request) -> m.User:
         check_csrf(request, request.headers.get("x-csrf-token"))
     request.state.user = user
     return user
+
+
+#: The one request HTTP Basic may make for an account with a second factor (with ``X-TOTP-Code``).
+TOKEN_PATH = "/api/auth/token"
+TOTP_HEADER = "x-totp-code"
+
+
+def check_api_second_factor(request: Request, user: m.User) -> None:
+    """401 unless this HTTP Basic request of an account with a second factor asks for a bearer
+    token with a valid, unused code in ``X-TOTP-Code`` (which it spends; a wrong code counts as a
+    failed sign-in)."""
+    code = request.headers.get(TOTP_HEADER, "")
+    if request.url.path != TOKEN_PATH or request.method != "POST" or not code:
+        raise HTTPException(
+            401,
+            detail="credentials: this account has a second factor; get a bearer token from POST "
+            "/api/auth/token with HTTP Basic and the current code in the X-TOTP-Code header",
+            headers={"WWW-Authenticate": 'Bearer realm="rhytid"'},
+        )
+    with request.app.state.sessions() as db, db.begin():
+        used = totp.check_code(db=db, user_id=user.id, code=code)
+    if used is None:
+        failed_sign_in(request, user.email, "second factor (api)")
+        raise HTTPException(
+            401,
+            detail="code: not a valid code (or one already used); use the current code",
+            headers={"WWW-Authenticate": 'Bearer realm="rhytid"'},
+        )
+    request.state.second_factor_used = used
 
 
 CurrentUser = Annotated[m.User, Depends(current_user)]

@@ -23,8 +23,8 @@ from rhytid.store import models as m
 from rhytid.web._auth import AdminUser, AnyUser, ClinicalUser, DbSession, actor_of, make_link, settings_of
 from rhytid.web._consent import consent_url
 from rhytid.web._delivery import delivery_of
-from rhytid.web._forms import CsrfForm
-from rhytid.web._pages import _redirect, _render, _s
+from rhytid.web._forms import CsrfForm, form_text
+from rhytid.web._render import redirect, render
 from rhytid.web._routing import api_router, page_router
 
 __all__ = ["api", "delivery_for", "patient_notice", "router", "today_status", "wake"]
@@ -90,7 +90,7 @@ def _settings_page(
         "on_call_email": contact.on_call_email or "",
     }
     field = error.split(":", 1)[0] if error else ""
-    return _render(
+    return render(
         request,
         "clinic_settings.html",
         422 if error else 200,
@@ -118,7 +118,7 @@ def save_clinic_settings(request: Request, db: DbSession, user: AdminUser, form:
     except StoreError as exc:
         db.rollback()
         return _settings_page(request, db, user, values, str(exc))
-    return _redirect("/admin/clinic?saved=1")
+    return redirect("/admin/clinic?saved=1")
 
 
 # --- the outbox --------------------------------------------------------------------------------
@@ -127,14 +127,14 @@ def outbox_page(request: Request, db: DbSession, user: ClinicalUser) -> HTMLResp
     rows = msg.list_outbox(db, user.clinic_id)
     summary = today_status(request, db, user.clinic_id)
     db.commit()
-    return _render(request, "outbox.html", rows=rows, state=summary)
+    return render(request, "outbox.html", rows=rows, state=summary)
 
 
 # --- links by e-mail ---------------------------------------------------------------------------
 @router.post("/patients/{patient_id}/links/email", response_class=HTMLResponse)
 def email_link(request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm) -> Response:
     """E-mail the patient their intake, aftercare or consent link (through the outbox)."""
-    kind = _s(form, "form")
+    kind = form_text(form, "form")
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
     s = settings_of(request)
     if kind.startswith("consent:"):
@@ -146,7 +146,7 @@ def email_link(request: Request, db: DbSession, user: AnyUser, patient_id: int, 
         url = consent_url(request, db, patient.id, what_kind, actor_of(user))
         what, days = template(what_kind).label, s.aftercare_link_days
     elif kind in ("intake", "aftercare"):
-        raw = _s(form, "treatment_id")
+        raw = form_text(form, "treatment_id")
         treatment_id = int(raw) if raw.isdigit() else None
         token, _ = make_link(
             request, db, patient_id=patient.id, form=kind, actor=actor_of(user), treatment_id=treatment_id
@@ -164,7 +164,7 @@ def email_link(request: Request, db: DbSession, user: AnyUser, patient_id: int, 
     repo.audit(db, actor_of(user), "create", "patient_link", row.id, patient.id, f"{kind} e-mailed")
     db.commit()
     wake(request)
-    return _render(
+    return render(
         request,
         "link_sent.html",
         patient=patient,
@@ -202,7 +202,7 @@ def _alert_page(
     )
     users = {u.id: u for u in repo.list_users(db=db, actor=actor_of(user))}
     db.commit()
-    return _render(
+    return render(
         request,
         "alert.html",
         status,
@@ -227,7 +227,7 @@ def acknowledge(
 ) -> Response:
     msg.acknowledge_alert(db=db, report_id=report_id, actor=actor_of(user))
     db.commit()
-    return _redirect(f"/alerts/{report_id}")
+    return redirect(f"/alerts/{report_id}")
 
 
 @router.post("/alerts/{report_id}/close", response_class=HTMLResponse)
@@ -241,7 +241,7 @@ def close(request: Request, db: DbSession, user: ClinicalUser, report_id: int, f
             raise
         db.rollback()
         return _alert_page(request, db, user, report_id, 422, str(exc), note)
-    return _redirect(f"/patients/{row.patient_id}")
+    return redirect(f"/patients/{row.patient_id}")
 
 
 class AlertClose(BaseModel):

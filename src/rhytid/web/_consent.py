@@ -29,8 +29,9 @@ from rhytid.web._auth import (
     read_session,
     settings_of,
 )
-from rhytid.web._forms import CsrfForm, RawForm
-from rhytid.web._pages import _render, _s, link_submission, open_link
+from rhytid.web._forms import CsrfForm, RawForm, form_text
+from rhytid.web._patient_links import link_submission, open_link
+from rhytid.web._render import render
 from rhytid.web._routing import api_router, page_router
 
 __all__ = ["api", "router"]
@@ -91,7 +92,7 @@ def _page(
 ) -> HTMLResponse:
     tpl = _kind(kind)
     field = error.split(":", 1)[0] if error else ""
-    return _render(
+    return render(
         request,
         "consent.html",
         422 if error else 200,
@@ -117,7 +118,7 @@ def consent_page(request: Request, db: DbSession, kind: str, token: str) -> HTML
 def consent_submit(request: Request, db: DbSession, kind: str, token: str, data: RawForm) -> HTMLResponse:
     _kind(kind)
     _, patient, form = link_submission(request, db, token, link_form(kind), data, witnessed=True)
-    values = {k: _s(form, k) for k in (*_FIELDS, "template_version")}
+    values = {k: form_text(form, k) for k in (*_FIELDS, "template_version")}
     try:
         if values["agree"] != "yes":
             raise StoreError("agree: tick the box to confirm you have read and understood the text")
@@ -138,7 +139,7 @@ def consent_submit(request: Request, db: DbSession, kind: str, token: str, data:
         db.rollback()
         values.pop("signature")  # the drawing is not put back: the patient signs again
         return _page(request, db, patient, kind, token, values, str(exc))
-    return _render(request, "consent_done.html", patient=patient, row=row)
+    return render(request, "consent_done.html", patient=patient, row=row)
 
 
 def _consents_page(
@@ -155,7 +156,7 @@ def _consents_page(
     current = {k: consent.current_consent(db, patient.id, k) for k in consent.KINDS}
     repo.audit(db, actor_of(user), "read", "consent", None, patient.id)
     db.commit()
-    return _render(
+    return render(
         request,
         "consents.html",
         status,
@@ -180,7 +181,7 @@ def withdraw(
 ) -> Response:
     """Record the patient's withdrawal of a signed consent; a bad reason re-renders the page (422)
     with the message next to that consent's reason box, and nothing is stored."""
-    reason = _s(form, "reason")
+    reason = form_text(form, "reason")
     repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user), clinical=True)
     try:
         consent.withdraw_consent(
@@ -200,7 +201,7 @@ def withdraw(
 @router.post("/patients/{patient_id}/consents/sign-here")
 def sign_here(request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm) -> Response:
     """Open the consent form on this device (the clinic's tablet), witnessed by the signed-in user."""
-    kind = _s(form, "kind")
+    kind = form_text(form, "kind")
     if kind not in consent.KINDS:
         raise HTTPException(422, detail=f"kind: must be one of {', '.join(consent.KINDS)}")
     url = consent_url(request, db, patient_id, kind, actor_of(user))  # the link row is audited
@@ -213,13 +214,13 @@ def show_link(
     request: Request, db: DbSession, user: AnyUser, patient_id: int, form: CsrfForm
 ) -> HTMLResponse:
     """The patient's consent link, to open on their phone (or send by any other means)."""
-    kind = _s(form, "kind")
+    kind = form_text(form, "kind")
     if kind not in consent.KINDS:
         raise HTTPException(422, detail=f"kind: must be one of {', '.join(consent.KINDS)}")
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor_of(user))
     url = consent_url(request, db, patient_id, kind, actor_of(user))  # the link row is audited
     db.commit()
-    return _render(request, "link.html", patient=patient, url=url, kind=consent.template(kind).label)
+    return render(request, "link.html", patient=patient, url=url, kind=consent.template(kind).label)
 
 
 # --- JSON API ----------------------------------------------------------------------------------

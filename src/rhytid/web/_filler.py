@@ -18,8 +18,8 @@ from rhytid.store import _inventory as inv
 from rhytid.store import models as m
 from rhytid.store._models import utcnow
 from rhytid.web._auth import ClinicalUser, Clinician, DbSession, actor_of
-from rhytid.web._forms import CsrfForm
-from rhytid.web._pages import _error_field, _redirect, _render, _s, _validation_message
+from rhytid.web._forms import CsrfForm, error_field, form_text, validation_message
+from rhytid.web._render import redirect, render
 from rhytid.web._routing import page_router
 
 router = page_router()
@@ -49,7 +49,7 @@ def _syringes_page(
     rows = inv.list_syringes(db=db, actor=actor_of(user))
     db.commit()
     today = utcnow().date()
-    return _render(
+    return render(
         request,
         "syringes.html",
         status,
@@ -57,7 +57,7 @@ def _syringes_page(
         today=today,
         values=values,
         form_error=error,
-        field=_error_field(error),
+        field=error_field(error),
     )
 
 
@@ -68,16 +68,16 @@ def syringes(request: Request, db: DbSession, user: ClinicalUser) -> HTMLRespons
 
 @router.post("/syringes", response_class=HTMLResponse)
 def add_syringe(request: Request, db: DbSession, user: ClinicalUser, form: CsrfForm) -> Response:
-    raw = {k: _s(form, k) for k in _SYRINGE_FIELDS}
+    raw = {k: form_text(form, k) for k in _SYRINGE_FIELDS}
     try:
         data = inv.SyringeCreate.model_validate({k: v for k, v in raw.items() if v})
         inv.create_syringe(db=db, data=data, actor=actor_of(user))
         db.commit()
     except (ValidationError, StoreError) as exc:
         db.rollback()
-        message = _validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+        message = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
         return _syringes_page(request, db, user, raw, 422, message)
-    return _redirect("/syringes")
+    return redirect("/syringes")
 
 
 # --- filler treatments -------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def _filler_page(
     patient = repo.get_patient(db=db, patient_id=patient_id, actor=actor, clinical=True)
     syringes = inv.usable_syringes(db=db, actor=actor, at=utcnow())
     db.commit()
-    return _render(
+    return render(
         request,
         "filler.html",
         status,
@@ -106,7 +106,7 @@ def _filler_page(
         rows=range(1, SITE_ROWS + 1),
         values=values,
         form_error=error,
-        field=_error_field(error),
+        field=error_field(error),
     )
 
 
@@ -121,7 +121,7 @@ def record_filler(
 ) -> Response:
     keys = ["syringe_id", "technique", "hyaluronidase_on_hand", "notes"]
     keys += [f"site_{i}_{k}" for i in range(1, SITE_ROWS + 1) for k in ("area", "plane", "volume_ml")]
-    values = {k: _s(form, k) for k in keys}
+    values = {k: form_text(form, k) for k in keys}
     rows = [
         i
         for i in range(1, SITE_ROWS + 1)
@@ -144,10 +144,10 @@ def record_filler(
             raise
         db.rollback()
         if isinstance(exc, ValidationError):
-            message = _site_message(_validation_message(exc), rows)
+            message = _site_message(validation_message(exc), rows)
             if message.startswith("sites:"):
                 message = "site_1_area: enter at least one site (area, plane and volume)"
         else:
             message = str(exc)
         return _filler_page(request, db, user, patient_id, values, 422, message)
-    return _redirect(f"/patients/{patient_id}?filler={row.id}#fillers")
+    return redirect(f"/patients/{patient_id}?filler={row.id}#fillers")

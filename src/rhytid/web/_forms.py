@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from rhytid.web._auth import check_csrf
 
-__all__ = ["CsrfForm", "RawForm", "read_form"]
+__all__ = ["CsrfForm", "RawForm", "error_field", "form_text", "read_form", "validation_message"]
 
 #: Most fields and files a form of the app has (the assessment form: grades, notes and photos).
 MAX_FIELDS = 200
@@ -44,3 +45,24 @@ async def _checked_form(request: Request, form: RawForm) -> FormData:
 
 #: A form of a signed-in user, its CSRF token checked (403 otherwise).
 CsrfForm = Annotated[FormData, Depends(_checked_form)]
+
+
+def form_text(form: FormData, key: str) -> str:
+    """The text field ``key`` stripped of surrounding blanks ("" when absent or a file)."""
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first validation error as "field: what is wrong" for the form's error line."""
+    e = exc.errors()[0]
+    field = ".".join(str(p) for p in e["loc"])
+    return f"{field}: {str(e['msg']).removeprefix('Value error, ')}"
+
+
+def error_field(message: str | None) -> str | None:
+    """The field a message names ("expiry: …" → "expiry"), to show it next to that field."""
+    if not message:
+        return None
+    head, sep, _ = message.partition(":")
+    return head.strip() if sep and head.strip().replace("_", "").isalnum() else None

@@ -23,8 +23,9 @@ from rhytid.clinic._rules import rules
 from rhytid.errors import ClinicError, ScreeningError
 from rhytid.store import repo
 from rhytid.web._auth import DbSession, link_csrf
-from rhytid.web._forms import RawForm
-from rhytid.web._pages import _link_actor, _render, _s, link_submission, open_link
+from rhytid.web._forms import RawForm, form_text
+from rhytid.web._patient_links import link_actor, link_submission, open_link
+from rhytid.web._render import render
 from rhytid.web._routing import page_router
 
 __all__ = ["router"]
@@ -56,7 +57,7 @@ def _options() -> dict[str, Any]:
 
 
 def _yes_no(form: FormData, field: str, name: str) -> bool | None:
-    value = _s(form, field)
+    value = form_text(form, field)
     if value not in ("", "yes", "no"):
         raise ScreeningError(f"{name}: answer yes or no, got {value[:40]!r}")
     return None if not value else value == "yes"
@@ -82,13 +83,13 @@ def _previous(form: FormData) -> list[dict[str, Any]] | None:
     has = _yes_no(form, "has_previous_toxin", "previous_toxin")
     if not has:
         return None if has is None else []
-    if not _s(form, "prev_date"):
+    if not form_text(form, "prev_date"):
         raise ScreeningError("previous_toxin[0].date: give the date of the last treatment (a guess will do)")
-    entry: dict[str, Any] = {"date": _s(form, "prev_date")}
+    entry: dict[str, Any] = {"date": form_text(form, "prev_date")}
     for key in ("product", "area"):
-        if _s(form, f"prev_{key}"):
-            entry[key] = _s(form, f"prev_{key}")
-    if raw := _s(form, "prev_units"):
+        if form_text(form, f"prev_{key}"):
+            entry[key] = form_text(form, f"prev_{key}")
+    if raw := form_text(form, "prev_units"):
         try:
             entry["units"] = float(raw)
         except ValueError:
@@ -108,7 +109,7 @@ def answers_of(form: FormData) -> dict[str, Any]:
         answers[name] = _yes_no(form, name, name)
     answers["previous_toxin"] = _previous(form)
     for name, limit in _TEXTS.items():
-        if text := _s(form, name):
+        if text := form_text(form, name):
             if len(text) > limit:
                 raise ScreeningError(f"{name}: at most {limit} characters, got {len(text)}")
             answers[name] = text
@@ -120,9 +121,9 @@ def _page(
 ) -> HTMLResponse:
     question = re.match(r"[a-z_]+", error)
     where = question.group(0) if question and question.group(0) in QUESTIONS else ""
-    values = {k: _s(form, k) for k in form} if form is not None else {}
+    values = {k: form_text(form, k) for k in form} if form is not None else {}
     ticked = {k: [str(v) for v in form.getlist(k)] for k in _TICKED} if form is not None else {}
-    return _render(
+    return render(
         request,
         "intake.html",
         422 if error else 200,
@@ -148,9 +149,9 @@ def intake_submit(request: Request, db: DbSession, token: str, posted: RawForm) 
     _, patient, form = link_submission(request, db, token, "intake", posted)
     try:
         answers = answers_of(form)
-        row = repo.submit_history(db=db, patient_id=patient.id, answers=answers, actor=_link_actor(patient))
+        row = repo.submit_history(db=db, patient_id=patient.id, answers=answers, actor=link_actor(patient))
         db.commit()
     except ClinicError as exc:  # a ScreeningError naming the answer
         db.rollback()
         return _page(request, patient, token, form, str(exc))
-    return _render(request, "thanks.html", patient=patient, missing=row.screening["missing"])
+    return render(request, "thanks.html", patient=patient, missing=row.screening["missing"])

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-__all__ = ["ERROR_RESPONSES", "ErrorBody", "install"]
+__all__ = ["ERROR_RESPONSES", "UNPARSEABLE_BODY", "ErrorBody", "install"]
 
 
 class ErrorBody(BaseModel):
@@ -36,7 +36,11 @@ class ValidationBody(ErrorBody):
     errors: list[FieldError] | None = None
 
 
+#: The message of a body that cannot be parsed at all (not UTF-8 JSON, a broken multipart form).
+UNPARSEABLE_BODY = "body: cannot be read; send UTF-8 JSON (or a well-formed multipart form)"
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The request body cannot be parsed (not UTF-8 JSON)"},
     401: {"model": ErrorBody, "description": "No valid credentials"},
     403: {"model": ErrorBody, "description": "The user's role may not do this, or a CSRF token is missing"},
     404: {"model": ErrorBody, "description": "No such record in this clinic"},

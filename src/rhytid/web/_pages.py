@@ -5,126 +5,63 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-from pathlib import Path
 from typing import Any, get_args
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from rhytid.clinic import PRODUCTS, Review, vial_use_by
+from rhytid.clinic import Review, vial_use_by
 from rhytid.clinic._triage import symptom_codes
 from rhytid.errors import RhytidError
-from rhytid.store import Actor, ConflictError, NotFoundError, StoreError, links, repo, review, schedule
+from rhytid.store import ConflictError, NotFoundError, StoreError, repo, review, schedule, totp
 from rhytid.store import _consent as consent_store
 from rhytid.store import _inventory as inv
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._models import utcnow
 from rhytid.store._safety import DilutionChange, DilutionNotConfirmed, ReviewRefused
-from rhytid.store._time import to_local, to_utc, zone
+from rhytid.store._time import to_local
 from rhytid.web._auth import (
+    PRE_COOKIE,
     AccountLocked,
     AnyUser,
     ClinicalUser,
     Clinician,
     DbSession,
-    PatientLink,
     actor_of,
-    csrf_token,
     failed_sign_in,
+    finish_sign_in,
     guard,
-    has_staff_credentials,
     link_csrf,
     locked_response,
     make_link,
-    read_link,
     settings_of,
-    sign_in,
     sign_out,
 )
 from rhytid.web._forms import CsrfForm, RawForm
+from rhytid.web._forms import error_field as _error_field
+from rhytid.web._forms import form_text as _s
+from rhytid.web._forms import validation_message as _validation_message
+from rhytid.web._patient_links import link_actor as _link_actor
+from rhytid.web._patient_links import link_submission, open_link
 from rhytid.web._plot import grade_plot_svg
-from rhytid.web._record import PHOTO_VIEWS, check_view, record_extras
+from rhytid.web._record import check_view, record_extras
+from rhytid.web._render import clinic_zone, error_page
+from rhytid.web._render import local_day_bounds as _local_day_bounds
+from rhytid.web._render import local_input as _local_input
+from rhytid.web._render import local_today as _local_today
+from rhytid.web._render import redirect as _redirect
+from rhytid.web._render import render as _render
 from rhytid.web._routing import page_router
+from rhytid.web._totp import ask_for_code
 
 router = page_router()
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
-templates.env.globals["PRODUCTS"] = PRODUCTS
-templates.env.globals["PHOTO_VIEWS"] = PHOTO_VIEWS
 
-_PRE = "rhytid_pre"
-
-
-def clinic_zone(request: Request) -> Any:
-    """The ZoneInfo of the signed-in user's clinic (UTC for patient links and the sign-in page)."""
-    return zone(getattr(request.state, "time_zone", None) or "UTC")
-
-
-@pass_context
-def _local(context: Any, value: dt.datetime | None, fmt: str = "%a %-d %b %Y %H:%M") -> str:
-    """A stored (naive UTC) time as the clinic's wall-clock time."""
-    return "" if value is None else to_local(value, context["tz"]).strftime(fmt)
-
-
-templates.env.filters["local"] = _local
-
-
-def _local_input(raw: str, request: Request, field: str) -> str:
-    """A ``datetime-local`` form value (clinic wall clock) as an ISO UTC time for validation.
-
-    Unparseable text is passed on unchanged so that validation names the field.
-    """
-    try:
-        parsed = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        return raw
-    return to_utc(parsed, clinic_zone(request), field).isoformat()
-
-
-def _local_day_bounds(request: Request, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = clinic_zone(request)
-    start = dt.datetime.combine(day, dt.time())
-    return to_utc(start, tz, "day"), to_utc(start + dt.timedelta(days=1), tz, "day")
-
-
-def _local_today(request: Request) -> dt.date:
-    return to_local(utcnow(), clinic_zone(request)).date()
-
-
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    user = getattr(request.state, "user", None)
-    return templates.TemplateResponse(
-        request,
-        name,
-        {"user": user, "csrf": csrf_token(request), "tz": clinic_zone(request), **context},
-        status_code=status,
-    )
-
-
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return _render(request, "error.html", status=status, status_code=status, message=message)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _s(form: FormData, key: str) -> str:
-    value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _validation_message(exc: ValidationError) -> str:
-    e = exc.errors()[0]
-    field = ".".join(str(p) for p in e["loc"])
-    return f"{field}: {str(e['msg']).removeprefix('Value error, ')}"
+_PRE = PRE_COOKIE
 
 
 # --- sign-in -----------------------------------------------------------------------------------
@@ -158,19 +95,10 @@ def signin(request: Request, db: DbSession, form: RawForm) -> Response:
         )
         response.set_cookie(_PRE, new, httponly=True, samesite="strict", max_age=3600)
         return response
-    response = _redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
-    sign_in(request, response, user, db)
-    repo.audit(
-        db,
-        Actor(clinic_id=user.clinic_id, label=user.email, user_id=user.id),
-        "signin",
-        "user",
-        user.id,
-        None,
-    )
-    db.commit()
-    response.delete_cookie(_PRE)
-    return response
+    if totp.is_enrolled(db=db, user_id=user.id):
+        db.rollback()
+        return ask_for_code(request, user.id, nxt)
+    return finish_sign_in(request, db, user, nxt)
 
 
 @router.post("/signout")
@@ -188,7 +116,9 @@ def today(request: Request, db: DbSession, user: AnyUser) -> HTMLResponse:
     actor = actor_of(user)
     start, end = _local_day_bounds(request, _local_today(request))
     appts = repo.list_appointments(db=db, actor=actor, start=start, end=end)
-    patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in appts}
+    patients = repo.patients_shown(
+        db=db, actor=actor, patient_ids=[a.patient_id for a in appts], listing="today"
+    )
     due = repo.due_follow_ups(db=db, actor=actor, today=dt.date.today())
     alerts = repo.open_alerts(db=db, actor=actor)
     from rhytid.web._clinic_messages import today_status  # the outbox's state (alerts: _clinic_messages)
@@ -305,45 +235,6 @@ def create_link(
 
 
 # --- patient links (the intake form is in _intake) ----------------------------------------------
-def _link_actor(patient: m.Patient) -> Actor:
-    return Actor(clinic_id=patient.clinic_id, label=f"patient-link:{patient.id}", role="patient")
-
-
-def _link_patient(db: Session, patient_id: int) -> m.Patient:
-    patient = db.get(m.Patient, patient_id)
-    if patient is None:
-        raise HTTPException(404, detail="link: not a valid link")
-    return patient
-
-
-def open_link(request: Request, db: Session, token: str, form: str) -> tuple[PatientLink, m.Patient]:
-    """The link's ``form`` opened by its patient (an audited read; 404/410 for a bad link)."""
-    link = read_link(request, db, token, form)
-    patient = _link_patient(db, link.patient_id)
-    repo.audit(db, _link_actor(patient), "read", f"{form}_form", None, patient.id)
-    db.commit()
-    return link, patient
-
-
-def link_submission(
-    request: Request, db: Session, token: str, form: str, data: FormData, *, witnessed: bool = False
-) -> tuple[PatientLink, m.Patient, FormData]:
-    """The link, its patient and the submitted ``data``; the link is spent in ``db``'s transaction
-    (undone if the caller rolls back). 403 without the link's CSRF token or with staff credentials:
-    staff record answers under their own name, never as the patient. A ``witnessed`` form (a
-    consent the patient signs on the clinic's tablet) may be sent from a staff member's device:
-    the row records that staff member as its witness."""
-    if has_staff_credentials(request) and not witnessed:
-        raise HTTPException(
-            403, detail="link: staff cannot submit a patient's form; record the answers under your own name"
-        )
-    link = read_link(request, db, token, form)
-    if not hmac.compare_digest(str(data.get("csrf_token") or ""), link_csrf(request, token)):
-        raise HTTPException(403, detail="csrf_token: missing or invalid; reload the page")
-    links.spend_link(db=db, link_id=link.link_id)
-    return link, _link_patient(db, link.patient_id), data
-
-
 # --- screening ---------------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/screening", response_class=HTMLResponse)
 def screening_page(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> HTMLResponse:
@@ -550,13 +441,17 @@ def _appointment_page(
 ) -> HTMLResponse:
     start, end = _local_day_bounds(request, day)
     rows = repo.list_appointments(db=db, actor=actor_of(user), start=start, end=end)
-    patients = {a.patient_id: db.get(m.Patient, a.patient_id) for a in rows}
+    patients = repo.patients_shown(
+        db=db, actor=actor_of(user), patient_ids=[a.patient_id for a in rows], listing="appointment_book"
+    )
     clinicians = [u for u in repo.list_users(db=db, actor=actor_of(user)) if u.role == "clinician"]
     # the patient picker: a chosen patient by id, else the matches of a search by name, birth date, phone
     picked = None
     if values.get("patient_id", "").isdigit():
-        found_one = db.get(m.Patient, int(values["patient_id"]))
-        picked = found_one if found_one is not None and found_one.clinic_id == user.clinic_id else None
+        try:
+            picked = repo.get_patient(db=db, patient_id=int(values["patient_id"]), actor=actor_of(user))
+        except (NotFoundError, OverflowError):
+            picked = None
     found = (
         repo.search_patients(db=db, query=values["q"], actor=actor_of(user))
         if values.get("q") and picked is None
@@ -629,9 +524,14 @@ def aftercare_page(request: Request, db: DbSession, token: str) -> HTMLResponse:
 @router.post("/p/aftercare/{token}", response_class=HTMLResponse)
 def aftercare_submit(request: Request, db: DbSession, token: str, posted: RawForm) -> HTMLResponse:
     link, patient, form = link_submission(request, db, token, "aftercare", posted)
-    treatment = db.get(m.Treatment, link.treatment_id) if link.treatment_id else None
-    if treatment is not None and treatment.patient_id != patient.id:
-        raise HTTPException(404, detail="link: not a valid link")
+    treatment = None
+    if link.treatment_id:
+        try:
+            treatment = repo.get_treatment(
+                db=db, patient_id=patient.id, treatment_id=link.treatment_id, actor=_link_actor(patient)
+            )
+        except NotFoundError:
+            raise HTTPException(404, detail="link: not a valid link") from None
     symptoms = []
     for code in form.getlist("symptom"):
         entry: dict[str, Any] = {"code": str(code)}
@@ -750,14 +650,6 @@ def _vials_page(
         form_error=error,
         field=_error_field(error),
     )
-
-
-def _error_field(message: str | None) -> str | None:
-    """The field a message names ("expiry: …" → "expiry"), to show it next to that field."""
-    if not message:
-        return None
-    head, sep, _ = message.partition(":")
-    return head.strip() if sep and head.strip().replace("_", "").isalnum() else None
 
 
 @router.get("/recall", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from rhytid.store import StoreError
 from rhytid.store._reports import COLUMNS, REPORTS, run_report
 from rhytid.web._auth import ClinicalUser, DbSession, actor_of
-from rhytid.web._pages import _local_day_bounds, _local_today, _render
+from rhytid.web._render import local_day_bounds, local_today, render
 from rhytid.web._routing import page_router
 
 __all__ = ["router"]
@@ -23,7 +23,7 @@ _DEFAULT_DAYS = 90
 
 def _period(request: Request, since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
     """Inclusive clinic-local days; by default the last 90 days up to today."""
-    until = until or _local_today(request)
+    until = until or local_today(request)
     since = since or until - dt.timedelta(days=_DEFAULT_DAYS - 1)
     if until < since:
         raise StoreError(f"until: {until.isoformat()} is before since ({since.isoformat()})")
@@ -31,7 +31,7 @@ def _period(request: Request, since: dt.date | None, until: dt.date | None) -> t
 
 
 def _bounds(request: Request, since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return _local_day_bounds(request, since)[0], _local_day_bounds(request, until)[1]
+    return local_day_bounds(request, since)[0], local_day_bounds(request, until)[1]
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -44,13 +44,13 @@ def reports(
 ) -> HTMLResponse:
     first, last = _period(request, since, until)
     start, end = _bounds(request, first, last)
-    today = _local_today(request)
+    today = local_today(request)
     tables = {
         key: run_report(db=db, actor=actor_of(user), report=key, start=start, end=end, today=today)
         for key in REPORTS
     }
     db.commit()
-    return _render(request, "reports.html", since=first, until=last, tables=tables, titles=REPORTS)
+    return render(request, "reports.html", since=first, until=last, tables=tables, titles=REPORTS)
 
 
 @router.get("/reports.csv")
@@ -70,7 +70,7 @@ def reports_csv(
         report=report,
         start=start,
         end=end,
-        today=_local_today(request),
+        today=local_today(request),
         export=True,
     )
     db.commit()

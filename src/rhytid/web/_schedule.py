@@ -13,14 +13,14 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rhytid.store import ConflictError, NotFoundError, StoreError, schedule
+from rhytid.store import ConflictError, NotFoundError, StoreError, repo, schedule
 from rhytid.store import models as m
 from rhytid.store import schemas as s
 from rhytid.store._hours import WEEKDAYS, hours_of, minutes_text
 from rhytid.store._time import to_local, to_utc
 from rhytid.web._auth import AdminUser, AnyUser, DbSession, actor_of
-from rhytid.web._forms import CsrfForm
-from rhytid.web._pages import _local_today, _redirect, _render, _s, clinic_zone
+from rhytid.web._forms import CsrfForm, form_text
+from rhytid.web._render import clinic_zone, local_today, redirect, render
 from rhytid.web._routing import api_router, page_router
 
 __all__ = ["api", "router"]
@@ -95,7 +95,7 @@ def _week_page(
     tz = clinic_zone(request)
     staff = schedule.clinicians(db=db, actor=actor)
     chosen = next((c for c in staff if c.id == clinician_id), staff[0] if staff else None)
-    monday = _monday(week or _local_today(request))
+    monday = _monday(week or local_today(request))
     days: list[dict[str, Any]] = []
     hours: dict[int, tuple[int, int]] = {}
     if chosen is not None:
@@ -115,8 +115,8 @@ def _week_page(
                 }
             )
     db.commit()
-    today = _local_today(request)
-    return _render(
+    today = local_today(request)
+    return render(
         request,
         "schedule.html",
         status,
@@ -143,8 +143,8 @@ def change_status(
         row = schedule.set_status(
             db=db,
             appointment_id=appointment_id,
-            status=_s(form, "status"),
-            reason=_s(form, "reason") or None,
+            status=form_text(form, "status"),
+            reason=form_text(form, "reason") or None,
             actor=actor_of(user),
         )
         db.commit()
@@ -163,7 +163,7 @@ def change_status(
             409 if isinstance(exc, ConflictError) else 422,
             str(exc),
         )
-    return _redirect(_safe_next(_s(form, "next"), _week_url(request, row)))
+    return redirect(_safe_next(form_text(form, "next"), _week_url(request, row)))
 
 
 @router.post("/appointments/{appointment_id}/cancel")
@@ -174,7 +174,7 @@ def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int, 
             db=db,
             appointment_id=appointment_id,
             status="cancelled",
-            reason=_s(form, "reason") or None,
+            reason=form_text(form, "reason") or None,
             actor=actor_of(user),
         )
         db.commit()
@@ -184,7 +184,7 @@ def cancel(request: Request, db: DbSession, user: AnyUser, appointment_id: int, 
         db.rollback()
         raise HTTPException(409 if isinstance(exc, ConflictError) else 422, detail=str(exc)) from None
     day = to_local(row.starts_at, clinic_zone(request)).date().isoformat()
-    return _redirect(_safe_next(_s(form, "next"), f"/appointments?day={day}"))
+    return redirect(_safe_next(form_text(form, "next"), f"/appointments?day={day}"))
 
 
 @router.get("/appointments/{appointment_id}/reschedule", response_class=HTMLResponse)
@@ -205,12 +205,12 @@ def _reschedule_page(
     row = db.get(m.Appointment, appointment_id)
     if row is None or row.clinic_id != actor.clinic_id:
         raise NotFoundError(f"appointment_id: no appointment {appointment_id}")
-    patient = db.get(m.Patient, row.patient_id)
+    patient = repo.get_patient(db=db, patient_id=row.patient_id, actor=actor)
     staff = schedule.clinicians(db=db, actor=actor)
     db.commit()
     local = to_local(row.starts_at, clinic_zone(request))
     values = {"starts_at": local.strftime("%Y-%m-%dT%H:%M"), "clinician_id": str(row.clinician_id), **values}
-    return _render(
+    return render(
         request,
         "reschedule.html",
         status,
@@ -227,7 +227,7 @@ def _reschedule_page(
 def reschedule_submit(
     request: Request, db: DbSession, user: AnyUser, appointment_id: int, form: CsrfForm
 ) -> Response:
-    values = {k: _s(form, k) for k in ("starts_at", "clinician_id")}
+    values = {k: form_text(form, k) for k in ("starts_at", "clinician_id")}
     try:
         try:
             local = dt.datetime.fromisoformat(values["starts_at"])
@@ -250,17 +250,17 @@ def reschedule_submit(
         db.rollback()
         code = 409 if isinstance(exc, ConflictError) else 422
         return _reschedule_page(request, db, user, appointment_id, values, code, str(exc))
-    return _redirect(_week_url(request, row))
+    return redirect(_week_url(request, row))
 
 
 @router.post("/schedule/hours", response_class=HTMLResponse)
 def hours_submit(request: Request, db: DbSession, user: AdminUser, form: CsrfForm) -> Response:
-    raw = _s(form, "clinician_id")
+    raw = form_text(form, "clinician_id")
     clinician_id = int(raw) if raw.isdigit() else 0
     hours: dict[int, tuple[int, int] | None] = {}
     try:
         for k, name in enumerate(WEEKDAYS):
-            a, b = _s(form, f"start_{k}"), _s(form, f"end_{k}")
+            a, b = form_text(form, f"start_{k}"), form_text(form, f"end_{k}")
             if not a and not b:
                 hours[k] = None
                 continue
@@ -277,7 +277,7 @@ def hours_submit(request: Request, db: DbSession, user: AdminUser, form: CsrfFor
             raise
         db.rollback()
         return _week_page(request, db, user, None, clinician_id, 422, str(exc))
-    return _redirect(f"/schedule?clinician_id={clinician_id}")
+    return redirect(f"/schedule?clinician_id={clinician_id}")
 
 
 # --- JSON API ----------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 - ``plan_drafts``: the planner's working copy of a plan per patient and clinician, saved as it is
   edited, so that leaving the page or reloading it keeps the plan.
 
-Revision ID: 0008_preview
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 04:40:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_preview"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
