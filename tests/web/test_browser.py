@@ -191,7 +191,7 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
     treatment_url = page.url
     page.click("#record")
     expect(page.locator("#form-error")).to_contain_text(
-        "consent: Grace Browser has no current signed consent to botulinum toxin treatment"
+        "Consent: Grace Browser has no current signed consent to botulinum toxin treatment"
     )
 
     # the patient signs the consent on their phone: typed name and a signature drawn on the canvas
@@ -208,7 +208,7 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
     mobile.check("input[name=agree]")
     mobile.fill("input[name=signed_name]", "Grace Browser")
     mobile.click("#consent-submit")  # nothing drawn yet: the form says so next to the box
-    expect(mobile.locator("#q-signature + #error-signature")).to_contain_text("signature: sign in the box")
+    expect(mobile.locator("#q-signature + #error-signature")).to_contain_text("Signature: sign in the box")
     expect(mobile.locator("input[name=signed_name]")).to_have_value("Grace Browser")
     pad = mobile.locator("#signature-pad")
     pad.scroll_into_view_if_needed()

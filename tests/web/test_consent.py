@@ -411,7 +411,7 @@ def test_withdrawn_consent_no_longer_counts_and_the_signed_row_is_kept(clinic: C
         assert bad.status_code == 422, bad.text[:300]
         assert bad.text.count('role="alert"') == 1
         shown = re.search(rf'id="error-reason-{signed["id"]}" role="alert">([^<]*)<', bad.text)
-        assert shown and shown.group(1).startswith("reason: say how the patient withdrew it"), shown
+        assert shown and shown.group(1).startswith("Reason: say how the patient withdrew it"), shown
         assert bad.text.index(f'id="q-reason-{signed["id"]}"') < shown.start()
         assert _consents(api, pid)[0]["withdrawn_at"] is None
         # the patient phoned to withdraw it: recorded with the reason

@@ -104,9 +104,9 @@ def test_appointment_time_entered_and_shown_in_clinic_time(base: str, doc: httpx
 @pytest.mark.parametrize(
     ("starts_at", "status", "message"),
     [
-        ("2031-03-09T02:30", 422, "starts_at: 2031-03-09 02:30 does not exist in America/New_York"),
-        ("next tuesday", 422, "starts_at:"),
-        ("2031-07-01T09:00", 409, "starts_at:"),  # booked by the test above
+        ("2031-03-09T02:30", 422, "Start time: 2031-03-09 02:30 does not exist in America/New_York"),
+        ("next tuesday", 422, "Start time:"),
+        ("2031-07-01T09:00", 409, "Start time:"),  # booked by the test above
     ],
     ids=["skipped-hour", "not-a-time", "double-booking"],
 )
@@ -152,7 +152,7 @@ def test_bad_vial_rerenders_the_form_with_the_input(doc: httpx.Client) -> None:
     r = doc.post("/vials", data=form)
     assert r.status_code == 422
     error = re.search(r'id="form-error" role="alert">([^<]*)<', r.text)
-    assert error and error.group(1).startswith("reconstituted_at: 2031-03-09 02:30 does not exist"), r.text[
+    assert error and error.group(1).startswith("Time of reconstitution: 2031-03-09 02:30 does not exist"), r.text[
         :500
     ]
     assert 'value="KEEP-ME"' in r.text and "<option selected>incobotulinumtoxinA</option>" in r.text

@@ -276,7 +276,7 @@ def test_closing_an_alert_needs_a_note(mail_clinic: Any) -> None:
         assert r.status_code == 422
         start = r.text.index('id="q-note" class="invalid" aria-describedby="error-note"')
         shown = re.search(r'id="error-note" role="alert">([^<]*)<', r.text)
-        assert shown and shown.start() > start and shown.group(1).startswith("note: say what was done")
+        assert shown and shown.start() > start and shown.group(1).startswith("Note: say what was done")
         assert any(a["id"] == rid for a in client.get("/api/alerts", auth=DOC).json())  # still open
         note = "Called Eva: left lid 1 mm lower, no other signs; review tomorrow"
         r = doc.post(f"/alerts/{rid}/close", data={"csrf_token": _csrf(page.text), "note": note})
@@ -312,7 +312,7 @@ def test_links_are_emailed_from_the_record(mail_clinic: Any) -> None:
         r = desk.post(
             f"/patients/{other}/links/email", data={"csrf_token": _csrf(page.text), "form": "intake"}
         )
-    assert r.status_code == 422 and "email: the patient has no e-mail address" in r.text
+    assert r.status_code == 422 and "E-mail: the patient has no e-mail address" in r.text
     assert not [m for m in client.get("/api/messages", auth=DOC).json() if m["patient_id"] == other]
 
 

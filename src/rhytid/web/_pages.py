@@ -52,6 +52,7 @@ from rhytid.web._forms import CsrfForm, RawForm
 from rhytid.web._plot import grade_plot_svg
 from rhytid.web._record import PHOTO_VIEWS, check_view, record_extras
 from rhytid.web._routing import page_router
+from rhytid.web._words import staff_words
 
 router = page_router()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -99,7 +100,11 @@ def _local_today(request: Request) -> dt.date:
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page; its error messages name their field in words (``Plan: …``, never ``plan_id: …``)."""
     user = getattr(request.state, "user", None)
+    for key in ("error", "form_error", "message"):
+        if isinstance(context.get(key), str):
+            context[key] = staff_words(context[key])
     return templates.TemplateResponse(
         request,
         name,
