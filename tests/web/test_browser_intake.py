@@ -173,4 +173,3 @@ def test_intake_without_javascript_shows_every_step_and_works(browser, live_serv
     context.close()
     stored = httpx.get(f"{live_server}/api/patients/{pid}/histories", auth=auth("clinician")).json()
     assert stored[0]["answers"]["allergies"] == [] and stored[0]["answers"]["notes"] == "x" * 10
-

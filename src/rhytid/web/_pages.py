@@ -108,7 +108,14 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
     return templates.TemplateResponse(
         request,
         name,
-        {"user": user, "csrf": csrf_token(request), "tz": clinic_zone(request), **context},
+        {
+            "user": user,
+            "csrf": csrf_token(request),
+            "tz": clinic_zone(request),
+            "clinic_name": getattr(request.state, "clinic_name", None),
+            "clinic_logo": getattr(request.state, "clinic_logo", False),
+            **context,
+        },
         status_code=status,
     )
 
