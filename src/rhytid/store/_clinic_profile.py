@@ -109,7 +109,8 @@ def set_logo(*, db: Session, actor: Actor, content: bytes) -> str:
         raise StoreError("logo: choose a PNG or JPEG file")
     if len(content) > MAX_LOGO_BYTES:
         raise StoreError(
-            f"logo: the file is larger than {MAX_LOGO_BYTES // 1024} KB; use a smaller image, e.g. a PNG 400 px wide"
+            f"logo: the file is larger than {MAX_LOGO_BYTES // 1024} KB; "
+            "use a smaller image, e.g. a PNG 400 px wide"
         )
     media = next((t for magic, t in _TYPES if content.startswith(magic)), None)
     if media is None:
