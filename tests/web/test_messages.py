@@ -32,6 +32,7 @@ from aiosmtpd.controller import Controller
 from rhytid._cli_web import create_demo_data
 from rhytid.store.testing import temporary_database
 from rhytid.web import create_app, load_settings
+from rhytid.web._words import field_label
 
 from .conftest import DOC, EMAIL, KINDS, POSTGRES_URL, auth, serve
 from .test_consent import _csrf, signed_in
@@ -312,7 +313,7 @@ def test_links_are_emailed_from_the_record(mail_clinic: Any) -> None:
         r = desk.post(
             f"/patients/{other}/links/email", data={"csrf_token": _csrf(page.text), "form": "intake"}
         )
-    assert r.status_code == 422 and "E-mail: the patient has no e-mail address" in r.text
+    assert r.status_code == 422 and "email: the patient has no e-mail address" in r.text
     assert not [m for m in client.get("/api/messages", auth=DOC).json() if m["patient_id"] == other]
 
 
@@ -376,7 +377,8 @@ def test_bad_clinic_settings_are_shown_next_to_the_field_and_nothing_is_stored(
     assert r.status_code == 422, r.text[:300]
     start = r.text.index(f'id="q-{field}" class="invalid" aria-describedby="error-{field}"')
     shown = re.search(rf'id="error-{field}" role="alert">([^<]*)<', r.text)
-    assert shown and shown.start() > start and shown.group(1).startswith(f"{field}:"), r.text[:2000]
+    label = field_label(field)  # the field in words, e.g. "Emergency number:"
+    assert shown and shown.start() > start and shown.group(1).startswith(f"{label}:"), r.text[:2000]
     assert words in shown.group(1).replace("&#39;", "'")
     assert r.text.count('role="alert"') == 1
     with signed_in(client, "admin") as admin:
