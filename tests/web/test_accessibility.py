@@ -9,6 +9,7 @@ to ``test-artifacts/axe/<page>.json`` with a screenshot beside them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -73,7 +74,15 @@ def record(live_server: str) -> Iterator[dict[str, Any]]:
             r = c.post(f"/api/patients/{pid}/links", json={"form": form}, auth=auth("front_desk"))
             assert r.status_code == 201, r.text
             links[form] = str(r.json()["url"])
-    yield {"patient": pid, "links": links}
+        me = c.get("/api/me", auth=auth("clinician")).json()["id"]
+        day = dt.date.today() + dt.timedelta(days=20)
+        appt = c.post(
+            "/api/appointments",
+            auth=auth("clinician"),
+            json={"patient_id": pid, "clinician_id": me, "kind": "review", "starts_at": f"{day}T10:00:00Z"},
+        )
+        assert appt.status_code == 201, appt.text
+    yield {"patient": pid, "links": links, "appointment": appt.json()["id"]}
 
 
 STAFF_PAGES = {
@@ -139,6 +148,12 @@ def test_sign_in_and_patient_link_pages_have_no_serious_violations(
         page.click("#send")
         expect(page.locator("#error-summary")).to_be_visible()
         found += audit(page, f"{size}-intake-error-summary")
+        if size == "phone":  # the link is single-use: the second run sends it
+            page.locator("#error-summary a").click()
+            page.fill("#notes", "fine")
+            page.click("#send")
+            expect(page.locator("#thanks")).to_be_visible()
+            found += audit(page, f"{size}-intake-thanks")
         context.close()
     # the consent form, opened on the clinic's tablet by a signed-in clinician
     page = signed_in(browser, live_server, "clinician", {**VIEWPORTS["tablet-portrait"], "bypass_csp": True})
@@ -146,5 +161,11 @@ def test_sign_in_and_patient_link_pages_have_no_serious_violations(
     page.locator("form[action$='/consents/sign-here'] button").first.click()
     page.wait_for_url(re.compile(r".*/p/consent/.*"))
     found += audit(page, "tablet-consent")
+    # the page with a patient's link, and the reschedule form
+    page.goto(f"{live_server}/patients/{record['patient']}")
+    page.click("#intake-link")
+    found += audit(page, "tablet-link")
+    page.goto(f"{live_server}/appointments/{record['appointment']}/reschedule")
+    found += audit(page, "tablet-reschedule")
     page.context.close()
     assert found == [], "\n".join(found)

@@ -168,7 +168,7 @@ def test_treatment_is_refused_without_consent_and_recorded_once_signed(clinic: C
             data={"csrf_token": _csrf(form.text), "plan_id": str(plan), "vial_id": str(vial)},
         )
     assert page.status_code == 422
-    assert re.search(r'id="form-error" role="alert">consent: Cora Consent has no current signed', page.text)
+    assert re.search(r'id="form-error" role="alert">Consent: Cora Consent has no current signed', page.text)
 
     # the patient signs on their phone through the link
     done = _sign(_link(api, pid, "toxin_treatment"), GOOD)

@@ -76,7 +76,7 @@ def test_a_booking_in_the_past_is_refused_and_nothing_stored(
     }
     r = desk.post("/appointments", data=form)
     assert r.status_code == 422
-    assert re.search(r'id="form-error"[^>]*>starts_at: .* has already passed', r.text)
+    assert re.search(r'id="form-error"[^>]*>Start time: .* has already passed', r.text)
     assert f'value="{form["starts_at"]}"' in r.text
     assert _appointments(app_client, pid) == []
 
