@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from rhytid._cli_web import create_demo_data
 from rhytid.store.testing import temporary_database
+from rhytid.web._words import field_label
 
 from .conftest import DOC, EMAIL, KINDS, POSTGRES_URL, SIGNATURE, auth, png, served
 from .test_api import ANSWERS, GLABELLAR
@@ -316,7 +317,7 @@ def test_bad_signing_input_is_shown_next_to_its_field_and_nothing_is_stored(
         start = r.text.index(f'id="q-{field}" class="invalid" aria-describedby="error-{field}"')
         shown = re.search(rf'id="error-{field}" role="alert">([^<]*)<', r.text)
         assert shown and start < shown.start() < r.text.index('id="consent-submit"')
-    assert shown and shown.group(1).startswith(f"{field}:") and words in shown.group(1), shown
+    assert shown and shown.group(1).startswith(f"{field_label(field)}:") and words in shown.group(1), shown
     if field != "signed_name":
         assert 'value="Cora Consent"' in r.text  # the typed name is kept
     assert _consents(api, pid) == []

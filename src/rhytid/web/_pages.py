@@ -57,6 +57,7 @@ from rhytid.web._words import staff_words
 router = page_router()
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
+templates.env.filters["words"] = staff_words  # an error message with its field in words
 templates.env.globals["PRODUCTS"] = PRODUCTS
 templates.env.globals["PHOTO_VIEWS"] = PHOTO_VIEWS
 

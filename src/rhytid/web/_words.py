@@ -50,6 +50,9 @@ LABELS: dict[str, str] = {
     "opening_hours": "Opening hours",
     "logo": "Logo",
     "password": "Password",
+    "signed_name": "Your full name",
+    "agree": "Agreement",
+    "template_version": "Consent text",
 }
 #: A list field's items are called by their singular: ``injections.2`` → ``Injection 3``.
 SINGULAR = {"injections": "Injection", "sites": "Site", "points": "Point", "photos": "Photo"}
