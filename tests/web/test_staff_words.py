@@ -28,10 +28,22 @@ CODE = re.compile(r"\b[a-z]+_[a-z_]+(?:\[\d+\]|\.\d+)*(?:\.[a-z_]+)?: ")
         ("birth_date: not a date", "Date of birth: not a date"),
         ("treatment_id: no such treatment", "Treatment: no such treatment"),
         ("reason: say why", "Reason: say why"),
+        ("site_2_volume_ml: at most 2", "Site 2 — volume (mL): at most 2"),
         ("Not recorded: the vial has expired", "Not recorded: the vial has expired"),
         ("the clinic is closed: come back", "the clinic is closed: come back"),
     ],
-    ids=["id", "list-item", "bracket-index", "either", "labelled", "fallback", "word", "sentence", "no-code"],
+    ids=[
+        "id",
+        "list-item",
+        "bracket-index",
+        "either",
+        "labelled",
+        "fallback",
+        "word",
+        "numbered-field",
+        "sentence",
+        "no-code",
+    ],
 )
 def test_staff_words(message: str, shown: str) -> None:
     assert staff_words(message) == shown

@@ -40,6 +40,7 @@ LABELS: dict[str, str] = {
     "vial_units": "Units in the vial",
     "diluent_ml": "Diluent (mL)",
     "volume_ml": "Volume (mL)",
+    "syringe_ml": "Syringe (mL)",
     "x_mm": "Position across (mm)",
     "y_mm": "Position up (mm)",
     "lot": "Lot number",
@@ -66,6 +67,10 @@ def field_label(code: str) -> str:
     """A field code in words: ``plan_id`` → ``Plan``, ``birth_date`` → ``Date of birth``."""
     if code in LABELS:
         return LABELS[code]
+    if numbered := re.fullmatch(r"([a-z]+)_(\d+)_([a-z][a-z0-9_]*)", code):  # site_2_volume_ml
+        item, n, part = numbered.groups()
+        words = field_label(part)
+        return f"{field_label(item)} {n} — {words[:1].lower()}{words[1:]}"
     words = code.removesuffix("_id").replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
