@@ -96,31 +96,30 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
     page.click("#intake-link")
     link = page.locator("#patient-link").get_attribute("href")
     assert link and "/p/intake/" in link
+    from .test_browser_intake import answer_steps
+
     patient = browser.new_context().new_page()
     patient.goto(link)
-    for name in ("allergies", "conditions"):
-        patient.check(f"input[name=has_{name}][value=no]")
-    patient.check("input[name=has_medications][value=yes]")
-    patient.check("input[name=medication][value=warfarin]")
-    for radio in patient.locator("fieldset input[type=radio][value=no]").all():
-        name = radio.get_attribute("name")
-        if name and not name.startswith("has_"):
-            radio.check()
     # a previous treatment with units that are not a number: the form comes back with the error
-    # next to that question and every other answer kept
-    patient.check("input[name=has_previous_toxin][value=yes]")
-    patient.fill("input[name=prev_date]", "2023-01-15")
-    patient.fill("input[name=prev_units]", "twenty")
+    # at the top and next to that question, and every other answer kept
+    answer_steps(
+        patient,
+        yes=("has_medications", "has_previous_toxin"),
+        ticks={"medication": ["warfarin"]},
+        texts={"prev_date": "2023-01-15", "prev_units": "twenty"},
+    )
     patient.click("#intake button[type=submit]")
     expect(patient.locator("#q-previous_toxin #error-previous_toxin")).to_contain_text(
-        "previous_toxin[0].units: not a number of units: 'twenty'"
+        "Previous treatment — units: please enter a number, e.g. 20"
     )
     expect(patient.locator("[role=alert]")).to_have_count(1)
     expect(patient.locator("input[name=medication][value=warfarin]")).to_be_checked()
-    expect(patient.locator("input[name=dry_eye][value=no]")).to_be_checked()
+    expect(patient.locator("input[name=breastfeeding][value=no]")).to_be_checked()
     expect(patient.locator("input[name=prev_date]")).to_have_value("2023-01-15")
     patient.screenshot(path=str(ARTIFACTS / "intake-error.png"), full_page=True)
+    patient.locator("#error-summary a").click()
     patient.fill("input[name=prev_units]", "20")
+    answer_steps(patient, yes=("has_medications", "has_previous_toxin"))
     patient.click("#intake button[type=submit]")
     expect(patient.locator("#thanks")).to_contain_text("Thank you, Grace")
 
@@ -192,7 +191,7 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
     treatment_url = page.url
     page.click("#record")
     expect(page.locator("#form-error")).to_contain_text(
-        "consent: Grace Browser has no current signed consent to botulinum toxin treatment"
+        "Consent: Grace Browser has no current signed consent to botulinum toxin treatment"
     )
 
     # the patient signs the consent on their phone: typed name and a signature drawn on the canvas
@@ -209,7 +208,7 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
     mobile.check("input[name=agree]")
     mobile.fill("input[name=signed_name]", "Grace Browser")
     mobile.click("#consent-submit")  # nothing drawn yet: the form says so next to the box
-    expect(mobile.locator("#q-signature + #error-signature")).to_contain_text("signature: sign in the box")
+    expect(mobile.locator("#q-signature + #error-signature")).to_contain_text("Signature: sign in the box")
     expect(mobile.locator("input[name=signed_name]")).to_have_value("Grace Browser")
     pad = mobile.locator("#signature-pad")
     pad.scroll_into_view_if_needed()

@@ -1,7 +1,7 @@
 # ruff: noqa: F811  (the browser fixture is imported from test_browser and named as a test argument)
 """The face chart and the staff pages at laptop, tablet (touch) and phone sizes, in Chromium.
 
-Screenshots of every viewport are written to the test's pytest tmp dir (``tmp_path``).
+Screenshots of every viewport are written to ``test-artifacts/layout/`` (gitignored), kept after the run.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from rhytid._cli_web import DEMO_PASSWORD
 
 from .conftest import EMAIL, auth, sign_consent
-from .test_browser import CHROMIUM, browser  # noqa: F401  (the module-scoped browser fixture)
+from .test_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401  (the module-scoped browser fixture)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: browser tests skipped"
@@ -29,6 +29,7 @@ VIEWPORTS = {
     "phone": {"viewport": {"width": 375, "height": 667}, "has_touch": True, "is_mobile": True},
 }
 TABLETS = ("tablet-landscape", "tablet-portrait")
+SHOTS = ARTIFACTS / "layout"
 
 
 def new_patient(base: str, family: str, sex: str = "female") -> int:
@@ -94,7 +95,7 @@ def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: st
         size = overflow(page)
         assert size["scroll"] <= size["client"], (viewport, path, size)
         page.screenshot(
-            path=str(tmp_path / f"{viewport}{path.replace('/', '_') or '_today'}.png"), full_page=True
+            path=str(SHOTS / f"{viewport}{path.replace('/', '_') or '_today'}.png"), full_page=True
         )
 
     open_planner(page, live_server, pid)
@@ -150,7 +151,7 @@ def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: st
         assert risks is not None
         assert risks["x"] >= chart["x"] + chart["width"], (viewport, risks, chart)
         assert risks["y"] < chart["y"] + chart["height"], (viewport, risks, chart)
-    page.screenshot(path=str(tmp_path / f"{viewport}-planner-plan.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{viewport}-planner-plan.png"), full_page=True)
 
     # tapping next to (not on) a site takes the site when it is within its target
     page.click("#clear")
@@ -173,7 +174,7 @@ def test_admin_pages_fit(browser, live_server: str, viewport: str, tmp_path: Pat
         page.goto(f"{live_server}{path}")
         size = overflow(page)
         assert size["scroll"] <= size["client"], (viewport, path, size)
-        page.screenshot(path=str(tmp_path / f"{viewport}{path.replace('/', '_')}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"{viewport}{path.replace('/', '_')}.png"), full_page=True)
     page.context.close()
 
 
@@ -198,7 +199,7 @@ def test_face_fits_its_frame(browser, live_server: str, sex: str, tmp_path: Path
     )
     assert fit["all"] and fit["outlineInside"], fit
     assert (fit["eyes"], fit["brows"], fit["hair"]) == (2, 2, True), fit
-    page.screenshot(path=str(tmp_path / f"face-{sex}.png"))
+    page.screenshot(path=str(SHOTS / f"face-{sex}.png"))
     page.context.close()
 
 
@@ -232,7 +233,7 @@ def test_pinch_zooms_the_chart(browser, live_server: str, tmp_path: Path) -> Non
     # zoomed in, the labels stay about the same size on screen and the targets stay 44 px
     hit = page.locator("rect.hit[data-site='procerus']").bounding_box()
     assert hit is not None and hit["width"] >= 43.5
-    page.screenshot(path=str(tmp_path / "pinched.png"))
+    page.screenshot(path=str(SHOTS / "pinched.png"))
     page.click("#zoom-reset")
     assert [float(v) for v in page.locator("#chart").get_attribute("viewBox").split()] == before
     page.context.close()
@@ -282,7 +283,7 @@ def test_book_with_the_patient_picker_then_reschedule(
     card = page.locator("article.appt", has_text=family)
     expect(card).to_have_attribute("data-status", "booked")
     expect(card.locator(".when")).to_contain_text("10:30")
-    page.screenshot(path=str(tmp_path / f"{size}-schedule.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{size}-schedule.png"), full_page=True)
     size_now = overflow(page)
     assert size_now["scroll"] <= size_now["client"], (size, size_now)
     card.locator("a.reschedule").click()
@@ -296,7 +297,7 @@ def test_book_with_the_patient_picker_then_reschedule(
     expect(page.locator(f"#day-{new_day.isoformat()} article.appt", has_text=family)).to_have_attribute(
         "data-status", "arrived"
     )
-    page.screenshot(path=str(tmp_path / f"{size}-schedule-moved.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{size}-schedule-moved.png"), full_page=True)
     page.context.close()
     assert errors == []
 
@@ -351,6 +352,37 @@ def test_before_after_comparison_renders(browser, live_server: str, size: str, t
     expect(box.locator(".cap-before")).to_have_text("Before · 5 Mar 2025")
     size_now = overflow(page)
     assert size_now["scroll"] <= size_now["client"], (size, size_now)
-    page.screenshot(path=str(tmp_path / f"{size}-before-after.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{size}-before-after.png"), full_page=True)
     page.context.close()
     assert errors == []
+
+
+def test_intake_steps_fit(browser, live_server: str, viewport: str) -> None:
+    """Every step of the patient's intake, and the form with its error summary, fits the screen."""
+    from playwright.sync_api import expect
+
+    pid = new_patient(live_server, f"Fit{viewport.replace('-', '')}")
+    r = httpx.post(
+        f"{live_server}/api/patients/{pid}/links", json={"form": "intake"}, auth=auth("front_desk")
+    )
+    assert r.status_code == 201, r.text
+    page = browser.new_context(**VIEWPORTS[viewport]).new_page()
+    page.goto(r.json()["url"])
+    for i in range(1, 10):
+        expect(page.locator("#progress-text")).to_contain_text(f"Step {i} of 9")
+        size = overflow(page)
+        assert size["scroll"] <= size["client"], (viewport, i, size)
+        nav = page.locator("section.step:visible .step-nav").bounding_box()
+        assert nav is not None and nav["x"] + nav["width"] <= VIEWPORTS[viewport]["viewport"]["width"]
+        page.screenshot(path=str(SHOTS / f"{viewport}-intake-step-{i}.png"), full_page=True)
+        if i < 9:
+            page.locator("section.step:visible button.next").click()
+    page.fill("#notes", "n")
+    page.evaluate("() => { document.getElementById('prev_units').value = 'lots'; }")
+    page.evaluate("() => { document.getElementById('has_previous_toxin-yes').checked = true; }")
+    page.click("#send")
+    expect(page.locator("#error-summary")).to_be_visible()
+    size = overflow(page)
+    assert size["scroll"] <= size["client"], (viewport, "error summary", size)
+    page.screenshot(path=str(SHOTS / f"{viewport}-intake-errors.png"), full_page=True)
+    page.context.close()

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from rhytid._cli_web import create_demo_data
 from rhytid.store.testing import temporary_database
+from rhytid.web._words import field_label
 
 from .conftest import DOC, EMAIL, KINDS, POSTGRES_URL, SIGNATURE, auth, png, served
 from .test_api import ANSWERS, GLABELLAR
@@ -168,7 +169,7 @@ def test_treatment_is_refused_without_consent_and_recorded_once_signed(clinic: C
             data={"csrf_token": _csrf(form.text), "plan_id": str(plan), "vial_id": str(vial)},
         )
     assert page.status_code == 422
-    assert re.search(r'id="form-error" role="alert">consent: Cora Consent has no current signed', page.text)
+    assert re.search(r'id="form-error" role="alert">Consent: Cora Consent has no current signed', page.text)
 
     # the patient signs on their phone through the link
     done = _sign(_link(api, pid, "toxin_treatment"), GOOD)
@@ -316,7 +317,7 @@ def test_bad_signing_input_is_shown_next_to_its_field_and_nothing_is_stored(
         start = r.text.index(f'id="q-{field}" class="invalid" aria-describedby="error-{field}"')
         shown = re.search(rf'id="error-{field}" role="alert">([^<]*)<', r.text)
         assert shown and start < shown.start() < r.text.index('id="consent-submit"')
-    assert shown and shown.group(1).startswith(f"{field}:") and words in shown.group(1), shown
+    assert shown and shown.group(1).startswith(f"{field_label(field)}:") and words in shown.group(1), shown
     if field != "signed_name":
         assert 'value="Cora Consent"' in r.text  # the typed name is kept
     assert _consents(api, pid) == []
@@ -411,7 +412,7 @@ def test_withdrawn_consent_no_longer_counts_and_the_signed_row_is_kept(clinic: C
         assert bad.status_code == 422, bad.text[:300]
         assert bad.text.count('role="alert"') == 1
         shown = re.search(rf'id="error-reason-{signed["id"]}" role="alert">([^<]*)<', bad.text)
-        assert shown and shown.group(1).startswith("reason: say how the patient withdrew it"), shown
+        assert shown and shown.group(1).startswith("Reason: say how the patient withdrew it"), shown
         assert bad.text.index(f'id="q-reason-{signed["id"]}"') < shown.start()
         assert _consents(api, pid)[0]["withdrawn_at"] is None
         # the patient phoned to withdraw it: recorded with the reason

@@ -366,3 +366,64 @@ def test_fhir_export_of_a_full_record_meets_the_official_r5_json_schema(
     broken = json.loads(json.dumps(data))
     broken["entry"][0]["resource"]["notAnElement"] = True
     assert not r5_validator.is_valid(broken)
+
+
+def test_fhir_export_downloads_as_a_file_from_the_record(
+    app_client: httpx.Client, full: dict[str, Any]
+) -> None:
+    """The record's download link names the export; the answer is an attachment with a filename
+    that says whose record it is and from when, and it is audited as an export."""
+    from .test_pages import signed_in
+
+    pid = full["patient"]
+    family = app_client.get(f"/api/patients/{pid}", auth=DOC).json()["family_name"]
+    with signed_in(str(app_client.base_url), "clinician") as doc:
+        page = doc.get(f"/patients/{pid}").text
+        link = re.search(r'<a class="button" href="([^"]+)" id="fhir-download" download>([^<]+)</a>', page)
+        assert link and link.group(2) == "Download record (FHIR)", page[:500]
+        r = doc.get(link.group(1))  # the signed-in browser's cookie is enough for a GET
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    disposition = r.headers["content-disposition"]
+    name = re.fullmatch(
+        r'attachment; filename="(patient-(\d+)-([a-z0-9-]+)-(\d{4}-\d{2}-\d{2})\.fhir\.json)"', disposition
+    )
+    assert name, disposition
+    assert int(name.group(2)) == pid and name.group(3) == family.lower()
+    assert abs((dt.date.fromisoformat(name.group(4)) - dt.date.today()).days) <= 1
+    Bundle.model_validate(r.json())
+
+
+def test_fhir_filename_is_plain_ascii() -> None:
+    from types import SimpleNamespace
+
+    from rhytid.web._api import fhir_filename
+
+    name = fhir_filename(SimpleNamespace(id=7, family_name="García López/../x"))
+    assert re.fullmatch(r"patient-7-garcia-lopez-x-\d{4}-\d{2}-\d{2}\.fhir\.json", name), name
+    assert re.fullmatch(
+        r"patient-8-\d{4}-\d{2}-\d{2}\.fhir\.json", fhir_filename(SimpleNamespace(id=8, family_name="李"))
+    )
+
+
+def test_calendar_events_say_where_and_with_whom(app_client: httpx.Client, full: dict[str, Any]) -> None:
+    from .test_messages import _settings
+
+    assert (
+        _settings(
+            app_client,
+            name="Demo clinic",
+            phone="+49 30 1234567",
+            emergency_number="112",
+            address="Hauptstraße 1, Berlin",
+        ).status_code
+        == 303
+    )
+    r = app_client.get("/api/appointments.ics", auth=auth("front_desk"))
+    assert r.headers["content-disposition"] == 'attachment; filename="appointments.ics"'
+    cal = Calendar.from_ical(r.content)
+    booked = {str(e["uid"]): e for e in cal.walk("VEVENT")}[f"appointment-{full['booked']['id']}@rhytid"]
+    assert str(booked["location"]) == "Demo clinic, Hauptstraße 1, Berlin"
+    organizer = booked["organizer"]
+    assert str(organizer) == f"mailto:{full['clinician']['email']}"
+    assert organizer.params["cn"] == full["clinician"]["name"]
+    assert str(booked["description"]) == f"With {full['clinician']['name']}"

@@ -162,7 +162,7 @@ def test_filler_pages_rerender_bad_input_and_record(app_client: httpx.Client, do
     }
     r = doc.post(f"/patients/{pid}/fillers", data=fields)
     assert r.status_code == 422
-    assert re.search(r'id="site_2_volume_ml-error">site_2_volume_ml: ', r.text), r.text[:2000]
+    assert re.search(r'id="site_2_volume_ml-error">Site 2 — volume \(mL\): ', r.text), r.text[:2000]
     assert 'value="lots"' in r.text and "left &lt;fold&gt;</textarea>" in r.text
     assert '<option value="nasolabial_fold" selected>' in r.text
     r = doc.post(
@@ -170,7 +170,7 @@ def test_filler_pages_rerender_bad_input_and_record(app_client: httpx.Client, do
     )
     assert r.status_code == 422
     assert re.search(
-        r'id="hyaluronidase_on_hand-error">hyaluronidase_on_hand: confirm that hyaluronidase', r.text
+        r'id="hyaluronidase_on_hand-error">Hyaluronidase on hand: confirm that hyaluronidase', r.text
     )
     assert _ok(c.get(f"/api/patients/{pid}/filler-treatments", auth=DOC)) == []
     r = doc.post(f"/patients/{pid}/fillers", data={**fields, "site_2_volume_ml": "0.5"})
@@ -206,10 +206,10 @@ def test_syringe_page_rerenders_with_the_message_next_to_the_field(
         "syringe_ml": "1",
     }
     r = doc.post("/syringes", data=data)
-    assert r.status_code == 422 and re.search(r'id="expiry-error">expiry: lot OLD-HA expired on', r.text)
+    assert r.status_code == 422 and re.search(r'id="expiry-error">Expiry date: lot OLD-HA expired on', r.text)
     assert 'value="OLD-HA"' in r.text
     assert all(s["lot"] != "OLD-HA" for s in _ok(app_client.get("/api/syringes", auth=DOC)))
     r = doc.post("/syringes", data={**data, "expiry": "2099-01-01", "syringe_ml": "20"})
-    assert r.status_code == 422 and re.search(r'id="syringe_ml-error">syringe_ml: ', r.text)
+    assert r.status_code == 422 and re.search(r'id="syringe_ml-error">Syringe \(mL\): ', r.text)
     assert doc.post("/syringes", data={**data, "expiry": "2099-01-01"}).status_code == 303
     assert any(s["lot"] == "OLD-HA" for s in _ok(app_client.get("/api/syringes", auth=DOC)))

@@ -32,6 +32,7 @@ from aiosmtpd.controller import Controller
 from rhytid._cli_web import create_demo_data
 from rhytid.store.testing import temporary_database
 from rhytid.web import create_app, load_settings
+from rhytid.web._words import field_label
 
 from .conftest import DOC, EMAIL, KINDS, POSTGRES_URL, auth, serve
 from .test_consent import _csrf, signed_in
@@ -276,7 +277,7 @@ def test_closing_an_alert_needs_a_note(mail_clinic: Any) -> None:
         assert r.status_code == 422
         start = r.text.index('id="q-note" class="invalid" aria-describedby="error-note"')
         shown = re.search(r'id="error-note" role="alert">([^<]*)<', r.text)
-        assert shown and shown.start() > start and shown.group(1).startswith("note: say what was done")
+        assert shown and shown.start() > start and shown.group(1).startswith("Note: say what was done")
         assert any(a["id"] == rid for a in client.get("/api/alerts", auth=DOC).json())  # still open
         note = "Called Eva: left lid 1 mm lower, no other signs; review tomorrow"
         r = doc.post(f"/alerts/{rid}/close", data={"csrf_token": _csrf(page.text), "note": note})
@@ -376,7 +377,8 @@ def test_bad_clinic_settings_are_shown_next_to_the_field_and_nothing_is_stored(
     assert r.status_code == 422, r.text[:300]
     start = r.text.index(f'id="q-{field}" class="invalid" aria-describedby="error-{field}"')
     shown = re.search(rf'id="error-{field}" role="alert">([^<]*)<', r.text)
-    assert shown and shown.start() > start and shown.group(1).startswith(f"{field}:"), r.text[:2000]
+    label = field_label(field)  # the field in words, e.g. "Emergency number:"
+    assert shown and shown.start() > start and shown.group(1).startswith(f"{label}:"), r.text[:2000]
     assert words in shown.group(1).replace("&#39;", "'")
     assert r.text.count('role="alert"') == 1
     with signed_in(client, "admin") as admin:

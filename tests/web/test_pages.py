@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from rhytid._cli_web import DEMO_PASSWORD
+from rhytid.web._words import field_label
 
 from .conftest import EMAIL, auth, sign_consent
 
@@ -137,32 +138,32 @@ def test_assessment_with_photos_and_the_grade_plot(
 @pytest.mark.parametrize(
     ("fields", "files", "status", "words"),
     [
-        ({"glabellar_rest": "1", "glabellar_max": "7"}, None, 422, ["grades.glabellar.max"]),
-        ({"glabellar_rest": "1"}, None, 422, ["grades.glabellar.max"]),
-        ({}, None, 422, ["grades:"]),
+        ({"glabellar_rest": "1", "glabellar_max": "7"}, None, 422, ["Grades — glabellar — max:"]),
+        ({"glabellar_rest": "1"}, None, 422, ["Grades — glabellar — max:"]),
+        ({}, None, 422, ["Grades:"]),
         (
             {"assessed_on": "31/12/2025", "glabellar_rest": "1", "glabellar_max": "2"},
             None,
             422,
-            ["assessed_on"],
+            ["Date of the assessment:"],
         ),
         (
             {"glabellar_rest": "1", "glabellar_max": "2"},
             [("notes.txt", b"hello", "text/plain")],
             422,
-            ["photos:", "notes.txt"],
+            ["Photos:", "notes.txt"],
         ),
         (
             {"glabellar_rest": "1", "glabellar_max": "2"},
             [("fake.png", b"GIF89a....", "image/png")],
             422,
-            ["photos:", "fake.png"],
+            ["Photos:", "fake.png"],
         ),
         (
             {"glabellar_rest": "1", "glabellar_max": "2"},
             [("ok.png", PNG, "image/png"), ("huge.png", PNG + b"\x00" * (10 * 1024 * 1024), "image/png")],
             413,
-            ["photos:", "huge.png"],
+            ["Photos:", "huge.png"],
         ),
     ],
     ids=[
@@ -225,7 +226,7 @@ def test_bad_adverse_event_rerenders_the_form_with_the_input(
     r = doc.post(f"/patients/{pid}/adverse-events", data=data)
     assert r.status_code == 422, r.text[:300]
     error = re.search(r'id="form-error" role="alert">([^<]*)<', r.text)
-    assert error and error.group(1).startswith(word), r.text[:800]
+    assert error and error.group(1).startswith(f"{field_label(word)}:"), r.text[:800]
     assert "small bruise &lt;left&gt; brow</textarea>" in r.text
     if data["kind"]:
         assert 'value="bruising"' in r.text
@@ -275,6 +276,6 @@ def test_refused_vial_rerenders_the_treatment_form(app_client: httpx.Client, doc
     )
     assert r.status_code == 422, r.text[:300]
     error = re.search(r'id="form-error" role="alert">([^<]*)<', r.text)
-    assert error and error.group(1).startswith("vial_id"), r.text[:800]
+    assert error and error.group(1).startswith("Vial: "), r.text[:800]
     assert "left &lt;brow&gt;</textarea>" in r.text
     assert app_client.get(f"/api/patients/{p}/treatments", auth=api).json() == []

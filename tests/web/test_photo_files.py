@@ -84,7 +84,7 @@ def test_a_refused_assessment_leaves_no_photo_file(clinic: Clinic) -> None:
     )
     assert r.status_code == 409, r.text[:300]
     error = re.search(r'id="form-error" role="alert">([^<]*)<', r.text)
-    assert error and error.group(1).startswith("assessment: the database refused it"), r.text[:800]
+    assert error and error.group(1).startswith("Assessment: the database refused it"), r.text[:800]
     assert ">kept</textarea>" in r.text
     assert files(clinic.photos) == before  # neither file: no new name, no staged temporary file
     assert _assessments(clinic, pid) == []

@@ -145,7 +145,7 @@ def test_photos_strip_and_before_after_pairs_of_one_view(app_client: httpx.Clien
         assert add_photos(doc, pid, "2025-04-20", "frontal_rest", (60, 200, 60)).status_code == 303
         bad = add_photos(doc, pid, "2025-05-01", "upside_down", (0, 0, 0))
         assert (
-            bad.status_code == 422 and "photo_view: &#39;upside_down&#39; is not a standard view" in bad.text
+            bad.status_code == 422 and "Photo view: &#39;upside_down&#39; is not a standard view" in bad.text
         )
         page = doc.get(f"/patients/{pid}").text
     rows = _ok(app_client.get(f"/api/patients/{pid}/assessments", auth=DOC))

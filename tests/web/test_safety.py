@@ -341,7 +341,7 @@ def test_inventory_refuses_an_expired_vial_and_flags_one_past_its_use_by(
         },
     )
     assert r.status_code == 422
-    assert re.search(r'id="expiry-error">expiry: lot FORM-EXP expired on', r.text)
+    assert re.search(r'id="expiry-error">Expiry date: lot FORM-EXP expired on', r.text)
     assert 'value="FORM-EXP"' in r.text
     assert all(v["lot"] != "FORM-EXP" for v in _ok(c.get("/api/vials", auth=DOC)))
 

@@ -76,7 +76,7 @@ def test_a_booking_in_the_past_is_refused_and_nothing_stored(
     }
     r = desk.post("/appointments", data=form)
     assert r.status_code == 422
-    assert re.search(r'id="form-error"[^>]*>starts_at: .* has already passed', r.text)
+    assert re.search(r'id="form-error"[^>]*>Start time: .* has already passed', r.text)
     assert f'value="{form["starts_at"]}"' in r.text
     assert _appointments(app_client, pid) == []
 
@@ -134,7 +134,7 @@ def test_week_page_shows_statuses_and_reasons(app_client: httpx.Client, desk: ht
         f"/appointments/{second}/status",
         data={"csrf_token": _csrf(page.text), "status": "cancelled", "reason": ""},
     )
-    assert r.status_code == 422 and "reason: say why" in r.text
+    assert r.status_code == 422 and "Reason: say why" in r.text
     desk.post(
         f"/appointments/{second}/status",
         data={"csrf_token": _csrf(page.text), "status": "cancelled", "reason": "clinic closed for training"},
@@ -192,7 +192,7 @@ def test_reschedule_moves_atomically(app_client: httpx.Client, desk: httpx.Clien
         f"/appointments/{a}/reschedule",
         data={"csrf_token": _csrf(form.text), "starts_at": "soon", "clinician_id": ""},
     )
-    assert r.status_code == 422 and "starts_at: &#39;soon&#39; is not a date" in r.text
+    assert r.status_code == 422 and "Start time: &#39;soon&#39; is not a date" in r.text
     assert [x["starts_at"][:16] for x in _appointments(app_client, pid)][-1] == t4.isoformat()[:16]
 
 

@@ -121,6 +121,8 @@ class History(_Answers):
     allergies: tuple[Allergy, ...] | None = None
     conditions: tuple[ConditionCode, ...] | None = None
     medications: tuple[MedicineCode, ...] | None = None
+    #: Medicines the list does not name, in the patient's own words (optional, not screened by code).
+    other_medicines: str | None = None
     pregnant: StrictBool | None = None
     breastfeeding: StrictBool | None = None
     infection_at_injection_site: StrictBool | None = None
@@ -137,7 +139,9 @@ class History(_Answers):
 
 #: The answers a complete questionnaire must hold (free text is optional).
 ANSWERED_FIELDS: tuple[str, ...] = tuple(
-    name for name in History.model_fields if name not in ("schema_version", "facial_surgery_details", "notes")
+    name
+    for name in History.model_fields
+    if name not in ("schema_version", "facial_surgery_details", "other_medicines", "notes")
 )
 
 

@@ -241,6 +241,14 @@ def _previous_findings(
     ]
     if droops:
         out.append(_finding("previous_droop", "previous_droop", f"previous {' and '.join(droops)} droop"))
+    if history.other_medicines:
+        out.append(
+            _finding(
+                "other_medicines",
+                "other_medicines",
+                f"medicines named by the patient: {history.other_medicines}; check them for interactions",
+            )
+        )
     if history.facial_surgery:
         detail = f": {history.facial_surgery_details}" if history.facial_surgery_details else ""
         out.append(_finding("facial_surgery", "facial_surgery", f"previous facial surgery{detail}"))

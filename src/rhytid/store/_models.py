@@ -35,6 +35,7 @@ __all__ = [
     "Base",
     "Clinic",
     "ClinicContact",
+    "ClinicProfile",
     "Consent",
     "FillerSite",
     "FillerSyringe",
@@ -540,3 +541,15 @@ class UserTotp(Base):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_step: Mapped[int] = mapped_column(BigInteger, default=0)
     recovery_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ClinicProfile(Base):
+    """What the clinic shows of itself: its opening hours (weekday -> [opens, closes], clinic-local
+    ``HH:MM``) and its logo (a PNG or JPEG, base64 so that every backup format carries it)."""
+
+    __tablename__ = "clinic_profiles"
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    logo_type: Mapped[str | None] = mapped_column(String(20))
+    logo_b64: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, File, Form, HTTPException, Query, Request, Response, UploadFile
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from rhytid.clinic import vial_use_by
 from rhytid.interop import appointments_calendar, patient_bundle
 from rhytid.store import _inventory as inv
+from rhytid.store import _messages as msg
 from rhytid.store import _planner as planner
 from rhytid.store import accounts, links, repo, review, schedule, sessions
 from rhytid.store import models as m
@@ -375,7 +378,19 @@ def export_fhir(db: DbSession, user: ClinicalUser, patient_id: int) -> Response:
     body = patient_bundle(record)  # built first: an export that fails is not logged as done
     repo.audit(db, actor_of(user), "export", "patient", patient_id, patient_id, "fhir")
     db.commit()
-    return Response(body, media_type="application/fhir+json")
+    return Response(
+        body,
+        media_type="application/fhir+json",
+        headers={"Content-Disposition": f'attachment; filename="{fhir_filename(record["patient"])}"'},
+    )
+
+
+def fhir_filename(patient: Any) -> str:
+    """``patient-12-garcia-lopez-2026-12-02.fhir.json``: the id, the family name in plain ASCII
+    letters and today's date, so that a download folder sorts and tells the files apart."""
+    ascii_name = unicodedata.normalize("NFKD", str(patient.family_name)).encode("ascii", "ignore").decode()
+    slug = "-".join("".join(c if c.isalnum() else " " for c in ascii_name.lower()).split())[:40]
+    return f"patient-{patient.id}{'-' + slug if slug else ''}-{utcnow().date().isoformat()}.fhir.json"
 
 
 # --- clinical ----------------------------------------------------------------------------------
@@ -728,7 +743,18 @@ def appointments_ics(
     names = {
         r.patient_id: repo.get_patient(db=db, patient_id=r.patient_id, actor=actor_of(user)) for r in rows
     }
-    body = appointments_calendar(rows, {k: v.given_name[:1] + v.family_name[:1] for k, v in names.items()})
+    clinic = db.get(m.Clinic, user.clinic_id)
+    address = msg.clinic_contact(db, user.clinic_id).address
+    place = ", ".join(p for p in (clinic.name if clinic else None, address) if p)
+    staff = {
+        u.id: (u.name, u.email) for u in db.scalars(select(m.User).where(m.User.clinic_id == user.clinic_id))
+    }
+    body = appointments_calendar(
+        rows,
+        {k: v.given_name[:1] + v.family_name[:1] for k, v in names.items()},
+        location=place or None,
+        clinicians=staff,
+    )
     repo.audit(db, actor_of(user), "export", "appointment", None, None, f"ics: {len(rows)} appointments")
     db.commit()  # after the calendar was built: a failed export is not logged as done
     return Response(

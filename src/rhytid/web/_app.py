@@ -30,6 +30,7 @@ from rhytid.web import (
     _admin,
     _api,
     _clinic_messages,
+    _clinic_profile,
     _consent,
     _filler,
     _intake,
@@ -200,6 +201,7 @@ def create_app(
     app.include_router(_clinic_messages.api)
     app.include_router(_consent.router)
     app.include_router(_clinic_messages.router)
+    app.include_router(_clinic_profile.router)
     app.include_router(_schedule.api)
     app.include_router(_schedule.router)
     app.include_router(_reports.router)

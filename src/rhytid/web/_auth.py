@@ -323,6 +323,15 @@ def current_user(request: Request) -> m.User:
                 request.state.time_zone = db.scalar(
                     select(m.Clinic.time_zone).where(m.Clinic.id == user.clinic_id)
                 )
+                request.state.clinic_name = db.scalar(
+                    select(m.Clinic.name).where(m.Clinic.id == user.clinic_id)
+                )
+                request.state.clinic_logo = (
+                    db.scalar(
+                        select(m.ClinicProfile.logo_type).where(m.ClinicProfile.clinic_id == user.clinic_id)
+                    )
+                    is not None
+                )
             db.rollback()
     except AccountLocked as exc:
         raise locked_response(request, exc) from None

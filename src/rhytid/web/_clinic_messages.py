@@ -9,6 +9,7 @@ someone when it did not. Tap-to-call links for the clinic and the emergency numb
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -18,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rhytid.store import NotFoundError, StoreError, repo
+from rhytid.store import _clinic_profile as clinic_profile
 from rhytid.store import _messages as msg
 from rhytid.store import models as m
+from rhytid.store._hours import WEEKDAYS
 from rhytid.web._auth import AdminUser, AnyUser, ClinicalUser, DbSession, actor_of, make_link, settings_of
 from rhytid.web._consent import consent_url
 from rhytid.web._delivery import delivery_of
@@ -72,10 +75,18 @@ _SETTINGS = ("name", "phone", "address", "emergency_number", "on_call_user_id", 
 
 
 def _settings_page(
-    request: Request, db: Session, user: m.User, values: dict[str, str] | None = None, error: str = ""
+    request: Request,
+    db: Session,
+    user: m.User,
+    values: dict[str, str] | None = None,
+    error: str = "",
+    hours: Mapping[int, tuple[str, str]] | None = None,
 ) -> HTMLResponse:
+    """The settings page; ``hours`` are opening hours as entered (kept when they were refused)."""
     clinic = db.get(m.Clinic, user.clinic_id)
     contact = msg.clinic_contact(db, user.clinic_id)
+    shown_hours = hours if hours is not None else clinic_profile.opening_hours(db, user.clinic_id)
+    has_logo = clinic_profile.logo(db, user.clinic_id) is not None
     clinicians = [
         u for u in repo.list_users(db=db, actor=actor_of(user)) if u.role == "clinician" and u.active
     ]
@@ -100,7 +111,12 @@ def _settings_page(
         delivery=delivery_of(settings_of(request)),
         escalation_minutes=msg.timing("escalation_minutes"),
         form_error=error,
-        error_at=field if field in _SETTINGS else "",
+        error_at=field if field in (*_SETTINGS, "opening_hours", "logo") else "",
+        weekdays=WEEKDAYS,
+        hours=shown_hours,
+        has_logo=has_logo,
+        max_logo_kb=clinic_profile.MAX_LOGO_BYTES // 1024,
+        saved=request.query_params.get("saved", ""),
     )
 
 

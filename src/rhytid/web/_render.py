@@ -21,6 +21,7 @@ from rhytid.store._models import utcnow
 from rhytid.store._time import to_local, to_utc, zone
 from rhytid.web._auth import csrf_token
 from rhytid.web._record import PHOTO_VIEWS
+from rhytid.web._words import staff_words
 
 __all__ = [
     "clinic_zone",
@@ -35,6 +36,7 @@ __all__ = [
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["label"] = lambda code: str(code).replace("_", " ")
+templates.env.filters["words"] = staff_words  # an error message with its field in words
 templates.env.globals["PRODUCTS"] = PRODUCTS
 templates.env.globals["PHOTO_VIEWS"] = PHOTO_VIEWS
 
@@ -78,12 +80,23 @@ def local_today(request: Request) -> dt.date:
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Template ``name`` with the user, CSRF token and clinic zone beside ``context``."""
+    """Template ``name`` with the user, CSRF token, clinic zone, name and logo beside ``context``;
+    its error messages name their field in words (``Plan: …``, never ``plan_id: …``)."""
     user = getattr(request.state, "user", None)
+    for key in ("error", "form_error", "message"):
+        if isinstance(context.get(key), str):
+            context[key] = staff_words(context[key])
     return templates.TemplateResponse(
         request,
         name,
-        {"user": user, "csrf": csrf_token(request), "tz": clinic_zone(request), **context},
+        {
+            "user": user,
+            "csrf": csrf_token(request),
+            "tz": clinic_zone(request),
+            "clinic_name": getattr(request.state, "clinic_name", None),
+            "clinic_logo": getattr(request.state, "clinic_logo", False),
+            **context,
+        },
         status_code=status,
     )
 
