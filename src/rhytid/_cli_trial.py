@@ -9,12 +9,14 @@ with figures (:mod:`rhytid.report`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,13 +31,22 @@ _AREA_HELP = "glabellar | forehead | lateral-canthal | forehead+glabellar"
 
 
 def trial(
-    area: Annotated[str, typer.Option("--area", help=_AREA_HELP)],
-    product: Annotated[str, typer.Option("--product", help="Product name, e.g. onabotulinumtoxinA.")],
-    dose: Annotated[float, typer.Option("--dose", help="Total units of the product (label pattern scaled).")],
+    area: Annotated[str | None, typer.Option("--area", help=_AREA_HELP)] = None,
+    product: Annotated[
+        str | None, typer.Option("--product", help="Product name, e.g. onabotulinumtoxinA.")
+    ] = None,
+    dose: Annotated[
+        float | None, typer.Option("--dose", help="Total units of the product (label pattern scaled).")
+    ] = None,
+    design_file: Annotated[
+        Path | None,
+        typer.Option("--design", metavar="FILE", help="Trial design file (TOML): arms, placebo, visits."),
+    ] = None,
     patients: Annotated[
-        int, typer.Option("--patients", help="Patients randomised (3:1 toxin:placebo).")
-    ] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 1,
+        int | None,
+        typer.Option("--patients", help="Patients randomised (label: 3:1 toxin:placebo)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (same seed, same result).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (CONTRACTS.md).")] = False,
     report: Annotated[
         Path | None, typer.Option("--report", metavar="DIR", help="Write figures and index.html.")
@@ -44,11 +55,45 @@ def trial(
         str | None,
         typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786."),
     ] = None,
+    uncertainty: Annotated[
+        bool,
+        typer.Option("--uncertainty", help="Add 90% predictive intervals (parameters and trial sampling)."),
+    ] = False,
+    draws: Annotated[
+        int, typer.Option("--draws", help="Parameter draws for --uncertainty (each runs the trial).")
+    ] = 24,
 ) -> None:
-    """Run a virtual randomised, placebo-controlled trial of a toxin in a treatment area."""
+    """Run a virtual randomised, placebo-controlled trial: the label pattern of a product in an area
+    (--area/--product/--dose), or any design with arms of their own (--design FILE)."""
+    if design_file is not None:
+        if area is not None or product is not None or dose is not None:
+            raise TrialError("--design: give a design file or --area/--product/--dose, not both")
+        if report is not None:
+            raise TrialError("--report: figures are drawn for the label shortcut only; drop --report")
+        _trial_design(design_file, patients, seed, as_json, scheduler, uncertainty, draws)
+        return
+    missing = [n for n, v in (("--area", area), ("--product", product), ("--dose", dose)) if v is None]
+    if missing:
+        raise TrialError(f"{missing[0]}: missing; give --area, --product and --dose, or --design FILE")
+    assert area is not None and product is not None and dose is not None
     from rhytid.trial import TrialDesign, run_trial
 
-    design = TrialDesign(area=area, product=product, dose_units=dose, patients=patients, seed=seed)
+    design = TrialDesign(
+        area=area,
+        product=product,
+        dose_units=dose,
+        patients=2000 if patients is None else patients,
+        seed=1 if seed is None else seed,
+    )
+    if uncertainty:
+        from rhytid.trial._posterior import trial_with_uncertainty
+
+        _check_draws(draws)
+        out = trial_with_uncertainty(
+            lambda tp, s: run_trial(dataclasses.replace(design, seed=s), tp).to_dict(), design.seed, draws
+        )
+        _emit(out, as_json, lambda: _print_label_dict(out))
+        return
     if as_json:
         result = run_trial(design, scheduler=scheduler)
     else:
@@ -76,6 +121,118 @@ def trial(
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         _print_trial(result)
+
+
+def _check_draws(draws: int) -> None:
+    if not 4 <= draws <= 1000:
+        raise TrialError(f"--draws must be between 4 and 1000, got {draws}")
+
+
+def _emit(out: dict[str, Any], as_json: bool, table: Callable[[], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        table()
+
+
+def _trial_design(
+    path: Path,
+    patients: int | None,
+    seed: int | None,
+    as_json: bool,
+    scheduler: str | None,
+    uncertainty: bool,
+    draws: int,
+) -> None:
+    from rhytid.trial._design_file import load_design, run_design
+
+    spec = load_design(path)
+    if uncertainty:
+        from rhytid.trial._posterior import trial_with_uncertainty
+
+        _check_draws(draws)
+        out = trial_with_uncertainty(
+            lambda tp, s: run_design(spec, tp, patients=patients, seed=s).to_dict(),
+            spec.seed if seed is None else seed,
+            draws,
+        )
+    else:
+        out = run_design(spec, patients=patients, seed=seed, scheduler=scheduler).to_dict()
+    _emit(out, as_json, lambda: _print_design(out))
+
+
+def _fmt(rates: dict[str, Any], arm: str) -> str:
+    v = rates.get(arm)
+    if v is None:
+        return "-"
+    pi = rates.get(f"{arm}_pi90")
+    ci = rates.get(f"{arm}_ci95")
+    if pi:
+        return f"{v:.1%} (90% PI {pi[0]:.1%}-{pi[1]:.1%})"
+    return f"{v:.1%} ({ci[0]:.1%}-{ci[1]:.1%})" if ci else f"{v:.1%}"
+
+
+def _print_design(d: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    des = d["design"]
+    arms = [a["name"] for a in d["arms"]]
+    sizes = ", ".join(f"{a['name']} {a['n']}" for a in d["arms"])
+    console.print(f"[bold]{des['name']}[/bold] ({des['area']}; seed {des['seed']}): {sizes}")
+    interval = "90% predictive interval" if any("_pi90" in k for k in json.dumps(d).split('"')) else "95% CI"
+    for ep in ("none_or_mild", "improve2", "improve1"):
+        if ep not in des["endpoints"]:
+            continue
+        table = Table(title=f"{ep.replace('_', ' ')} at maximum contraction ({interval})")
+        table.add_column("day", justify="right")
+        for a in arms:
+            table.add_column(a, justify="right")
+        for v in d["visits"]:
+            table.add_row(str(v["day"]), *(_fmt(v[ep], a) for a in arms))
+        console.print(table)
+    for key in ("median_days_none_or_mild", "median_days_to_baseline"):
+        for arm, med in d.get(key, {}).items():
+            if arm.endswith(("_ci95", "_pi90")):
+                continue
+            pi = d[key].get(f"{arm}_pi90")
+            extra = f" (90% PI {pi[0]:g}-{pi[1]:g})" if pi else ""
+            console.print(f"{key.replace('_', ' ')}, {arm}: {med}{extra}")
+    for ev, rates in d["adverse_events"].items():
+        console.print(f"{ev.replace('_', ' ')}: " + "; ".join(f"{a} {_fmt(rates, a)}" for a in arms))
+
+
+def _print_label_dict(d: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    des = d["design"]
+    console.print(
+        f"[bold]{des['area']}[/bold]: {des['dose_units']} U {des['product']} (seed {des['seed']}), "
+        "with 90% predictive intervals (parameter uncertainty and trial sampling)"
+    )
+    table = Table(title="Responders at maximum contraction")
+    for col in ("day", "none or mild", "placebo", ">= 1 grade better", ">= 2 grades better"):
+        table.add_column(col, justify="right")
+    for v in d["visits"]:
+        table.add_row(
+            str(v["day"]),
+            _fmt(v["none_or_mild"], "treated"),
+            _fmt(v["none_or_mild"], "placebo"),
+            _fmt(v["improve1"], "treated"),
+            _fmt(v["improve2"], "treated"),
+        )
+    console.print(table)
+    for key in ("median_days_none_or_mild", "median_days_to_baseline"):
+        pi = d.get(f"{key}_pi90")
+        extra = f" (90% PI {pi[0]:g}-{pi[1]:g})" if pi else ""
+        console.print(f"{key.replace('_', ' ')}: {d[key]}{extra}")
+    for ev, rates in d["adverse_events"].items():
+        console.print(
+            f"{ev.replace('_', ' ')}: treated {_fmt(rates, 'treated')}, placebo {_fmt(rates, 'placebo')}"
+        )
 
 
 def _print_trial(result: TrialResult) -> None:
