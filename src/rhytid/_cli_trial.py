@@ -271,50 +271,91 @@ def _print_trial(result: TrialResult) -> None:
 
 
 def calibrate(
-    patients: Annotated[int, typer.Option("--patients", help="Patients per calibration trial.")] = 1600,
+    patients: Annotated[
+        int | None, typer.Option("--patients", help="Patients per calibration trial.")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every calibration trial.")] = 20260101,
-    max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Objective evaluations.")] = 110,
+    max_evaluations: Annotated[
+        int | None, typer.Option("--max-evaluations", help="Objective evaluations of the fit.")
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", help="Where to write calibrated.yaml (default: package data).")
+        Path | None,
+        typer.Option(
+            "--output",
+            metavar="DIR",
+            help="Folder of calibrated.yaml and posterior.yaml (default: package data).",
+        ),
     ] = None,
     validation: Annotated[Path, typer.Option("--validation", help="Folder of REPORT.md and figures.")] = Path(
         "validation"
     ),
+    parts: Annotated[
+        str,
+        typer.Option(
+            "--parts", help="Comma-separated: fit, posterior, logo, heldout, sobol, report (default all)."
+        ),
+    ] = ",".join(("fit", "posterior", "logo", "heldout", "sobol", "report")),
+    start: Annotated[
+        str,
+        typer.Option("--start", help="stored (warm start from calibrated.yaml) | base (packaged values)."),
+    ] = "stored",
+    sobol_n: Annotated[
+        int | None, typer.Option("--sobol-n", help="Sobol base sample (a power of 2).")
+    ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Small trials and few evaluations: checks the pipeline in minutes."),
+    ] = False,
     report_only: Annotated[
-        bool, typer.Option("--report-only", help="Only regenerate REPORT.md from the stored calibration.")
+        bool,
+        typer.Option(
+            "--report-only", help="Only regenerate REPORT.md (same as --parts logo,heldout,report)."
+        ),
     ] = False,
 ) -> None:
-    """Fit the model's free parameters to the published trials and write calibrated.yaml + REPORT.md."""
-    from rhytid.report import write_validation_report
-    from rhytid.trial import TrialParameters
-    from rhytid.trial._calibrate import fit, stored_result
-    from rhytid.trial._calibrated_file import write_calibrated
+    """Fit the shared parameters to the glabellar and forehead trials, then the posterior, leave-one-group-out
+    and held-out predictions, Sobol indices and validation/REPORT.md (rhytid.trial._credibility)."""
+    from rhytid.trial._credibility import PARTS, run_credibility
 
-    if patients < 200:
-        raise TrialError(f"--patients must be at least 200 for a calibration, got {patients}")
-    if max_evaluations < 1:
-        raise TrialError(f"--max-evaluations must be at least 1, got {max_evaluations}")
-    command = "rhytid calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    if report_only:
-        stored, stored_command = stored_result()
-        report = write_validation_report(stored, validation, stored_command)
-        typer.echo(f"report {report}")
-        return
-
-    def tick(k: int, obj: float) -> None:
-        typer.echo(f"evaluation {k}: objective {obj:.3f}", err=True)
-
-    result = fit(
-        TrialParameters.from_data(base=True),
-        patients=patients,
-        seed=seed,
-        max_evaluations=max_evaluations,
-        progress=tick,
+    chosen = (
+        ("logo", "heldout", "report")
+        if report_only
+        else tuple(x.strip() for x in parts.split(",") if x.strip())
     )
-    path = output or Path(str(resources.files("rhytid.data").joinpath("calibrated.yaml")))
-    write_calibrated(result, path, command.strip())
-    report = write_validation_report(result, validation, command.strip())
-    typer.echo(f"calibrated parameters written to {path}; report {report}")
+    bad = [x for x in chosen if x not in PARTS]
+    if bad or not chosen:
+        raise TrialError(f"--parts: each must be one of {', '.join(PARTS)}, got {parts!r}")
+    if start not in ("stored", "base"):
+        raise TrialError(f"--start must be stored or base, got {start!r}")
+    n = patients if patients is not None else (300 if quick else 1200)
+    if n < 200:
+        raise TrialError(f"--patients must be at least 200 for a calibration, got {n}")
+    evals = max_evaluations if max_evaluations is not None else (3 if quick else 30)
+    if evals < 1:
+        raise TrialError(f"--max-evaluations must be at least 1, got {evals}")
+    sn = sobol_n if sobol_n is not None else (2 if quick else 8)
+    if sn < 2 or sn & (sn - 1):
+        raise TrialError(f"--sobol-n must be a power of 2 (at least 2), got {sn}")
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+    command = "rhytid calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    run = run_credibility(
+        parts=tuple(p for p in PARTS if p in chosen),
+        patients=n,
+        seed=seed,
+        max_evaluations=evals,
+        start=start,
+        sobol_n=sn,
+        sobol_patients=200 if quick else 400,
+        heldout_patients=300 if quick else 1600,
+        data_dir=output,
+        validation=validation,
+        command=command.strip(),
+        say=lambda line: typer.echo(line, err=True),
+    )
+    times = ", ".join(f"{k} {v:.0f} s" for k, v in run.timings.items())
+    where = output or Path(str(resources.files("rhytid.data")))
+    typer.echo(f"parts {', '.join(chosen)} done ({times}); data in {where}; report in {validation}")
 
 
 def register(app: typer.Typer) -> None:
