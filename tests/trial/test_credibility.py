@@ -49,7 +49,10 @@ def test_interval_inside_and_standardised_error() -> None:
 
 
 def _fake_run(tmp_path: Path) -> CredibilityRun:
-    targets = [Target("a", 0.5, 0.05, "q", "Study A 2020, x", "glabellar onabotulinumtoxinA"), Target("b", 120.0, 10.0, "q", "Study B (y)", "forehead")]
+    targets = [
+        Target("a", 0.5, 0.05, "q", "Study A 2020, x", "glabellar onabotulinumtoxinA"),
+        Target("b", 120.0, 10.0, "q", "Study B (y)", "forehead"),
+    ]
     names = ("p1", "p2")
     jac = np.array([[2.0, 0.1], [0.1, 3.0], [0.0, 0.0]])
     post = Laplace.from_jacobian(jac, np.array([0.5, -1.0, 0.0]), {"p1": 1.0, "p2": 2.0}, names)
@@ -66,9 +69,21 @@ def _fake_run(tmp_path: Path) -> CredibilityRun:
         patients=200,
         optimiser="test",
     )
-    sob = SobolResult(names, ("y",), np.array([[0.6, 0.1]]), np.full((1, 2), 0.05), np.array([[0.7, 0.2]]), np.full((1, 2), 0.05), 8, 32)
+    sob = SobolResult(
+        names,
+        ("y",),
+        np.array([[0.6, 0.1]]),
+        np.full((1, 2), 0.05),
+        np.array([[0.7, 0.2]]),
+        np.full((1, 2), 0.05),
+        8,
+        32,
+    )
     run = CredibilityRun(result=result, posterior=post, jac=jac, residuals=np.array([0.5, -1.0, 0.0]))
-    run.fit_intervals = [Interval("a", targets[0].group, 0.5, 0.52, 0.06), Interval("b", "forehead", 120, 110, 12)]
+    run.fit_intervals = [
+        Interval("a", targets[0].group, 0.5, 0.52, 0.06),
+        Interval("b", "forehead", 120, 110, 12),
+    ]
     run.logo = {"forehead": [Interval("b", "forehead", 120, 90, 12)]}
     run.logo_shift = {"forehead": {"p1": 0.1, "p2": -0.4}}
     run.heldout = [Interval("h", "held out", 0.3, 0.4, 0.05)]
@@ -80,12 +95,22 @@ def _fake_run(tmp_path: Path) -> CredibilityRun:
 def test_report_sections_keep_fit_logo_and_held_out_apart(tmp_path: Path) -> None:
     run = _fake_run(tmp_path)
     text = "\n".join(credibility_sections(run, tmp_path))
-    a, b, c = text.index("## (a) Calibration fit"), text.index("## (b) Leave-one-group-out"), text.index("## (c) Held-out")
+    a, b, c = (
+        text.index("## (a) Calibration fit"),
+        text.index("## (b) Leave-one-group-out"),
+        text.index("## (c) Held-out"),
+    )
     assert a < b < c
-    assert "calibration 2 of 2 (100%)" in text and "leave-one-group-out 0 of 1 (0%)" in text and "held out 0 of 1" in text
+    assert (
+        "calibration 2 of 2 (100%)" in text
+        and "leave-one-group-out 0 of 1 (0%)" in text
+        and "held out 0 of 1" in text
+    )
     assert "Free parameters: 2" in text and "from 2 independent studies" in text
     assert "| b | forehead | 120 | 90 |" in text and "without forehead: p2 -0.40" in text
-    assert (tmp_path / "coverage.png").stat().st_size > 1000 and (tmp_path / "sobol.png").stat().st_size > 1000
+    assert (tmp_path / "coverage.png").stat().st_size > 1000 and (
+        tmp_path / "sobol.png"
+    ).stat().st_size > 1000
     assert "not a validation" in text
 
 

@@ -69,7 +69,12 @@ def test_misfit_inflates_the_covariance() -> None:
     jac = np.eye(3) * 5
     tight = Laplace.from_jacobian(np.vstack([jac, jac]), np.zeros(6), {"a": 1, "b": 1, "c": 1}, "abc")
     loose = Laplace.from_jacobian(np.vstack([jac, jac]), np.full(6, 3.0), {"a": 1, "b": 1, "c": 1}, "abc")
-    assert loose.scale == pytest.approx(6 * 9 / 3) and np.all(loose.sd > tight.sd)
+    assert loose.scale == pytest.approx(9 / 0.454936423119572) and np.all(loose.sd > tight.sd)
+    # one target far off does not inflate the rest: the scale reads the typical residual
+    one_off = Laplace.from_jacobian(
+        np.vstack([jac, jac]), np.array([20.0, 0, 0, 0, 0, 0]), {"a": 1, "b": 1, "c": 1}, "abc"
+    )
+    assert one_off.scale == 1.0
 
 
 def test_samples_follow_the_covariance_and_keep_thresholds_ordered() -> None:
@@ -122,3 +127,39 @@ def test_add_intervals_puts_one_beside_every_endpoint() -> None:
         "eyelid_ptosis" in out["adverse_events"] and "treated_pi90" in out["adverse_events"]["eyelid_ptosis"]
     )
     assert "seed_pi90" not in out["design"] and "day_pi90" not in out["visits"][0]
+
+
+def _label_run(design_patients: int = 80):
+    import dataclasses
+
+    from rhytid.trial import TrialDesign, run_trial
+
+    design = TrialDesign(
+        "glabellar", "onabotulinumtoxinA", 20, patients=design_patients, seed=4, visits=(30.0,)
+    )
+
+    def run(tp, seed):  # type: ignore[no-untyped-def]
+        return run_trial(dataclasses.replace(design, seed=seed), tp.replace(chunk_patients=60)).to_dict()
+
+    return run
+
+
+def test_trial_intervals_hold_the_central_value_and_widen_with_parameter_uncertainty() -> None:
+    from rhytid.trial import TrialParameters
+    from rhytid.trial._calibrate import ALL_FREE, get_free
+    from rhytid.trial._posterior import trial_with_uncertainty
+
+    tp = TrialParameters.from_data()
+    theta = {n: get_free(tp)[n] for n in ALL_FREE}
+    narrow = Laplace(ALL_FREE, theta, np.eye(len(ALL_FREE)) * 1e-6, 1.0)
+    wide = Laplace(ALL_FREE, theta, np.eye(len(ALL_FREE)) * 0.04, 1.0)
+    run = _label_run()
+    a = trial_with_uncertainty(run, 4, 4, posterior=narrow, base=tp)
+    b = trial_with_uncertainty(run, 4, 4, posterior=wide, base=tp)
+    nm_a, nm_b = a["visits"][0]["none_or_mild"], b["visits"][0]["none_or_mild"]
+    assert nm_a["treated_pi90"][0] <= nm_a["treated"] <= nm_a["treated_pi90"][1]
+    width = lambda x: x["treated_pi90"][1] - x["treated_pi90"][0]  # noqa: E731
+    assert width(nm_b) > width(nm_a) > 0  # sampling alone already gives a width
+    assert a["uncertainty"]["draws"] == 4
+    again = trial_with_uncertainty(run, 4, 4, posterior=narrow, base=tp)
+    assert again == a  # same seed, same intervals

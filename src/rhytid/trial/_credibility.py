@@ -188,7 +188,7 @@ def run_credibility(
         say(f"fit: objective {obj} ({result.evaluations} evaluations)")
     else:
         result, _ = stored_result(patients)
-    timings["fit"] = time.perf_counter() - t0
+    timings["fit" if "fit" in parts else "evaluate stored"] = time.perf_counter() - t0
     run = CredibilityRun(result=result, command=command, parts=parts)
     targets = result.targets
     tp = result.parameters

@@ -15,10 +15,12 @@ prior) in the log-parameters :math:`x = \ln\theta`, the forward-difference Jacob
 directions the targets do not see finite instead of infinite),
 
 .. math::  \Sigma = s^2\,\bigl(J^\top J + \sigma_0^{-2} I\bigr)^{-1},
-           \qquad s^2 = \max\Bigl(1, \frac{\lVert r(\hat x)\rVert^2}{m - p}\Bigr),
+           \qquad s^2 = \max\Bigl(1, \frac{\operatorname{median}_k r_k(\hat x)^2}{0.455}\Bigr),
 
-the factor :math:`s^2` inflating the covariance when the fit misses its targets by more than their
-stated sd (model discrepancy, ``m`` residuals, ``p`` parameters). Correlations are
+the factor :math:`s^2` inflating the covariance when the fit typically misses its targets by more
+than their stated sd (model discrepancy; 0.455 is the median of :math:`\chi^2_1`). The median, not
+the mean square, so that one target the model cannot reach (a structural misfit, which the
+report shows as such) does not widen every other interval until it covers anything. Correlations are
 :math:`\Sigma_{ij}/\sqrt{\Sigma_{ii}\Sigma_{jj}}`; a parameter is *weakly identified* when its
 posterior sd of :math:`\ln\theta` exceeds :data:`WEAK_SD` (the data leave it uncertain by more than
 a factor :math:`e^{0.5}`) or it correlates with another beyond :data:`WEAK_CORRELATION`.
@@ -70,6 +72,8 @@ Array = NDArray[np.float64]
 Z90 = 1.6448536269514722
 PRIOR_SD = 1.0
 WEAK_SD = 0.5
+#: median of a chi-square variable with one degree of freedom
+CHI2_1_MEDIAN = 0.454936423119572
 WEAK_CORRELATION = 0.9
 POSTERIOR_FILE = "posterior.yaml"
 _THRESHOLDS = ("threshold_none_mild", "threshold_mild_moderate", "threshold_moderate_severe")
@@ -129,9 +133,9 @@ class Laplace:
         prior_sd: float = PRIOR_SD,
         inflate: bool = True,
     ) -> Laplace:
-        m, p = jac.shape
+        p = jac.shape[1]
         info = jac.T @ jac + np.eye(p) / prior_sd**2
-        s2 = max(1.0, float(residuals @ residuals) / max(m - p, 1)) if inflate else 1.0
+        s2 = max(1.0, float(np.median(residuals**2)) / CHI2_1_MEDIAN) if inflate else 1.0
         cov = s2 * np.linalg.inv(info)
         return cls(tuple(names), {n: float(theta[n]) for n in names}, (cov + cov.T) / 2, s2, prior_sd)
 
