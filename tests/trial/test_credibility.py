@@ -118,3 +118,11 @@ def test_context_of_use_says_what_it_may_not_inform() -> None:
     text = "\n".join(context_of_use())
     assert "teaching" in text and "comparing plans" in text and "designing trials" in text
     assert "an individual's dose" in text and "**no**" in text and math.isfinite(len(text))
+
+
+def test_targets_the_parameters_were_not_fitted_to_are_marked(tmp_path: Path) -> None:
+    run = _fake_run(tmp_path)
+    run.unfitted_targets = ["b"]
+    text = "\n".join(credibility_sections(run, tmp_path))
+    assert "fitted without 1 of these targets** (b)" in text
+    assert "| b (not in the fit) | forehead |" in text and "| a | glabellar" in text

@@ -46,3 +46,15 @@ def test_outputs_that_do_not_move_get_zero_indices() -> None:
     )
     assert res.s1[0, 0] == pytest.approx(1.0, abs=0.1) and np.all(res.s1[1] == 0)
     assert {r["output"] for r in res.rows()} == {"a", "flat"}
+
+
+def test_result_round_trips_through_its_file_form() -> None:
+    from rhytid.trial._sensitivity import SobolResult
+
+    res = sobol_indices(ishigami, ["x1", "x2", "x3"], [(-math.pi, math.pi)] * 3, 64, seed=1)
+    back = SobolResult.from_dict(res.to_dict())
+    assert (
+        back.factors == res.factors
+        and np.array_equal(back.st, res.st)
+        and back.evaluations == res.evaluations
+    )

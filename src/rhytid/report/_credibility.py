@@ -47,13 +47,14 @@ def _pct(x: float, rate: bool) -> str:
     return f"{x:.3g}" if not rate else f"{x:.3f}"
 
 
-def _row(iv: Interval) -> str:
+def _row(iv: Interval, note: str = "") -> str:
     rate = abs(iv.published) <= 1.5 and abs(iv.model) <= 1.5
     lo, hi = iv.lo, iv.hi
     if rate:
         lo, hi = max(lo, 0.0), min(hi, 1.0)
+    name = f"{iv.name} ({note})" if note else iv.name
     return (
-        f"| {iv.name} | {iv.group} | {_pct(iv.published, rate)} | {_pct(iv.model, rate)} | "
+        f"| {name} | {iv.group} | {_pct(iv.published, rate)} | {_pct(iv.model, rate)} | "
         f"[{_pct(lo, rate)}, {_pct(hi, rate)}] | {iv.z:+.2f} | {'yes' if iv.inside else '**no**'} |"
     )
 
@@ -80,9 +81,20 @@ def credibility_sections(run: CredibilityRun, folder: Path) -> list[str]:
     jt = run.jac.T @ run.jac
     effective = float(np.trace(jt @ np.linalg.inv(jt + np.eye(p) / post.prior_sd**2)))
     studies = sorted({_study(t.source) for t in targets})
+    unfitted = set(run.unfitted_targets)
     out = [
         "## Summary",
         "",
+        *(
+            [
+                f"- **The parameters in use were fitted without {len(unfitted)} of these targets** "
+                f"({', '.join(sorted(unfitted))}): their rows under (a) are predictions of that fit, "
+                "marked 'not in the fit'. `rhytid calibrate --parts fit` fits all targets; "
+                "validation/two-area-fit/ records such a fit and why it is not installed.",
+            ]
+            if unfitted
+            else []
+        ),
         f"- Free parameters: {p} ({', '.join(post.names)}); one shared set for both areas, no per-area "
         "factors (anything that differs between areas is anatomy or skin with a source).",
         f"- Targets: {m} published values (+ 1 prior on the grade steps) from {len(studies)} independent "
@@ -99,7 +111,20 @@ def credibility_sections(run: CredibilityRun, folder: Path) -> list[str]:
         )
         + (f"; held out {_coverage(run.heldout)}" if run.heldout else "")
         + ".",
-        "- Run times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in run.timings.items()) + ".",
+        "- Run times of this command (s): " + ", ".join(f"{k} {v:.0f}" for k, v in run.timings.items()) + ".",
+        *(
+            [f"- Posterior and its Jacobians from `{run.posterior_command}` (data/posterior.yaml)."]
+            if run.posterior_command and run.posterior_command != run.command
+            else []
+        ),
+        *(
+            [
+                f"- Sobol indices from the last run that computed them (validation/sobol.json): "
+                f"{run.sobol_source}."
+            ]
+            if run.sobol_source
+            else []
+        ),
         "",
         "Standardised error = (model - published) / predictive sd; the predictive sd holds the",
         "parameter uncertainty (Laplace posterior, delta method) and the published trial's sampling",
@@ -107,10 +132,11 @@ def credibility_sections(run: CredibilityRun, folder: Path) -> list[str]:
         "",
         "## (a) Calibration fit",
         "",
-        "Every value here was fitted: agreement is a fit, not a validation.",
+        "Every value here was fitted (except rows marked 'not in the fit'): agreement is a fit, not a "
+        "validation.",
         "",
         *_HEAD,
-        *(_row(iv) for iv in run.fit_intervals),
+        *(_row(iv, "not in the fit" if iv.name in unfitted else "") for iv in run.fit_intervals),
         "",
         "### Parameters: posterior (Laplace approximation at the optimum)",
         "",

@@ -23,6 +23,7 @@ Parts (``--parts``), in order:
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -104,6 +105,9 @@ class CredibilityRun:
     timings: dict[str, float] = field(default_factory=dict)
     command: str = "rhytid calibrate"
     parts: tuple[str, ...] = PARTS
+    sobol_source: str = ""  # set when the Sobol indices were read from an earlier run's file
+    posterior_command: str = ""  # the run that computed the posterior (this one or an earlier one)
+    unfitted_targets: list[str] = field(default_factory=list)  # targets the parameters were not fitted to
 
 
 def logo_step(jac: Array, residuals: Array, left_out: list[int], prior_sd: float = PRIOR_SD) -> Array:
@@ -190,6 +194,11 @@ def run_credibility(
         result, _ = stored_result(patients)
     timings["fit" if "fit" in parts else "evaluate stored"] = time.perf_counter() - t0
     run = CredibilityRun(result=result, command=command, parts=parts)
+    if "fit" not in parts:
+        from rhytid._data import load_yaml
+
+        fitted_to = set(load_yaml("calibrated.yaml").get("provenance", {}).get("targets") or [])
+        run.unfitted_targets = [t.name for t in result.targets if fitted_to and t.name not in fitted_to]
     targets = result.targets
     tp = result.parameters
     theta = {n: result.fitted[n] for n in ALL_FREE}
@@ -242,10 +251,15 @@ def run_credibility(
         r0 = np.asarray(prov["residuals"], dtype=float)
         values = {k: float(v) for k, v in prov["values"].items()}
         held_j = prov.get("held_out") or {}
+        timings.pop("posterior", None)
+        run_from = str(prov.get("command", "rhytid calibrate"))
         if prov.get("targets") != [t.name for t in targets]:
             raise ValueError("posterior.yaml was made for other targets; run with --parts posterior")
-    timings["posterior"] = time.perf_counter() - t1
+    if "posterior" in parts:
+        timings["posterior"] = time.perf_counter() - t1
+        run_from = command
     run.posterior, run.jac, run.residuals = post, jac, r0
+    run.posterior_command = run_from
     run.fit_intervals = _intervals(post, jac, targets, values)
 
     if "logo" in parts:
@@ -281,11 +295,19 @@ def run_credibility(
             for t, v in zip(held, var_theta, strict=True)
         ]
 
+    sobol_file = validation / "sobol.json"
     if "sobol" in parts:
         t3 = time.perf_counter()
         run.sobol = trial_sobol(post, n_base=sobol_n, patients=sobol_patients, tp=tp)
         timings["sobol"] = time.perf_counter() - t3
         say(f"sobol: {run.sobol.evaluations} trials")
+        validation.mkdir(parents=True, exist_ok=True)
+        note = {"note": f"`{command}`"}
+        sobol_file.write_text(json.dumps(run.sobol.to_dict() | note, indent=1) + "\n", encoding="utf-8")
+    elif sobol_file.exists():  # the last Sobol run, kept for a report regenerated without it
+        stored_sobol = json.loads(sobol_file.read_text(encoding="utf-8"))
+        run.sobol = SobolResult.from_dict(stored_sobol)
+        run.sobol_source = str(stored_sobol.get("note", "an earlier run"))
 
     if "report" in parts:
         t4 = time.perf_counter()

@@ -31,8 +31,8 @@ uncertainty plus the published trial's own sampling (its sd). For a virtual tria
 (:func:`trial_with_uncertainty`): ``draws`` parameter sets :math:`\theta_i \sim N(\hat x, \Sigma)`,
 each run with its own seed at the design's size, so the spread of an endpoint over the draws holds
 both the parameter uncertainty and the sampling of a trial of that size; the 90 % interval is
-:math:`\mu \pm 1.645\,\sigma` of the draws on a variance-stabilising scale (:math:`\arcsin\sqrt p`
-for rates, :math:`\ln` for durations), transformed back.
+the run at the fitted parameters :math:`\pm 1.645\,\sigma` of the draws on a variance-stabilising
+scale (:math:`\arcsin\sqrt p` for rates, :math:`\ln` for durations), transformed back.
 """
 
 from __future__ import annotations
@@ -276,16 +276,20 @@ def _get(d: Any, path: tuple[Any, ...]) -> Any:
     return d
 
 
-def interval90(values: Array, kind: str) -> list[float]:
-    """90 % interval of draws on a variance-stabilising scale (module docstring)."""
+def interval90(values: Array, kind: str, centre: float | None = None) -> list[float]:
+    """90 % interval of draws on a variance-stabilising scale (module docstring), about the mean
+    of the draws or, given, about ``centre`` (the run at the fitted parameters: with few draws
+    their mean wanders, and the interval should hold the value it is reported with)."""
     v = np.asarray(values, dtype=float)
     if kind == "rate":
         z = np.arcsin(np.sqrt(np.clip(v, 0.0, 1.0)))
-        mu, sd = float(z.mean()), float(z.std(ddof=1))
+        mu = float(z.mean()) if centre is None else math.asin(math.sqrt(min(max(centre, 0.0), 1.0)))
+        sd = float(z.std(ddof=1))
         lo, hi = max(mu - Z90 * sd, 0.0), min(mu + Z90 * sd, math.pi / 2)
         return [round(math.sin(lo) ** 2, 4), round(math.sin(hi) ** 2, 4)]
     z = np.log(np.maximum(v, 1.0))
-    mu, sd = float(z.mean()), float(z.std(ddof=1))
+    mu = float(z.mean()) if centre is None else math.log(max(centre, 1.0))
+    sd = float(z.std(ddof=1))
     return [float(round(math.exp(mu - Z90 * sd))), float(round(math.exp(mu + Z90 * sd)))]
 
 
@@ -294,7 +298,7 @@ def add_intervals(central: dict[str, Any], draws: list[dict[str, Any]]) -> dict[
     import copy
 
     out = copy.deepcopy(central)
-    for path, _, kind in _leaves(central):
+    for path, value, kind in _leaves(central):
         vals = []
         for d in draws:
             try:
@@ -306,7 +310,7 @@ def add_intervals(central: dict[str, Any], draws: list[dict[str, Any]]) -> dict[
         if len(vals) < 3:
             continue
         parent = _get(out, path[:-1])
-        parent[f"{path[-1]}_pi90"] = interval90(np.asarray(vals), kind)
+        parent[f"{path[-1]}_pi90"] = interval90(np.asarray(vals), kind, centre=value)
     return out
 
 

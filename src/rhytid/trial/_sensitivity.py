@@ -65,6 +65,31 @@ class SobolResult:
     n_base: int
     evaluations: int
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "factors": list(self.factors),
+            "outputs": list(self.outputs),
+            "S1": self.s1.tolist(),
+            "S1_conf": self.s1_conf.tolist(),
+            "ST": self.st.tolist(),
+            "ST_conf": self.st_conf.tolist(),
+            "n_base": self.n_base,
+            "evaluations": self.evaluations,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SobolResult:
+        return cls(
+            tuple(d["factors"]),
+            tuple(d["outputs"]),
+            np.asarray(d["S1"], dtype=float),
+            np.asarray(d["S1_conf"], dtype=float),
+            np.asarray(d["ST"], dtype=float),
+            np.asarray(d["ST_conf"], dtype=float),
+            int(d["n_base"]),
+            int(d["evaluations"]),
+        )
+
     def rows(self) -> list[dict[str, Any]]:
         return [
             {
