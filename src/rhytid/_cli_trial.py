@@ -304,7 +304,7 @@ def calibrate(
     ] = None,
     quick: Annotated[
         bool,
-        typer.Option("--quick", help="Small trials and few evaluations: checks the pipeline in minutes."),
+        typer.Option("--quick", help="Small trials, few evaluations; writes to build/calibrate-quick."),
     ] = False,
     report_only: Annotated[
         bool,
@@ -336,8 +336,16 @@ def calibrate(
     sn = sobol_n if sobol_n is not None else (2 if quick else 8)
     if sn < 2 or sn & (sn - 1):
         raise TrialError(f"--sobol-n must be a power of 2 (at least 2), got {sn}")
+    if quick and output is None:  # a quick run never replaces the package's calibration
+        output = Path("build") / "calibrate-quick"
+        if validation == Path("validation"):
+            validation = output / "validation"
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
+        stored = Path(str(resources.files("rhytid.data")))
+        for name in ("calibrated.yaml", "posterior.yaml"):  # later parts read them from output
+            if not (output / name).exists() and (stored / name).exists():
+                (output / name).write_bytes((stored / name).read_bytes())
     command = "rhytid calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     run = run_credibility(
         parts=tuple(p for p in PARTS if p in chosen),
