@@ -219,16 +219,16 @@ def _coverage_figure(run: CredibilityRun, folder: Path) -> list[str]:
     rows = [(label, iv, c) for label, ivs, c in sets for iv in ivs]
     fig = Figure(figsize=(7, 0.22 * len(rows) + 1.2), layout="constrained")
     ax = fig.add_subplot()
-    for i, (label, iv, c) in enumerate(rows):
+    for i, (_, iv, c) in enumerate(rows):
         ax.plot([-1.645, 1.645], [i, i], color="#cccccc", lw=4, solid_capstyle="butt")
-        ax.plot([-iv.z], [i], "o", color=c, label=label if i == [r[1] for r in rows].index(iv) else None)
+        ax.plot([-iv.z], [i], "o", color=c)
     ax.set_yticks(range(len(rows)), [f"{iv.name}" for _, iv, _ in rows], fontsize=6)
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel("(published - model) / predictive sd; grey: the 90 % predictive interval")
     handles = {label: c for label, _, c in sets}
     for label, c in handles.items():
         ax.plot([], [], "o", color=c, label=label)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=len(handles))
     fig.savefig(folder / "coverage.png", dpi=110)
     return ["![coverage of the 90 % predictive intervals](coverage.png)", ""]
 
