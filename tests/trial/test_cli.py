@@ -60,3 +60,32 @@ def test_unreachable_scheduler_is_bad_input(capsys: pytest.CaptureFixture[str]) 
 def test_calibrate_rejects_tiny_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calibrate", "--patients", "10"]) == 2
     assert "--patients" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--parts", "fit,dance"], "--parts"),
+        (["--start", "yesterday"], "--start"),
+        (["--sobol-n", "6"], "--sobol-n"),
+        (["--max-evaluations", "0"], "--max-evaluations"),
+    ],
+)
+def test_calibrate_bad_options_exit_2(
+    args: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["calibrate", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert option in err and len(err.splitlines()) == 1
+
+
+def test_trial_uncertainty_reports_predictive_intervals(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([*GLABELLAR_20U, "--patients", "80", "--uncertainty", "--draws", "4", "--json"])
+    assert code == 0
+    d = json.loads(capsys.readouterr().out)
+    nm = d["visits"][2]["none_or_mild"]
+    lo, hi = nm["treated_pi90"]
+    assert lo <= nm["treated"] <= hi and hi - lo > 0
+    assert "treated_pi90" in d["adverse_events"]["eyelid_ptosis"] and d["uncertainty"]["draws"] == 4
+    assert main([*GLABELLAR_20U, "--uncertainty", "--draws", "2"]) == 2
+    assert "--draws" in capsys.readouterr().err

@@ -45,7 +45,9 @@ def test_contract_shape(ona20: TrialResult) -> None:
     assert isinstance(d["median_days_none_or_mild"], int) and isinstance(d["median_days_to_baseline"], int)
 
 
-def test_glabellar_ona20_reproduces_the_published_trial(ona20: TrialResult) -> None:
+def test_glabellar_ona20_refit_stays_near_its_fitted_targets(ona20: TrialResult) -> None:
+    """A re-run of fitted targets (day 30, day 120, placebo, ptosis) with another seed: a fit, not a
+    reproduction. Only the separation from placebo at every visit was not fitted."""
     d = ona20.to_dict()
     assert abs(_visit(d, 30)["none_or_mild"]["treated"] - 0.77) <= 0.05
     assert abs(_visit(d, 120)["none_or_mild"]["treated"] - 0.25) <= 0.05

@@ -79,6 +79,12 @@ GRADE_STEP = "grade_step_balance"
 GRADE_STEP_PRIOR_SD = 0.15
 
 
+#: the group of a target without one in the file
+DEFAULT_GROUP = "glabellar onabotulinumtoxinA"
+#: every fitted parameter: the least-squares ones and the second-stage septum transmission
+ALL_FREE = (*FREE_PARAMETERS, "septum_transmission")
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -86,6 +92,7 @@ class Target:
     sd: float
     quantity: str
     source: str
+    group: str = DEFAULT_GROUP
 
 
 def load_targets() -> list[Target]:
@@ -94,7 +101,14 @@ def load_targets() -> list[Target]:
 
     data = load_yaml("calibration_targets.yaml")["targets"]
     return [
-        Target(k, float(v["value"]), float(v["sd"]), str(v["quantity"]), str(v["source"]))
+        Target(
+            k,
+            float(v["value"]),
+            float(v["sd"]),
+            str(v["quantity"]),
+            str(v["source"]),
+            str(v.get("group", DEFAULT_GROUP)),
+        )
         for k, v in data.items()
     ]
 
@@ -226,23 +240,27 @@ def _relapse(r: TrialResult, day: float) -> float:
     return float(np.mean(d <= day)) if len(d) else 1.0
 
 
-CALIBRATION_TRIALS: dict[str, tuple[str, float, tuple[float, ...]]] = {
-    "ona20": ("onabotulinumtoxinA", 20.0, (30.0, 120.0, 168.0)),
-    "ona40": ("onabotulinumtoxinA", 40.0, (30.0, 120.0, 168.0)),
-    "ona10": ("onabotulinumtoxinA", 10.0, (30.0, 120.0)),
-    "daxi40": ("daxibotulinumtoxinA", 40.0, (28.0, 120.0)),
-    "prabo20": ("prabotulinumtoxinA", 20.0, (30.0, 120.0)),
+#: the trials the targets refer to: key -> (area, product, total units, visits)
+CALIBRATION_TRIALS: dict[str, tuple[str, str, float, tuple[float, ...]]] = {
+    "ona20": ("glabellar", "onabotulinumtoxinA", 20.0, (30.0, 120.0, 168.0)),
+    "ona40": ("glabellar", "onabotulinumtoxinA", 40.0, (30.0, 120.0, 168.0)),
+    "ona10": ("glabellar", "onabotulinumtoxinA", 10.0, (30.0, 120.0)),
+    "daxi40": ("glabellar", "daxibotulinumtoxinA", 40.0, (28.0, 120.0)),
+    "prabo20": ("glabellar", "prabotulinumtoxinA", 20.0, (30.0, 120.0)),
+    # forehead lines: the label forehead pattern (20 U) with the glabellar pattern (20 U), graded
+    # on the forehead at maximum brow elevation (Solish 2016; the phase III FHL trials)
+    "fh_ona40": ("forehead+glabellar", "onabotulinumtoxinA", 40.0, (30.0,)),
 }
 
 
 def run_calibration_trials(
     tp: TrialParameters, patients: int, seed: int, workers: int = 2
 ) -> dict[str, TrialResult]:
-    """The glabellar trials the targets refer to (same seed for all: common random numbers)."""
+    """The trials the targets refer to (same seed for all: common random numbers)."""
 
     def one(key: str) -> TrialResult:
-        product, dose, visits = CALIBRATION_TRIALS[key]
-        design = TrialDesign("glabellar", product, dose, patients=patients, seed=seed, visits=visits)
+        area, product, dose, visits = CALIBRATION_TRIALS[key]
+        design = TrialDesign(area, product, dose, patients=patients, seed=seed, visits=visits)
         return run_trial(design, tp, workers=1)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -280,6 +298,9 @@ def model_values(tp: TrialParameters, patients: int, seed: int) -> dict[str, flo
         ),
         "daxi40_improve2_day30": float(t["daxi40"].rate("improve2")[0]),
         "prabo20_improve2_day30": float(t["prabo20"].rate("improve2")[0]),
+        "fh_ona40_none_or_mild_day30": float(t["fh_ona40"].rate("none_or_mild")[0]),
+        "fh_ona40_placebo_none_or_mild_day30": float(t["fh_ona40"].rate("none_or_mild", "placebo")[0]),
+        "fh_ona40_improve2_day30": float(t["fh_ona40"].rate("improve2")[0]),
     }
     for day, v in zip(DISPLACEMENT_DAYS, course, strict=True):
         out[f"inco30_displacement_day{day:g}"] = float(v)
@@ -319,12 +340,15 @@ def fit(
     seed: int = 20260101,
     max_evaluations: int = 110,
     progress: Callable[[int, float], None] | None = None,
+    targets: list[Target] | None = None,
+    septum_iterations: int = 14,
 ) -> CalibrationResult:
-    """Fit :data:`FREE_PARAMETERS` to the targets (module docstring)."""
+    """Fit :data:`FREE_PARAMETERS` to the targets (module docstring), starting from the free
+    values of ``tp``; ``targets``: a subset (leave-one-group-out), default every target."""
     from scipy.optimize import least_squares
 
     base = tp or TrialParameters.from_data()
-    targets = load_targets()
+    targets = load_targets() if targets is None else targets
     start = get_free(base)
     names = list(FREE_PARAMETERS)
     x_scale = np.array([start[n] for n in names])
@@ -365,10 +389,25 @@ def fit(
     best_x = best[0]
     fitted = params_of(best_x)
     values = dict(cache[np.asarray(best_x).tobytes()][1])
+    ptosis = next((t for t in targets if t.name == "ona20_eyelid_ptosis"), None)
+    if ptosis is None:  # no ptosis target: the septum transmission stays as it is
+        fitted["septum_transmission"] = base.septum_transmission
+        return CalibrationResult(
+            parameters=set_free(base, fitted),
+            start=start,
+            fitted=fitted,
+            targets=targets,
+            values=values,
+            objective=float(best[1]),
+            objective_start=float(np.sum(r0**2)),
+            evaluations=count[0],
+            seed=seed,
+            patients=patients,
+            optimiser=f"scipy.optimize.least_squares(method='trf'), best of {count[0]} evaluations",
+        )
     # stage 2: the septum transmission, from the eyelid ptosis rate of the ona 20 U trial
     from scipy.optimize import minimize_scalar
 
-    ptosis = next(t for t in targets if t.name == "ona20_eyelid_ptosis")
     tp1 = set_free(base, fitted)
     design = TrialDesign(
         "glabellar", "onabotulinumtoxinA", 20.0, patients=patients, seed=seed, visits=(30.0,)
@@ -386,7 +425,10 @@ def fit(
         return ((rate - ptosis.value) / ptosis.sd) ** 2
 
     opt: Any = minimize_scalar(
-        miss, bounds=(math.log(0.03), math.log(1.0)), method="bounded", options={"xatol": 0.02, "maxiter": 14}
+        miss,
+        bounds=(math.log(0.03), math.log(1.0)),
+        method="bounded",
+        options={"xatol": 0.02, "maxiter": septum_iterations},
     )
     fitted["septum_transmission"] = float(math.exp(opt.x))
     values["ona20_eyelid_ptosis"] = rates.get(opt.x, miss(opt.x))

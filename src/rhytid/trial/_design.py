@@ -8,18 +8,19 @@ mL), so the volume per point scales with the dose. ``forehead+glabellar`` inject
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rhytid._plan import DEFAULT_DAYS, ResolvedInjection
+from rhytid._plan import DEFAULT_DAYS, Depth, ResolvedInjection
 from rhytid.anatomy import reference_face
 from rhytid.errors import ProductError, TrialError
 from rhytid.model import injection_depth
 from rhytid.toxin import PRODUCT_NAMES, get_product, label_pattern
 from rhytid.trial._engine import Pattern
 
-__all__ = ["AREAS", "TrialDesign"]
+__all__ = ["AREAS", "TrialDesign", "place_pattern"]
 
 #: trial area -> (label-pattern areas injected, graded areas of the reference face)
 AREAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -101,32 +102,11 @@ class TrialDesign:
 
     def pattern(self, sex: str) -> Pattern:
         """The pattern placed on the reference face of ``sex`` (aimed depths as in the model)."""
-        face = reference_face("male" if sex == "male" else "female")
         product = get_product(self.product)
-        units = self.pattern_units()
         per_ml = product.default_units_per_ml
-        sites = tuple(units)
-        xy = np.array([face.sites[s].xy for s in sites], dtype=float)
-        depth = np.array(
-            [
-                injection_depth(
-                    face,
-                    ResolvedInjection(
-                        index=i + 1,
-                        x_mm=float(xy[i, 0]),
-                        y_mm=float(xy[i, 1]),
-                        units=units[s],
-                        volume_ml=units[s] / per_ml,
-                        depth="intramuscular",
-                        day=0.0,
-                        site=s,
-                    ),
-                )
-                for i, s in enumerate(sites)
-            ]
-        )
-        u = np.array([units[s] for s in sites])
-        return Pattern(sites, xy, depth, u * product.ona_equivalent_per_unit, u / per_ml)
+        units = self.pattern_units()
+        points: list[PatternPoint] = [(s, None, units[s], units[s] / per_ml, "intramuscular") for s in units]
+        return place_pattern(sex, self.product, points)
 
     def to_dict(self) -> dict[str, object]:
         units = self.pattern_units()
@@ -142,3 +122,37 @@ class TrialDesign:
 
 def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
+
+
+#: one point of a pattern: (site name, (x_mm, y_mm) or None for the site's point, units of the
+#: product, volume in mL, depth intent)
+PatternPoint = tuple[str, tuple[float, float] | None, float, float, Depth]
+
+
+def place_pattern(sex: str, product_name: str, points: Sequence[PatternPoint]) -> Pattern:
+    """Points placed on the reference face of ``sex``: positions (mm), the depth each deposits at
+    (:func:`rhytid.model.injection_depth`), ona-equivalent units and volumes (mL)."""
+    face = reference_face("male" if sex == "male" else "female")
+    product = get_product(product_name)
+    xy = np.array([face.sites[s].xy if at is None else at for s, at, _, _, _ in points], dtype=float)
+    depth = np.array(
+        [
+            injection_depth(
+                face,
+                ResolvedInjection(
+                    index=i + 1,
+                    x_mm=float(xy[i, 0]),
+                    y_mm=float(xy[i, 1]),
+                    units=u,
+                    volume_ml=v,
+                    depth=d,
+                    day=0.0,
+                    site=s if at is None else None,
+                ),
+            )
+            for i, (s, at, u, v, d) in enumerate(points)
+        ]
+    )
+    u = np.array([p[2] for p in points], dtype=float)
+    vol = np.array([p[3] for p in points], dtype=float)
+    return Pattern(tuple(p[0] for p in points), xy, depth, u * product.ona_equivalent_per_unit, vol)
