@@ -206,19 +206,21 @@ class Plan(_Model):
         try:
             plan = cls.model_validate(data)
         except ValidationError as exc:
-            raise PlanError(_describe(exc)) from None
+            raise PlanError(describe_validation(exc)) from None
         except ProductError as exc:
             raise PlanError(str(exc)) from None
         plan.resolve()
         return plan
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_validation(exc: ValidationError, items: tuple[str, ...] = ("injection", "injections")) -> str:
+    """The first problem of ``exc`` as one line naming its field; an entry of a list named in
+    ``items`` is counted from 1 (``injection 2: units: …``)."""
     err = exc.errors()[0]
     loc = list(err.get("loc", ()))
     where: list[str] = []
-    if loc[:1] in (["injection"], ["injections"]) and len(loc) > 1 and isinstance(loc[1], int):
-        where.append(f"injection {loc[1] + 1}")
+    if loc[:1] and loc[0] in items and len(loc) > 1 and isinstance(loc[1], int):
+        where.append(f"{items[0]} {loc[1] + 1}")
         loc = loc[2:]
     field = ".".join(str(p) for p in loc if not str(p).startswith(("function-", "literal")))
     msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
@@ -229,9 +231,9 @@ def _describe(exc: ValidationError) -> str:
         text = f"unknown field {field!r}"
     else:
         given = err.get("input")
-        shown = "" if isinstance(given, dict) else f", got {given!r}"
+        shown = "" if isinstance(given, dict | list | tuple) else f", got {given!r}"
         text = f"{field}: {msg}{shown}" if field else f"{msg}{shown}"
-    return ": ".join([*where, text]) if where else text
+    return ": ".join([*where, text])
 
 
 def load_plan(path: str | Path) -> Plan:

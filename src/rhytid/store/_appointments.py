@@ -46,11 +46,22 @@ def book_appointment(*, db: Session, data: AppointmentCreate, actor: Actor) -> m
     check_bookable(db, clinic=clinic, clinician=clinician, start=start, minutes=data.minutes)
     row = m.Appointment(clinic_id=actor.clinic_id, status="booked", **data.model_dump())
     row.starts_at = start
+    with db.begin_nested():  # a double booking leaves no appointment behind
+        db.add(row)
+        db.flush()
+        hold_slots(db, row, clinician, start, slot)
+    audit(db, actor, "create", "appointment", row.id, data.patient_id, f"{data.kind} {start.isoformat()}")
+    return row
+
+
+def hold_slots(db: Session, row: m.Appointment, clinician: m.User, start: dt.datetime, slot: int) -> None:
+    """Give ``row`` the clinician's slots of ``slot`` minutes from ``start`` (replacing any it held);
+    the slots' unique key makes a double booking a :class:`ConflictError`, with nothing changed."""
     try:
         with db.begin_nested():
-            db.add(row)
+            db.execute(delete(m.AppointmentSlot).where(m.AppointmentSlot.appointment_id == row.id))
             db.flush()
-            for k in range(data.minutes // slot):
+            for k in range(row.minutes // slot):
                 db.add(
                     m.AppointmentSlot(
                         clinician_id=clinician.id,
@@ -63,8 +74,6 @@ def book_appointment(*, db: Session, data: AppointmentCreate, actor: Actor) -> m
         raise ConflictError(
             f"starts_at: {clinician.name} is already booked at {start.isoformat(' ', 'minutes')}"
         ) from None
-    audit(db, actor, "create", "appointment", row.id, data.patient_id, f"{data.kind} {start.isoformat()}")
-    return row
 
 
 def cancel_appointment(*, db: Session, appointment_id: int, actor: Actor) -> m.Appointment:

@@ -13,10 +13,10 @@ import datetime as dt
 from collections.abc import Mapping
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rhytid.store import _models as m
+from rhytid.store._appointments import hold_slots
 from rhytid.store._audit import Actor, audit
 from rhytid.store._errors import ConflictError, NotFoundError, StoreError
 from rhytid.store._hours import WEEKDAYS, check_bookable, minutes_text
@@ -122,23 +122,7 @@ def reschedule(
     clinician = _clinician(db, clinician_id or row.clinician_id, actor)
     check_bookable(db, clinic=clinic, clinician=clinician, start=start, minutes=row.minutes)
     before = row.starts_at
-    try:
-        with db.begin_nested():
-            db.execute(delete(m.AppointmentSlot).where(m.AppointmentSlot.appointment_id == row.id))
-            db.flush()
-            for k in range(row.minutes // slot):
-                db.add(
-                    m.AppointmentSlot(
-                        clinician_id=clinician.id,
-                        slot_start=start + dt.timedelta(minutes=k * slot),
-                        appointment_id=row.id,
-                    )
-                )
-            db.flush()
-    except IntegrityError:
-        raise ConflictError(
-            f"starts_at: {clinician.name} is already booked at {start.isoformat(' ', 'minutes')}"
-        ) from None
+    hold_slots(db, row, clinician, start, slot)
     row.starts_at, row.clinician_id = start, clinician.id
     audit(
         db,

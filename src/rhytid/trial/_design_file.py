@@ -54,7 +54,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rhytid._data import parameters_hash
-from rhytid._plan import Plan
+from rhytid._plan import Plan, describe_validation
 from rhytid._version import __version__
 from rhytid.anatomy import reference_face
 from rhytid.errors import PlanError, TrialError
@@ -253,27 +253,6 @@ class ArmDesign(TrialDesign):
         }
 
 
-def _describe(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = list(err.get("loc", ()))
-    where: list[str] = []
-    if loc[:1] in (["arm"], ["arms"]) and len(loc) > 1 and isinstance(loc[1], int):
-        where.append(f"arm {loc[1] + 1}")
-        loc = loc[2:]
-    name = ".".join(str(p) for p in loc if not str(p).startswith(("function-", "literal")))
-    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-    kind = err.get("type", "")
-    if kind == "missing":
-        text = f"{name or 'field'} is missing"
-    elif kind == "extra_forbidden":
-        text = f"unknown field {name!r}"
-    else:
-        given = err.get("input")
-        shown = "" if isinstance(given, dict | list | tuple) else f", got {given!r}"
-        text = f"{name}: {msg}{shown}" if name else f"{msg}{shown}"
-    return ": ".join([*where, text])
-
-
 def parse_design(data: dict[str, Any]) -> DesignSpec:
     """Validate a parsed design (e.g. from TOML); raise :class:`TrialError` naming the field."""
     if isinstance(data.get("arm"), list):
@@ -283,7 +262,7 @@ def parse_design(data: dict[str, Any]) -> DesignSpec:
     try:
         spec = DesignSpec.model_validate(data)
     except ValidationError as exc:
-        raise TrialError(_describe(exc)) from None
+        raise TrialError(describe_validation(exc, ("arm", "arms"))) from None
     for i, arm in enumerate(spec.arms, start=1):
         try:
             arm.plan()
