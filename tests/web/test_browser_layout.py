@@ -333,6 +333,12 @@ def test_before_after_comparison_renders(browser, live_server: str, size: str, t
     expect(box.locator(".cap-before")).to_have_text("Before · 5 Jan 2025")
     expect(box.locator(".cap-after")).to_have_text("After · 5 Mar 2025")
     box.scroll_into_view_if_needed()
+    # lazily loaded photos load once scrolled into view: wait for them rather than race them
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#compare-frontal_frown img, #photo-strip img')]
+                  .every((i) => i.complete && i.naturalWidth > 0)""",
+        timeout=10_000,
+    )
     loaded = page.evaluate(
         """() => [...document.querySelectorAll('#compare-frontal_frown img, #photo-strip img')]
                   .map((i) => i.complete && i.naturalWidth)"""

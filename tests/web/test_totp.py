@@ -160,7 +160,7 @@ def test_the_enrolment_pages_show_the_qr_code_and_the_recovery_codes_once(c: htt
         assert setup.status_code == 200 and "<svg" in setup.text
         secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', setup.text).group(1)  # type: ignore[union-attr]
         bad = b.post("/account/second-factor/confirm", data={"csrf_token": csrf, "code": "12"})
-        assert bad.status_code == 422 and "code:" in bad.text
+        assert bad.status_code == 422 and "Code:" in bad.text
         setup = b.post("/account/second-factor", data={"csrf_token": csrf})  # a new key
         secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', setup.text).group(1)  # type: ignore[union-attr]
         done = b.post(
