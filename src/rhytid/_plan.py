@@ -236,17 +236,22 @@ def describe_validation(exc: ValidationError, items: tuple[str, ...] = ("injecti
     return ": ".join([*where, text])
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan TOML file (CONTRACTS.md)."""
+def read_toml(path: str | Path, what: str, error: type[Exception]) -> dict[str, Any]:
+    """The table of the TOML file at ``path``; a missing, unreadable or malformed file raises
+    ``error`` with one line that starts with ``what`` (e.g. ``plan file 'x.toml' does not exist``)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PlanFileError(f"plan file {str(p)!r} does not exist") from None
+        raise error(f"{what} {str(p)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"plan file {str(p)!r} cannot be read: {exc}") from None
+        raise error(f"{what} {str(p)!r} cannot be read: {exc}") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PlanFileError(f"plan file {str(p)!r} is not valid TOML: {exc}") from None
-    return Plan.from_dict(data)
+        raise error(f"{what} {str(p)!r} is not valid TOML: {exc}") from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan TOML file (CONTRACTS.md)."""
+    return Plan.from_dict(read_toml(path, "plan file", PlanFileError))

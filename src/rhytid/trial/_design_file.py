@@ -44,7 +44,6 @@ a Dask cluster.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +53,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rhytid._data import parameters_hash
-from rhytid._plan import Plan, describe_validation
+from rhytid._plan import Plan, describe_validation, read_toml
 from rhytid._version import __version__
 from rhytid.anatomy import reference_face
 from rhytid.errors import PlanError, TrialError
@@ -274,18 +273,7 @@ def parse_design(data: dict[str, Any]) -> DesignSpec:
 
 def load_design(path: str | Path) -> DesignSpec:
     """Read and validate a trial design TOML file (module docstring)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TrialError(f"--design: file {str(p)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TrialError(f"--design: file {str(p)!r} cannot be read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TrialError(f"--design: file {str(p)!r} is not valid TOML: {exc}") from None
-    return parse_design(data)
+    return parse_design(read_toml(path, "--design: file", TrialError))
 
 
 def arm_seed(seed: int, index: int) -> int:
