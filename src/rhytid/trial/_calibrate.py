@@ -390,8 +390,8 @@ def fit(
     fitted = params_of(best_x)
     values = dict(cache[np.asarray(best_x).tobytes()][1])
     ptosis = next((t for t in targets if t.name == "ona20_eyelid_ptosis"), None)
-    if ptosis is None:  # no ptosis target: the septum transmission stays as it is
-        fitted["septum_transmission"] = base.septum_transmission
+
+    def result(optimiser: str) -> CalibrationResult:
         return CalibrationResult(
             parameters=set_free(base, fitted),
             start=start,
@@ -403,8 +403,12 @@ def fit(
             evaluations=count[0],
             seed=seed,
             patients=patients,
-            optimiser=f"scipy.optimize.least_squares(method='trf'), best of {count[0]} evaluations",
+            optimiser=optimiser,
         )
+
+    if ptosis is None:  # no ptosis target: the septum transmission stays as it is
+        fitted["septum_transmission"] = base.septum_transmission
+        return result(f"scipy.optimize.least_squares(method='trf'), best of {count[0]} evaluations")
     # stage 2: the septum transmission, from the eyelid ptosis rate of the ona 20 U trial
     from scipy.optimize import minimize_scalar
 
@@ -433,21 +437,9 @@ def fit(
     fitted["septum_transmission"] = float(math.exp(opt.x))
     values["ona20_eyelid_ptosis"] = rates.get(opt.x, miss(opt.x))
     best[1] = float(np.sum(_objective(values, targets) ** 2))
-    return CalibrationResult(
-        parameters=set_free(base, fitted),
-        start=start,
-        fitted=fitted,
-        targets=targets,
-        values=values,
-        objective=float(best[1]),
-        objective_start=float(np.sum(r0**2)),
-        evaluations=count[0],
-        seed=seed,
-        patients=patients,
-        optimiser=(
-            "scipy.optimize.least_squares(method='trf', x = 1 + ln(theta/theta0) in [-1.5, 3.5], "
-            f"diff_step=0.06), best of {count[0]} evaluations"
-        ),
+    return result(
+        "scipy.optimize.least_squares(method='trf', x = 1 + ln(theta/theta0) in [-1.5, 3.5], "
+        f"diff_step=0.06), best of {count[0]} evaluations"
     )
 
 
