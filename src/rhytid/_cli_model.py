@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from rhytid.errors import PatientError
+from rhytid.errors import PatientError, PlanError
 
 __all__ = ["register"]
 
 _GRADE = ("none", "mild", "moderate", "severe")
+_DRAWS = (20, 20000)
 
 
 def _check_age(age: float) -> None:
@@ -65,11 +66,64 @@ def simulate(
     report: Annotated[
         Path | None, typer.Option("--report", metavar="DIR", help="Write an HTML report with figures.")
     ] = None,
+    uncertainty: Annotated[
+        bool,
+        typer.Option(
+            "--uncertainty",
+            help="Grade and risk probabilities over parameter draws from the calibration's posterior.",
+        ),
+    ] = False,
+    draws: Annotated[
+        int | None, typer.Option("--draws", help="Draws for --uncertainty (default 400).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the draws (same seed, same result; default 1).")
+    ] = None,
+    variation: Annotated[
+        str | None,
+        typer.Option(
+            "--variation",
+            help="parameters (default: how sure the model is for this patient) | patients (also "
+            "patient-to-patient variation and injection scatter: a patient like this).",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a treatment plan: block, wrinkle grades, brow and eyelid over time, and risks."""
     import rhytid
 
+    if not uncertainty:
+        given = [
+            n for n, v in (("--draws", draws), ("--seed", seed), ("--variation", variation)) if v is not None
+        ]
+        if given:
+            raise PlanError(f"{given[0]} goes with --uncertainty: add --uncertainty or drop {given[0]}")
+    n_draws = 400 if draws is None else draws
+    if not _DRAWS[0] <= n_draws <= _DRAWS[1]:
+        raise PlanError(f"--draws must be between {_DRAWS[0]} and {_DRAWS[1]}, got {n_draws}")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise PlanError(f"--seed must be a whole number from 0, got {seed}")
+    if variation is not None and variation not in ("parameters", "patients"):
+        raise PlanError(f"--variation must be 'parameters' or 'patients', got {variation!r}")
     plan = rhytid.load_plan(plan_file)
+    if uncertainty:
+        from rhytid.trial._plan_uncertainty import simulate_with_uncertainty
+
+        out = simulate_with_uncertainty(
+            plan,
+            draws=n_draws,
+            seed=1 if seed is None else seed,
+            variation="patients" if variation == "patients" else "parameters",
+        )
+        if report is not None:
+            from rhytid.report import write_simulation_report
+
+            index = write_simulation_report(plan, rhytid.simulate(plan), report)
+            typer.echo(f"report written to {index} (at the fitted parameters)", err=as_json)
+        if as_json:
+            typer.echo(json.dumps(out, indent=2))
+        else:
+            _print_uncertainty(out, plan_file)
+        return
     outcome = rhytid.simulate(plan)
     if report is not None:
         from rhytid.report import write_simulation_report
@@ -183,6 +237,72 @@ def _print_outcome(outcome: object, plan_file: Path) -> None:
     else:
         console.print("Risks: none predicted.")
     for w in outcome.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def _probs(p: list[float]) -> str:
+    """Grade probabilities as whole percentages, none/mild/moderate/severe."""
+    return "/".join(f"{round(100 * x):d}" for x in p)
+
+
+def _print_uncertainty(out: dict[str, Any], plan_file: Path) -> None:
+    """``simulate --uncertainty`` as tables of 80 columns: the probability of each grade per area
+    and visit (at maximum contraction, then at rest), brow and lid with 90 % intervals, and the
+    probability of each risk at each level."""
+    console = Console()
+    plan, patient, u = out["plan"], out["patient"], out["uncertainty"]
+    console.print(
+        f"[bold]{plan_file.name}[/bold]: {plan['total_units']} U {plan['product']} in "
+        f"{len(plan['injections'])} injections; patient {patient['sex']}, {patient['age']:g} y"
+    )
+    console.print(
+        f"{u['draws']} draws (seed {u['seed']}) of the calibration's posterior; variation "
+        f"{u['variation']}: {u['question']}."
+    )
+    timeline = out["timeline"]
+    areas = list(timeline[0]["areas"])
+    for which, title in (("max", "at maximum contraction"), ("rest", "at rest")):
+        table = _table(f"Grade probability {title}, % none/mild/mod/severe")
+        _column(table, "day", right=True)
+        for a in areas:
+            _column(table, _AREA_HEADS.get(a, a.replace("_", " ")), right=True)
+        for v in timeline:
+            table.add_row(
+                f"{v['day']:g}", *(_probs(v["areas"][a][which]["grade_probabilities"]) for a in areas)
+            )
+        console.print(table)
+    face = _table("Brow peak change, eyelid droop at rest: 90% interval, mm")
+    for header in ("day", "brow peak l", "brow peak r", "droop l", "droop r"):
+        _column(face, header, right=True)
+    for v in timeline:
+        b, d = v["brow_height_change_mm_pi90"], v["eyelid_droop_mm_pi90"]
+        face.add_row(
+            f"{v['day']:g}",
+            *(f"{_mm(b[k][0])}..{_mm(b[k][1])}" for k in ("peak_l", "peak_r")),
+            *(f"{d[s][0]:.1f}..{d[s][1]:.1f}" for s in ("l", "r")),
+        )
+    console.print(face)
+    risks = _table("Probability of each risk (any level; low / moderate / high)")
+    for header in ("risk", "side", "any", "low", "moderate", "high"):
+        _column(risks, header, right=header not in ("risk", "side"))
+    for r in out["risk_probabilities"]:
+        lv = r["level_probabilities"]
+        kind = r["kind"].replace("_", " ")
+        if "muscle" in r:
+            kind = "unintended: " + r["muscle"].removesuffix("_l").removesuffix("_r").replace("_", " ")
+        risks.add_row(
+            kind,
+            r["side"] or "-",
+            f"{r['probability']:.1%}",
+            *(f"{lv[k]:.1%}" for k in ("low", "moderate", "high")),
+        )
+    console.print(risks)
+    console.print(
+        "The reduced-order engine of the draws grades as the exact run in "
+        f"{u['reduced_grade_agreement']:.0%} of the visits and areas at the fitted parameters; "
+        "grades are the model's, without rater noise."
+    )
+    for w in out["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {w}")
 
 
