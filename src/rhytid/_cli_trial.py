@@ -307,7 +307,11 @@ def calibrate(
         typer.Option("--start", help="stored (warm start from calibrated.yaml) | base (packaged values)."),
     ] = "stored",
     sobol_n: Annotated[
-        int | None, typer.Option("--sobol-n", help="Sobol base sample (a power of 2).")
+        int | None, typer.Option("--sobol-n", help="Sobol base sample, a power of 2 (default 64; --quick 4).")
+    ] = None,
+    sobol_patients: Annotated[
+        int | None,
+        typer.Option("--sobol-patients", help="Patients per Sobol trial (default 800; --quick 200)."),
     ] = None,
     quick: Annotated[
         bool,
@@ -323,6 +327,7 @@ def calibrate(
     """Fit the shared parameters to the glabellar and forehead trials, then the posterior, leave-one-group-out
     and held-out predictions, Sobol indices and validation/REPORT.md (rhytid.trial._credibility)."""
     from rhytid.trial._credibility import PARTS, run_credibility
+    from rhytid.trial._sensitivity import DEFAULT_N, SOBOL_PATIENTS
 
     chosen = (
         ("logo", "heldout", "report")
@@ -340,9 +345,12 @@ def calibrate(
     evals = max_evaluations if max_evaluations is not None else (3 if quick else 30)
     if evals < 1:
         raise TrialError(f"--max-evaluations must be at least 1, got {evals}")
-    sn = sobol_n if sobol_n is not None else (2 if quick else 8)
+    sn = sobol_n if sobol_n is not None else (4 if quick else DEFAULT_N)
     if sn < 2 or sn & (sn - 1):
         raise TrialError(f"--sobol-n must be a power of 2 (at least 2), got {sn}")
+    sp = sobol_patients if sobol_patients is not None else (200 if quick else SOBOL_PATIENTS)
+    if sp < 100:
+        raise TrialError(f"--sobol-patients must be at least 100, got {sp}")
     if quick and output is None:  # a quick run never replaces the package's calibration
         output = Path("build") / "calibrate-quick"
         if validation == Path("validation"):
@@ -361,7 +369,7 @@ def calibrate(
         max_evaluations=evals,
         start=start,
         sobol_n=sn,
-        sobol_patients=200 if quick else 400,
+        sobol_patients=sp,
         heldout_patients=300 if quick else 1600,
         data_dir=output,
         validation=validation,

@@ -242,13 +242,41 @@ def _sobol_section(run: CredibilityRun, folder: Path) -> list[str]:
 
     s = run.sobol
     assert s is not None
+    size = f" of {s.patients} patients" if s.patients else ""
+    took = f" ({s.seconds:.0f} s)" if s.seconds else ""
+    caveat = "; small N makes the half-widths wide: read the ranking, not the decimals"
+    caveat = caveat if s.n_base < 32 else ""
     out = [
         "## Sensitivity: Sobol indices (SALib)",
         "",
-        f"Glabellar onabotulinumtoxinA 20 U trial; {s.evaluations} trials (Saltelli design, N = {s.n_base}, "
-        f"{len(s.factors)} factors); fitted parameters uniform in ln over +-2 posterior sd (at most a "
-        "factor e), population distributions over +-50 %. First-order S1 and total ST with bootstrap 95 % "
-        "half-widths; small N makes the half-widths wide: read the ranking, not the decimals.",
+        f"Glabellar onabotulinumtoxinA 20 U trial; {s.evaluations} trials{size} (Saltelli design, "
+        f"N = {s.n_base}, {len(s.factors)} factors){took}, every one with the same seed (common random "
+        "numbers); fitted parameters uniform in ln over +-2 posterior sd (at most a factor e), population "
+        f"distributions over +-50 %. First-order S1 and total ST with bootstrap 95 % half-widths{caveat}.",
+        "",
+    ]
+    share = s.noise_share
+    if share is not None and s.noise_sd is not None and s.output_sd is not None:
+        out += [
+            "Trial noise (sd between trials of this size with other seeds, at the centre of the factors) "
+            "against the spread of each output over the design: "
+            + "; ".join(
+                f"{o} {s.noise_sd[i]:.3g} vs {s.output_sd[i]:.3g} ({share[i]:.0%} of the variance)"
+                for i, o in enumerate(s.outputs)
+            )
+            + ". Under common random numbers this noise is no independent error of the indices, but it "
+            "bounds the roughness of the response: the larger the share, the less the indices can be read.",
+            "",
+        ]
+    out.append(
+        "Leading factors (largest ST): "
+        + "; ".join(
+            f"{o}: " + ", ".join(f"{s.factors[j]} {s.st[i, j]:.2f}" for j in s.leading(i))
+            for i, o in enumerate(s.outputs)
+        )
+        + "."
+    )
+    out += [
         "",
         "| factor | " + " | ".join(f"{o} S1 | {o} ST" for o in s.outputs) + " |",
         "|---|" + "---|---|" * len(s.outputs),

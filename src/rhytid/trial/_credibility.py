@@ -47,7 +47,7 @@ from rhytid.trial._design import TrialDesign
 from rhytid.trial._params import TrialParameters
 from rhytid.trial._posterior import PRIOR_SD, Z90, Laplace, jacobian, load_posterior, write_posterior
 from rhytid.trial._run import run_trial
-from rhytid.trial._sensitivity import SobolResult, trial_sobol
+from rhytid.trial._sensitivity import DEFAULT_N, SOBOL_PATIENTS, SobolResult, trial_sobol
 
 __all__ = ["LOGO_GROUPS", "PARTS", "CredibilityRun", "Interval", "logo_step", "run_credibility"]
 
@@ -162,8 +162,8 @@ def run_credibility(
     seed: int = 20260101,
     max_evaluations: int = 30,
     start: str = "stored",
-    sobol_n: int = 8,
-    sobol_patients: int = 400,
+    sobol_n: int = DEFAULT_N,
+    sobol_patients: int = SOBOL_PATIENTS,
     heldout_patients: int = 1600,
     data_dir: Path | None = None,
     validation: Path = Path("validation"),
@@ -298,7 +298,12 @@ def run_credibility(
     sobol_file = validation / "sobol.json"
     if "sobol" in parts:
         t3 = time.perf_counter()
-        run.sobol = trial_sobol(post, n_base=sobol_n, patients=sobol_patients, tp=tp)
+
+        def tick(done: int, total: int) -> None:
+            if done % 100 == 0 or done == total:
+                say(f"sobol: trial {done}/{total} ({time.perf_counter() - t3:.0f} s)")
+
+        run.sobol = trial_sobol(post, n_base=sobol_n, patients=sobol_patients, tp=tp, progress=tick)
         timings["sobol"] = time.perf_counter() - t3
         say(f"sobol: {run.sobol.evaluations} trials")
         validation.mkdir(parents=True, exist_ok=True)

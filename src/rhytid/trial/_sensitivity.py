@@ -8,13 +8,23 @@ bootstrap 95 % half-widths. The tests check it against the analytic indices of t
 function.
 
 :func:`trial_sobol` applies it to the glabellar onabotulinumtoxinA 20 U label trial. Factors:
-every free (fitted) parameter, uniform in :math:`\ln\theta` over the posterior's
-:math:`\pm 2` sd (at most a factor :math:`e` either way), and the main population
-distributions (``population.yaml``), uniform over ±50 % of their values. Outputs: the day-30
-none-or-mild rate, the median days to return to baseline, and the eyelid and brow ptosis rates.
-Every sample runs the same seed (common random numbers), so the indices measure the parameters'
-effect rather than the virtual patients drawn; what is left of Monte Carlo noise shows in the
-half-widths. Cost: :math:`N(D + 2)` trials for :math:`D` factors.
+every free (fitted) parameter that acts on that trial (not the daxibotulinumtoxinA recovery
+rate), uniform in :math:`\ln\theta` over the posterior's :math:`\pm 2` sd (at most a factor
+:math:`e` either way), and the main population distributions (``population.yaml``), uniform over
+±50 % of their values. Outputs: the day-30 none-or-mild rate, the median days to return to
+baseline, and the eyelid and brow ptosis rates.
+
+**Common random numbers.** Every sample runs the same seed: the same candidates, the same
+normal deviates behind every individual multiplier and technique offset (a population
+distribution's cv scales them), so the indices measure the factors' effect rather than the
+virtual patients drawn. **Trial noise.** What a trial of this size would vary by with other
+patients is measured at the centre of the factor space (:data:`NOISE_REPEATS` seeds) and kept
+with the indices (``noise_sd``; ``noise_share`` = its variance over the output's variance across
+the design): under common random numbers it does not enter the indices as independent noise,
+but it bounds how rough the response surface is, and a share near 1 would mean the indices
+describe the patients drawn. Cost: :math:`N(D + 2)` trials for :math:`D` factors, plus the
+repeats; a trial is mostly fixed cost (technique realisations, uptake), so fewer patients than
+:data:`SOBOL_PATIENTS` barely save time and add roughness.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +44,15 @@ from rhytid.trial._params import TrialParameters
 from rhytid.trial._posterior import Laplace
 from rhytid.trial._run import run_trial
 
-__all__ = ["OUTPUTS", "POPULATION_FACTORS", "SobolResult", "sobol_indices", "trial_sobol"]
+__all__ = [
+    "DEFAULT_N",
+    "OUTPUTS",
+    "POPULATION_FACTORS",
+    "SOBOL_PATIENTS",
+    "SobolResult",
+    "sobol_indices",
+    "trial_sobol",
+]
 
 Array = NDArray[np.float64]
 #: population distributions varied, each over +-50 % of its value
@@ -47,6 +65,15 @@ POPULATION_FACTORS = (
     "position_sd_mm",
 )
 OUTPUTS = ("none_or_mild_day30", "median_days_to_baseline", "eyelid_ptosis", "brow_ptosis")
+#: fitted parameters the ona glabellar trial does not depend on (no factor of its Sobol design)
+NOT_IN_TRIAL = ("recovery_rate_daxi",)
+#: base sample of ``rhytid calibrate``'s Sobol part: N (D + 2) = 1280 trials for 18 factors
+DEFAULT_N = 64
+#: patients per Sobol trial: a trial is mostly fixed cost (800 take ~1.5 times as long as 400,
+#: measured), and twice the patients halve the trial noise's variance
+SOBOL_PATIENTS = 800
+#: seeds run at the centre of the factor space to measure a trial's own noise
+NOISE_REPEATS = 8
 _THRESHOLDS = ("threshold_none_mild", "threshold_mild_moderate", "threshold_moderate_severe")
 _POP_SPAN = 0.5
 _LOG_SPAN_MAX = 1.0
@@ -64,9 +91,34 @@ class SobolResult:
     st_conf: Array
     n_base: int
     evaluations: int
+    #: sd of each output between trials of this size with other seeds (centre of the factors)
+    noise_sd: Array | None = None
+    #: sd of each output over the Sobol design
+    output_sd: Array | None = None
+    patients: int | None = None
+    seconds: float | None = None
+
+    @property
+    def noise_share(self) -> Array | None:
+        """The trial noise's variance over the output's variance across the design."""
+        if self.noise_sd is None or self.output_sd is None:
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.where(self.output_sd > 0, (self.noise_sd / self.output_sd) ** 2, 0.0))
+
+    def leading(self, output: int, k: int = 3) -> list[int]:
+        """The ``k`` factors with the largest total index of ``output``."""
+        return [int(j) for j in np.argsort(-self.st[output])[:k]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.noise_sd is not None and self.output_sd is not None:
+            extra = {"noise_sd": self.noise_sd.tolist(), "output_sd": self.output_sd.tolist()}
+        if self.patients is not None:
+            extra["patients"] = self.patients
+        if self.seconds is not None:
+            extra["seconds"] = round(self.seconds, 1)
+        return extra | {
             "factors": list(self.factors),
             "outputs": list(self.outputs),
             "S1": self.s1.tolist(),
@@ -88,6 +140,10 @@ class SobolResult:
             np.asarray(d["ST_conf"], dtype=float),
             int(d["n_base"]),
             int(d["evaluations"]),
+            np.asarray(d["noise_sd"], dtype=float) if "noise_sd" in d else None,
+            np.asarray(d["output_sd"], dtype=float) if "output_sd" in d else None,
+            int(d["patients"]) if "patients" in d else None,
+            float(d["seconds"]) if "seconds" in d else None,
         )
 
     def rows(self) -> list[dict[str, Any]]:
@@ -143,6 +199,7 @@ def sobol_indices(
         stc,
         n_base,
         len(x),
+        output_sd=np.asarray(y.std(axis=0, ddof=1)),
     )
 
 
@@ -150,6 +207,8 @@ def factor_space(tp: TrialParameters, post: Laplace) -> tuple[list[str], list[tu
     """The factors of :func:`trial_sobol` and their bounds (ln theta for the fitted parameters)."""
     names, bounds = [], []
     for j, n in enumerate(post.names):
+        if n in NOT_IN_TRIAL:
+            continue
         half = min(2.0 * float(post.sd[j]), _LOG_SPAN_MAX)
         x = math.log(post.theta[n])
         names.append(n)
@@ -164,23 +223,26 @@ def factor_space(tp: TrialParameters, post: Laplace) -> tuple[list[str], list[tu
 def trial_sobol(
     post: Laplace,
     *,
-    n_base: int = 8,
-    patients: int = 400,
+    n_base: int = DEFAULT_N,
+    patients: int = SOBOL_PATIENTS,
     seed: int = 7,
     workers: int = 2,
     tp: TrialParameters | None = None,
+    noise_repeats: int = NOISE_REPEATS,
     progress: Callable[[int, int], None] | None = None,
 ) -> SobolResult:
-    """Sobol indices of the ona 20 U glabellar trial's outcomes (module docstring)."""
+    """Sobol indices of the ona 20 U glabellar trial's outcomes, with the trial noise measured at
+    the centre of the factor space (module docstring)."""
+    import time
+
+    t0 = time.perf_counter()
     base = tp or TrialParameters.from_data()
     names, bounds = factor_space(base, post)
-    design = TrialDesign(
-        "glabellar", "onabotulinumtoxinA", 20.0, patients=patients, seed=seed, visits=(30.0,)
-    )
     free = get_free(base)
+    total = n_base * (len(names) + 2) + noise_repeats
     done = [0]
 
-    def one(row: Array) -> list[float]:
+    def trial(row: Array, trial_seed: int) -> list[float]:
         theta = dict(free)
         pop: dict[str, float] = {}
         for n, v in zip(names, row, strict=True):
@@ -194,11 +256,14 @@ def trial_sobol(
         theta["threshold_none_mild"], theta["threshold_mild_moderate"], theta["threshold_moderate_severe"] = t
         theta["septum_transmission"] = min(theta["septum_transmission"], 1.0)
         params = set_free(base, theta).replace(population=pop)
+        design = TrialDesign(
+            "glabellar", "onabotulinumtoxinA", 20.0, patients=patients, seed=trial_seed, visits=(30.0,)
+        )
         r = run_trial(design, params, workers=1)
         median = r.median_days_to_baseline()
         done[0] += 1
         if progress:
-            progress(done[0], 0)
+            progress(done[0], total)
         return [
             float(r.rate("none_or_mild")[0]),
             float(median if median is not None else 0.0),
@@ -208,6 +273,13 @@ def trial_sobol(
 
     def func(x: Array) -> Array:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return np.array(list(pool.map(one, list(x))))
+            return np.array(list(pool.map(lambda row: trial(row, seed), list(x))))
 
-    return sobol_indices(func, names, bounds, n_base, seed=seed, outputs=OUTPUTS)
+    res = sobol_indices(func, names, bounds, n_base, seed=seed, outputs=OUTPUTS)
+    centre = np.array([(lo + hi) / 2.0 for lo, hi in bounds])
+    noise_sd = None
+    if noise_repeats >= 2:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            reps = np.array(list(pool.map(lambda k: trial(centre, seed + 1 + k), range(noise_repeats))))
+        noise_sd = np.asarray(reps.std(axis=0, ddof=1))
+    return replace(res, noise_sd=noise_sd, patients=patients, seconds=time.perf_counter() - t0)
