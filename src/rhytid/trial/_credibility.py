@@ -49,7 +49,15 @@ from rhytid.trial._posterior import PRIOR_SD, Z90, Laplace, jacobian, load_poste
 from rhytid.trial._run import run_trial
 from rhytid.trial._sensitivity import DEFAULT_N, SOBOL_PATIENTS, SobolResult, trial_sobol
 
-__all__ = ["LOGO_GROUPS", "PARTS", "CredibilityRun", "Interval", "logo_step", "run_credibility"]
+__all__ = [
+    "LOGO_GROUPS",
+    "PARTS",
+    "CredibilityRun",
+    "Interval",
+    "expected_seconds",
+    "logo_step",
+    "run_credibility",
+]
 
 Array = NDArray[np.float64]
 PARTS = ("fit", "posterior", "logo", "heldout", "sobol", "report")
@@ -108,6 +116,55 @@ class CredibilityRun:
     sobol_source: str = ""  # set when the Sobol indices were read from an earlier run's file
     posterior_command: str = ""  # the run that computed the posterior (this one or an earlier one)
     unfitted_targets: list[str] = field(default_factory=list)  # targets the parameters were not fitted to
+
+
+#: cost model of :func:`expected_seconds`: one virtual trial of P patients takes about
+#: TRIAL_FIXED_S + TRIAL_PER_PATIENT_S * P seconds (measured 2026-12-02 on the 2-core development
+#: machine while other jobs shared it: 800 patients 0.6-0.9 s, 1600 patients 0.9-1.3 s)
+TRIAL_FIXED_S = 0.35
+TRIAL_PER_PATIENT_S = 0.0006
+#: trials per evaluation of every target (model_values: five glabellar and one forehead trial;
+#: the displacement course is cheap)
+TRIALS_PER_EVALUATION = 6
+HELDOUT_TRIALS = 3
+REPORT_S = 20.0
+SEPTUM_ITERATIONS = 14
+
+
+def expected_seconds(
+    parts: tuple[str, ...],
+    *,
+    patients: int,
+    max_evaluations: int,
+    sobol_n: int,
+    sobol_patients: int,
+    heldout_patients: int,
+    factors: int = 18,
+    noise_repeats: int = 8,
+) -> dict[str, float]:
+    """Expected run time of each part (s) from the cost model above: a guide printed before a
+    run (a busy machine takes longer), not a measurement."""
+
+    def trial(n: int) -> float:
+        return TRIAL_FIXED_S + TRIAL_PER_PATIENT_S * n
+
+    evaluation = TRIALS_PER_EVALUATION * trial(patients)
+    out: dict[str, float] = {}
+    if "fit" in parts:
+        out["fit"] = (max_evaluations + 1) * evaluation + SEPTUM_ITERATIONS * trial(patients)
+    else:
+        out["evaluate stored"] = evaluation
+    if "posterior" in parts:
+        held = (len(ALL_FREE) + 1) * HELDOUT_TRIALS * trial(heldout_patients) if "heldout" in parts else 0.0
+        out["posterior"] = (len(ALL_FREE) + 1) * evaluation + held
+    if "logo" in parts:
+        out["logo"] = len(LOGO_GROUPS) * evaluation
+    if "sobol" in parts:
+        out["sobol"] = (sobol_n * (factors + 2) + noise_repeats) * trial(sobol_patients)
+    if "report" in parts:
+        out["report"] = REPORT_S
+    out["total"] = sum(out.values())
+    return out
 
 
 def logo_step(jac: Array, residuals: Array, left_out: list[int], prior_sd: float = PRIOR_SD) -> Array:
