@@ -291,7 +291,8 @@ def _sobol_section(run: CredibilityRun, folder: Path) -> list[str]:
     axes = fig.subplots(1, len(s.outputs), sharey=True)
     y = np.arange(len(s.factors))
     for i, ax in enumerate(np.atleast_1d(axes)):
-        ax.barh(y, np.clip(s.st[i], 0, None), color="#9ecae1", label="ST")
+        ax.barh(y, np.clip(s.st[i], 0, None), color="#9ecae1", label="ST (95 % half-width)")
+        ax.errorbar(np.clip(s.st[i], 0, None), y, xerr=s.st_conf[i], fmt="none", ecolor="#555555", lw=0.7)
         ax.barh(y, np.clip(s.s1[i], 0, None), height=0.4, color="#08519c", label="S1")
         ax.set_title(s.outputs[i], fontsize=8)
         ax.set_xlim(0, 1)
