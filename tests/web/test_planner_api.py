@@ -135,3 +135,27 @@ def test_unit_conversion_is_explicit_and_flagged(app_client: httpx.Client) -> No
     assert same["approximate"] is False and [p["chosen"] for p in same["points"]] == [4, 2.5]
     bad = c.post("/api/unit-conversion", json={**body, "units": [4, 0]}, auth=DOC)
     assert bad.status_code == 422 and bad.json()["field"] == "units" and "point 2" in bad.json()["detail"]
+
+
+def test_the_preview_is_the_fast_engine_and_reviews_as_the_saved_plan(app_client: httpx.Client) -> None:
+    """Every tap runs the model's fast engine (areas graded on their reduced cell sets) and says
+    so; the review of the plan is the one the saved plan gets, which is graded on every cell."""
+    c = app_client
+    pid = _patient(c, "Engine")
+    x, rim_y = reference_face("female").landmarks["orbital_rim_sup_l"]
+    plan = {
+        "product": "onabotulinumtoxinA",
+        "injections": [*GLABELLAR["injections"], {"x_mm": x, "y_mm": rim_y - 1.0, "units": 6}],
+        "status": "draft",
+    }
+    fast = _preview(c, pid, plan)
+    assert fast["engine"]["engine"] == "fast", fast["engine"]
+    assert "saved plan is graded on every cell" in fast["engine"]["text"]
+    glabellar = fast["engine"]["areas"]["glabellar"]
+    assert glabellar["cells"] < glabellar["of_cells"] and 0 <= glabellar["grade_disagreement"] < 0.05
+    saved = _ok(c.post(f"/api/patients/{pid}/plans", json=plan, auth=DOC), 201)
+    assert saved["preview"]["engine"]["engine"] == "exact"
+    # the model's risks do not depend on the engine: the review and messages are the saved plan's
+    assert fast["check"] == saved["check"] and fast["risks"] == saved["preview"]["risks"]
+    assert fast["messages"] == saved["preview"]["messages"]
+    assert fast["check"]["blocking"]

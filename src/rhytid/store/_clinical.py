@@ -33,6 +33,7 @@ __all__ = [
     "outcome_of",
     "plan_key",
     "preview",
+    "preview_engine",
     "rebuild_screening",
     "screen_answers",
     "timeline",
@@ -42,6 +43,8 @@ __all__ = [
 PREVIEW_DAYS = (0.0, 2.0, 7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)
 _FIELD_STEP_MM = 2.0
 _MAX_GRADE = 3
+#: What a preview on the exact engine says of itself (:func:`preview_engine`: the fast one).
+EXACT_ENGINE = {"engine": "exact", "text": "Exact model: every cell of each area graded."}
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
@@ -70,15 +73,57 @@ def plan_key(data: PlanCreate, *, sex: str, age: float) -> str:
 
 
 @lru_cache(maxsize=512)
-def _outcome(key: str) -> dict[str, Any]:
-    """``rhytid.simulate(plan).to_dict()`` of a plan key, cached per plan (undo, redo, repeats)."""
-    return rhytid.simulate(rhytid.Plan.from_dict(json.loads(key))).to_dict()
+def _outcome(key: str, exact: bool = True) -> dict[str, Any]:
+    """``rhytid.simulate(plan, exact=exact).to_dict()`` of a plan key, cached per plan and engine
+    (undo, redo, repeats)."""
+    return rhytid.simulate(rhytid.Plan.from_dict(json.loads(key)), exact=exact).to_dict()
 
 
-def outcome_of(data: PlanCreate, *, sex: str, age: float) -> dict[str, Any]:
-    """The model's outcome of a plan on this patient (cached; the dict must not be changed)."""
-    build_plan(data, sex=sex, age=age)  # PlanError names the field before the cache is consulted
-    return _outcome(plan_key(data, sex=sex, age=age))
+def outcome_of(
+    data: PlanCreate, *, sex: str, age: float, exact: bool = True, plan: rhytid.Plan | None = None
+) -> dict[str, Any]:
+    """The model's outcome of a plan on this patient (cached; the dict must not be changed).
+
+    ``exact=False``: the fast engine (each area graded on its reduced cell set,
+    :func:`preview_engine`); the risks, blocks, brow and lid are the same as the exact engine's.
+    ``plan``: the plan already built from ``data`` (else it is built here, so that a PlanError
+    names the field before the cache is consulted)."""
+    if plan is None:
+        build_plan(data, sex=sex, age=age)
+    return _outcome(plan_key(data, sex=sex, age=age), exact)
+
+
+@lru_cache(maxsize=2)
+def preview_engine(sex: str) -> dict[str, Any]:
+    """What the planner's fast preview is: each area graded on its reduced cell set
+    (:mod:`rhytid._reduced`) with the error that set was measured to have against every cell
+    (99th-percentile depth error, µm; share of states graded differently). A saved plan is
+    graded on every cell (the exact engine)."""
+    from rhytid import default_parameters
+    from rhytid._reduced import reduced_area
+    from rhytid.model import face_engine
+
+    params = default_parameters()
+    engine = face_engine(reference_face(sex).key, None, params.tissue)
+    areas = {}
+    for area in engine.areas:
+        reduced = reduced_area(engine, area, params.trial.area_cells_max, params.tissue)
+        areas[area.name] = {
+            "cells": reduced.area.n,
+            "of_cells": reduced.full_cells,
+            "p99_error_um": round(reduced.error.p99_um, 1),
+            "grade_disagreement": round(reduced.error.grade_disagreement, 4),
+        }
+    worst = max(a["grade_disagreement"] for a in areas.values())
+    return {
+        "engine": "fast",
+        "areas": areas,
+        "text": (
+            "Fast preview model: each area graded on representative cells (a grade differs from "
+            f"the exact model's in at most {worst:.1%} of tested states); the saved plan is "
+            "graded on every cell."
+        ),
+    }
 
 
 def _patient_grade(assessed: int, model_now: int, model_then: int) -> int:
@@ -134,6 +179,7 @@ def preview(
     at: dt.datetime,
     acknowledgements: tuple[ReviewAcknowledgement, ...] = (),
     assessment: dict[str, Any] | None = None,
+    exact: bool = True,
 ) -> tuple[Review, dict[str, Any]]:
     """The review of a plan and the planner's preview.
 
@@ -143,15 +189,18 @@ def preview(
     ``plan_findings`` for the whole plan; ``check`` is :func:`rhytid.clinic.review_plan` of the plan
     against the patient's record (``safety``) at ``at``, with the model's (cached) outcome.
     ``assessment``: ``{"assessed_on": date, "grades": {...}}`` of the latest assessment, or None.
+    ``exact=False``: the planner's fast engine (:func:`preview_engine`, said in ``engine``); the
+    review is the same (the model's risks do not depend on the engine), the grades approximate.
     """
     plan = build_plan(data, sex=sex, age=age)
-    outcome = outcome_of(data, sex=sex, age=age)
+    outcome = outcome_of(data, sex=sex, age=age, exact=exact, plan=plan)
     face = reference_face(sex)
     checked = safety.review(plan_view(plan), face, at=at, outcome=outcome, acknowledgements=acknowledgements)
     visits = {float(v["day"]): v for v in outcome["timeline"]}
     grades = assessment["grades"] if assessment else None
     return checked, {
         "model_version": outcome["model_version"],
+        "engine": preview_engine(sex) if not exact else EXACT_ENGINE,
         "plan": outcome["plan"],
         "days": [v["day"] for v in outcome["timeline"]],
         "baseline": {

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from threadpoolctl import threadpool_limits
 
 from rhytid._version import __version__
 from rhytid.errors import PermissionDenied, RhytidError
@@ -52,6 +53,13 @@ from rhytid.web._settings import Settings, load_settings
 __all__ = ["create_app"]
 
 _HERE = Path(__file__).parent
+
+#: BLAS threads while the app serves. A request's model run is small (a preview's matrix products
+#: take a few ms); OpenBLAS's own threads only contend with the server's other requests and the
+#: machine's other work: on a loaded 2-core machine a new-plan preview took p50 78 ms with
+#: OpenBLAS's default threads and 8 ms with one (benchmarks/bench_planner.py, 2026-12-02).
+#: Requests run side by side in the server's threadpool instead.
+BLAS_THREADS = 1
 
 
 def _status(exc: RhytidError) -> int:
@@ -94,9 +102,11 @@ def create_app(
         _logs.install()  # uvicorn has configured its loggers by now
         worker = app.state.outbox = Worker(app.state.sessions, settings)  # outbox delivery thread
         worker.start()
+        blas = threadpool_limits(limits=BLAS_THREADS, user_api="blas")
         try:
             yield
         finally:
+            blas.restore_original_limits()
             worker.stop()
             engine.dispose()
 

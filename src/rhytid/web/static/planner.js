@@ -387,7 +387,7 @@
     browLayer.replaceChildren();
     $("maps").replaceChildren();
     for (const m of Object.values(muscleEls)) m.removeAttribute("fill-opacity");
-    for (const id of ["grades-source", "brow-lid", "model-meta"]) $(id).textContent = "";
+    for (const id of ["grades-source", "brow-lid", "model-meta", "engine-note"]) $(id).textContent = "";
     $("grades").replaceChildren();
     $("day").disabled = !data;
     const status = $("review-status");
@@ -426,6 +426,7 @@
       ? `Grades start from this patient's assessment of ${data.baseline.assessed_on}; the model gives the change.`
       : "No assessment on file: grades are the model's for a reference face of this sex and age.";
     $("model-meta").textContent = `${data.plan.total_units} U ${data.plan.product}, ${data.plan.units_per_ml} U/mL · model ${data.model_version}`;
+    $("engine-note").textContent = data.engine.text || "";
     markSeverity();
     showDay();
   }
