@@ -159,3 +159,43 @@ def test_the_preview_is_the_fast_engine_and_reviews_as_the_saved_plan(app_client
     assert fast["check"] == saved["check"] and fast["risks"] == saved["preview"]["risks"]
     assert fast["messages"] == saved["preview"]["messages"]
     assert fast["check"]["blocking"]
+
+
+def test_whole_plan_risks_name_the_points_that_cause_them(app_client: httpx.Client) -> None:
+    """Risks that belong to no single injection (asymmetry, spread to a muscle no treated area
+    targets) come with the points that cause them and the muscle to outline on the chart."""
+    c = app_client
+    pid = _patient(c, "PlanRisk")
+    x, rim_y = reference_face("female").landmarks["orbital_rim_sup_l"]
+    below = {"x_mm": x, "y_mm": rim_y - 1.7, "units": 10}
+    data = _preview(
+        c, pid, {"product": "onabotulinumtoxinA", "injections": [{"site": "procerus", "units": 4}, below]}
+    )
+    risks = {r["kind"]: r for r in data["plan_risks"]}
+    # one point on the left lid, none mirroring it on the right: that point makes the asymmetry
+    assert risks["asymmetry"]["points"] == [2] and risks["asymmetry"]["muscle"] is None
+    assert risks["asymmetry"]["severity"] == "blocking"
+    spread = risks["unintended_muscle"]
+    assert spread["muscle"] == "orbicularis_oculi_l" and spread["points"] == [2]
+    # each is the review's own whole-plan finding, said once
+    texts = {(f["code"], f["reason"]) for f in data["plan_findings"]}
+    assert {(r["code"], r["text"]) for r in data["plan_risks"]} <= texts
+    # mirrored on the right, the lids match again: no asymmetry, and no point is blamed for one
+    mirrored = {**below, "x_mm": -x}
+    both = _preview(
+        c,
+        pid,
+        {"product": "onabotulinumtoxinA", "injections": [{"site": "procerus", "units": 4}, below, mirrored]},
+    )
+    assert "asymmetry" not in {r["kind"] for r in both["plan_risks"]}
+    # a one-sided corrugator dose reaches the frontalis above it: that point is the cause
+    corr = _preview(
+        c,
+        pid,
+        {
+            "product": "onabotulinumtoxinA",
+            "injections": [{"site": "procerus", "units": 4}, {"site": "corrugator_lateral_l", "units": 20}],
+        },
+    )
+    frontalis = [r for r in corr["plan_risks"] if r["muscle"] == "frontalis_l"]
+    assert frontalis and frontalis[0]["points"] == [2], corr["plan_risks"]

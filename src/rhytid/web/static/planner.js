@@ -206,16 +206,27 @@
     changed();
   }
 
+  // a point's class: its own worst finding (fill), and a ring when it causes a whole-plan risk
+  function pointClass(i) {
+    const sev = severity[i + 1], ring = planRisk[i + 1];
+    return "point" + (sev ? ` sev-${sev}` : "") + (ring ? ` plan-risk ring-${ring}` : "");
+  }
+  function pointTitle(i) {
+    const sev = severity[i + 1], causes = planRiskWords[i + 1] || [];
+    const parts = [sev ? `point ${i + 1}: ${sev}` : `point ${i + 1}`, ...causes];
+    return parts.join("; ");
+  }
+
   function renderPoints() {
     pointLayer.replaceChildren();
     points.forEach((p, i) => {
-      const sev = severity[i + 1];
-      const g = el("g", { class: "point" + (sev ? ` sev-${sev}` : ""), "data-index": i }, pointLayer);
+      const g = el("g", { class: pointClass(i), "data-index": i }, pointLayer);
       el("rect", { class: "hit", x: p.x_mm - hitR, y: -p.y_mm - hitR, width: 2 * hitR, height: 2 * hitR, rx: hitR }, g);
-      el("circle", { cx: p.x_mm, cy: -p.y_mm, r: 2.6 }, g);
+      el("circle", { cx: p.x_mm, cy: -p.y_mm, r: 3.6, class: "ring" }, g);
+      el("circle", { cx: p.x_mm, cy: -p.y_mm, r: 2.6, class: "dot" }, g);
       const t = el("text", { x: p.x_mm, y: -p.y_mm + 1.1, "text-anchor": "middle" }, g);
       t.textContent = String(i + 1);
-      if (sev) g.appendChild(title(`point ${i + 1}: ${sev}`));
+      g.appendChild(title(pointTitle(i)));
       g.addEventListener("pointerdown", (ev) => startDrag(ev, i, g));
     });
     const table = $("points");
@@ -252,8 +263,9 @@
   // a point's worst finding colours its dot and its row in place (no re-render under the finger)
   function markSeverity() {
     pointLayer.querySelectorAll("g.point").forEach((g) => {
-      const sev = severity[Number(g.dataset.index) + 1];
-      g.setAttribute("class", "point" + (sev ? ` sev-${sev}` : ""));
+      const i = Number(g.dataset.index);
+      g.setAttribute("class", pointClass(i));
+      g.querySelector("title").textContent = pointTitle(i);
     });
     [...$("points").rows].slice(1).forEach((row, i) => { row.className = severity[i + 1] ? `sev-${severity[i + 1]}` : ""; });
     $("save").disabled = points.length === 0 || Boolean(lastPreview && lastPreview.check.blocking);
@@ -266,9 +278,9 @@
     const move = (e) => {
       const [x, y] = toFace(e);
       points[i] = { ...points[i], site: null, x_mm: round(x), y_mm: round(y) };
-      const [hit, dot, label] = g.children;
+      const [hit, ring, dot, label] = g.children;
       hit.setAttribute("x", points[i].x_mm - hitR); hit.setAttribute("y", -points[i].y_mm - hitR);
-      dot.setAttribute("cx", points[i].x_mm); dot.setAttribute("cy", -points[i].y_mm);
+      for (const c of [ring, dot]) { c.setAttribute("cx", points[i].x_mm); c.setAttribute("cy", -points[i].y_mm); }
       label.setAttribute("x", points[i].x_mm); label.setAttribute("y", -points[i].y_mm + 1.1);
       moved = true;
     };
@@ -356,6 +368,7 @@
   // --- preview: the timeline, one message per point, brow and lid, maps of the chosen day -----
   let lastPreview = null;
   let severity = {};
+  let planRisk = {}, planRiskWords = {}; // point (1-based) → worst whole-plan risk it causes; its words
   let days = [0, 2, 7, 14, 30, 60, 90, 120, 150, 180];
   let dayIndex = 4;
   let mapsSeq = 0, mapsTimer = null;
@@ -380,7 +393,8 @@
 
   function showPreview(data, error) {
     lastPreview = data || null;
-    severity = {};
+    severity = {}; planRisk = {}; planRiskWords = {};
+    for (const m of Object.values(muscleEls)) m.classList.remove("risk-muscle", "risk-blocking", "risk-warning", "risk-note");
     const risks = $("risks");
     risks.replaceChildren();
     fieldLayer.replaceChildren();
@@ -410,10 +424,24 @@
       li.className = `msg sev-${m.severity}`; li.dataset.injection = String(m.injection); li.dataset.codes = m.codes.join(" ");
       li.textContent = m.text; risks.appendChild(li);
     }
+    // the model's whole-plan risks: the points that cause them ringed, the muscle outlined
+    const RANK = { note: 1, warning: 2, blocking: 3 };
+    for (const r of data.plan_risks) {
+      for (const n of r.points) {
+        if (!planRisk[n] || RANK[r.severity] > RANK[planRisk[n]]) planRisk[n] = r.severity;
+        (planRiskWords[n] = planRiskWords[n] || []).push(`causes ${words(r.kind)} (${r.severity})`);
+      }
+      const m = r.muscle && muscleEls[r.muscle];
+      if (m) m.classList.add("risk-muscle", `risk-${r.severity}`);
+    }
     for (const f of data.plan_findings) {
       const li = document.createElement("li");
       li.className = "sev-" + f.severity; li.dataset.code = f.code;
-      li.textContent = `${f.severity}: ${f.reason}`; risks.appendChild(li);
+      const r = data.plan_risks.find((x) => x.code === f.code && x.text === f.reason);
+      const from = r && r.points.length ? ` — from point${r.points.length > 1 ? "s" : ""} ${r.points.join(", ")} (ringed on the chart)` : "";
+      const muscle = r && r.muscle ? `; ${words(r.muscle)} outlined` : "";
+      if (r) { li.dataset.points = r.points.join(" "); li.classList.add("plan-risk"); }
+      li.textContent = `${f.severity}: ${words(f.reason)}${from}${muscle}`; risks.appendChild(li);
     }
     if (!risks.children.length) { const li = document.createElement("li"); li.textContent = "No risks or rule findings."; risks.appendChild(li); }
     risks.hidden = false;
