@@ -350,7 +350,7 @@
     const r = await send("PUT", `/api/patients/${patient}/plan-draft`, body);
     const s = $("draft-status");
     if (r.ok) { draftSaves += 1; s.dataset.saved = String(draftSaves); s.className = "meta"; s.textContent = `Draft kept (${body.points.length} points, ${body.points.reduce((a, p) => a + p.units, 0)} U).`; }
-    else { s.className = "error"; s.textContent = `Draft not kept: ${r.data.detail}`; }
+    else { s.className = "error"; s.textContent = `Draft not kept: ${said(r.data)}`; }
   }
   let draftSaves = 0;
 
@@ -360,9 +360,11 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const data = r.status === 204 ? {} : await r.json().catch(() => ({ detail: `HTTP ${r.status}` }));
+    const data = r.status === 204 ? {} : await r.json().catch(() => ({ detail: `the server answered ${r.status}; try again` }));
     return { ok: r.ok, data };
   }
+  // an error for a person: the field in words ("Point 2 — units: must be at least 0.5"), not a code
+  const said = (data) => data.message || data.detail;
   const api = (path, body) => send("POST", path, body);
 
   // --- preview: the timeline, one message per point, brow and lid, maps of the chosen day -----
@@ -381,7 +383,7 @@
     const { ok, data } = await api(`/api/patients/${patient}/preview`, planBody());
     if (mine !== seq) return;
     box.classList.remove("busy");
-    if (!ok) { showPreview(null, data.detail); box.dataset.seq = String(mine); return; }
+    if (!ok) { showPreview(null, said(data)); box.dataset.seq = String(mine); return; }
     showPreview(data);
     box.dataset.seq = String(mine);
     requestAnimationFrame(() => { box.dataset.painted = String(mine); box.dataset.ms = (performance.now() - started).toFixed(1); });
@@ -522,7 +524,7 @@
     const { ok, data } = await api(`/api/patients/${patient}/preview/maps`, { plan: planBody(), day: days[dayIndex] });
     if (mine !== mapsSeq) return;
     box.classList.remove("busy");
-    if (!ok) { box.textContent = `Maps: ${data.detail}`; return; }
+    if (!ok) { box.textContent = `Maps: ${said(data)}`; return; }
     drawField(data.field);
     drawMaps(data);
     box.dataset.seq = String(mine);
@@ -593,7 +595,7 @@
     const note = $("conversion");
     if (!from || from === to || !points.length) { note.hidden = true; changed(); return; }
     const { ok, data } = await api("/api/unit-conversion", { from_product: from, to_product: to, units: points.map((p) => p.units) });
-    if (!ok) { note.hidden = false; note.className = "error"; note.textContent = data.detail; return; }
+    if (!ok) { note.hidden = false; note.className = "error"; note.textContent = said(data); return; }
     const was = points.map((p) => p.units);
     data.points.forEach((c, i) => { points[i].units = c.chosen; });
     const ex = data.points[0];
@@ -619,7 +621,7 @@
   async function loadLast() {
     const r = await send("GET", `/api/patients/${patient}/last-treatment`);
     const s = $("draft-status");
-    if (!r.ok) { s.className = "error"; s.textContent = r.data.detail; return; }
+    if (!r.ok) { s.className = "error"; s.textContent = said(r.data); return; }
     const t = r.data.treatment;
     if (!t) { s.className = "meta"; s.textContent = "No treatment recorded for this patient yet."; return; }
     $("product").value = t.product; productNow = t.product;
@@ -632,7 +634,7 @@
   async function save(status) {
     $("save").disabled = true;
     const { ok, data } = await api(`/api/patients/${patient}/plans`, planBody(status));
-    if (!ok) { const e = $("save-error"); e.hidden = false; e.textContent = data.detail.replace(/^status: /, ""); $("save").disabled = false; return; }
+    if (!ok) { const e = $("save-error"); e.hidden = false; e.textContent = said(data).replace(/^Status: /, ""); $("save").disabled = false; return; }
     clearTimeout(draftTimer);
     await send("DELETE", `/api/patients/${patient}/plan-draft`);
     window.location.href = `/patients/${patient}/treatments/new?plan_id=${data.id}`;
