@@ -113,6 +113,16 @@ def test_planner_fits_and_chart_is_labelled(browser, live_server: str, viewport:
     assert left and right and left["x"] > chart["x"] + chart["width"] / 2 > right["x"]
     expect(page.locator("#legend")).to_contain_text("keep out")
 
+    # the muscles and danger zones are layers that can be hidden and shown again
+    shown = "(e) => getComputedStyle(e).visibility"
+    for layer in ("muscles", "danger"):
+        group = page.locator(f"#chart g.layer-{layer}")
+        assert group.evaluate(shown) == "visible", layer
+        page.locator(f"#layer-{layer}").uncheck()
+        assert group.evaluate(shown) == "hidden", layer
+        page.locator(f"#layer-{layer}").check()
+        assert group.evaluate(shown) == "visible", layer
+
     # touch screens: every site target is at least 44 CSS px across
     hit = page.locator("rect.hit[data-site='corrugator_medial_l']").bounding_box()
     assert hit is not None

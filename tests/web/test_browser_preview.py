@@ -159,6 +159,9 @@ def test_undo_restores_the_plan_and_reload_keeps_the_draft(browser, live_server:
     open_planner(page, live_server, pid)
     expect(total).to_have_text("2 points, 10 U")
     expect(page.locator("#draft-status")).to_have_attribute("data-restored", "1")
+    # when it was kept, on the clinic's clock in words ("Wed 2 Dec 2026 09:08"), not an ISO time
+    restored = page.locator("#draft-status").inner_text()
+    assert re.search(r"kept \w{3} \d{1,2} \w{3} \d{4} \d\d:\d\d\)", restored), restored
     page.reload()
     expect(page.locator("#planner[data-ready='1']")).to_have_count(1)
     expect(total).to_have_text("2 points, 10 U")
@@ -276,7 +279,9 @@ def test_load_the_last_treatment_as_a_starting_plan(browser, live_server: str) -
     expect(page.locator("#total")).to_have_text("2 points, 8 U")
     expect(page.locator("#points tr").nth(1)).to_contain_text("procerus")
     expect(page.locator("#points tr").nth(2)).to_contain_text("(10, 14) mm")
-    expect(page.locator("#draft-status")).to_contain_text("Loaded the treatment of")
+    expect(page.locator("#draft-status")).to_have_text(
+        re.compile(r"Loaded the treatment of \w{3} \d{1,2} \w{3} \d{4} as a starting plan\.")
+    )
     page.click("#undo")
     expect(page.locator("#total")).to_have_text("0 points, 0 U")
     # a refused input is said in words, the field named as the planner calls it (no data path)

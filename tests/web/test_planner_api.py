@@ -4,6 +4,7 @@ maps from the model's field maps, the server-side draft, the last treatment, uni
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -92,7 +93,7 @@ def test_the_draft_is_kept_per_patient_and_user(app_client: httpx.Client) -> Non
     c = app_client
     pid = _patient(c, "Draft")
     url = f"/api/patients/{pid}/plan-draft"
-    assert _ok(c.get(url, auth=DOC)) == {"state": None, "updated_at": None}
+    assert _ok(c.get(url, auth=DOC)) == {"state": None, "updated_at": None, "kept": None}
     state = {
         "product": "onabotulinumtoxinA",
         "day": 60,
@@ -101,7 +102,10 @@ def test_the_draft_is_kept_per_patient_and_user(app_client: httpx.Client) -> Non
     _ok(c.put(url, json=state, auth=DOC))
     state["points"].append({"site": None, "x_mm": 12.5, "y_mm": 20, "units": 3, "depth": "subcutaneous"})
     _ok(c.put(url, json=state, auth=DOC))
-    kept = _ok(c.get(url, auth=DOC))["state"]
+    read = _ok(c.get(url, auth=DOC))
+    kept = read["state"]
+    # when, on the clinic's clock, in words (not an ISO time)
+    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4} \d\d:\d\d", read["kept"]), read["kept"]
     assert kept["day"] == 60 and [p["units"] for p in kept["points"]] == [4, 3]
     assert kept["points"][1]["depth"] == "subcutaneous"
     assert _ok(c.get(url, auth=auth("admin")))["state"] is None  # another user's draft is theirs
@@ -119,6 +123,7 @@ def test_last_treatment_is_a_starting_plan(app_client: httpx.Client, ids: dict[s
         "treatment": None
     }
     t = _ok(c.get(f"/api/patients/{ids['patient']}/last-treatment", auth=DOC))["treatment"]
+    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}", t["performed"]), t["performed"]
     assert t["product"] == "onabotulinumtoxinA" and t["vial_units"] == 100
     assert sorted(p["site"] for p in t["points"]) == sorted(i["site"] for i in GLABELLAR["injections"])
     assert sum(p["units"] for p in t["points"]) == 20

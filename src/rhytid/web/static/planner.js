@@ -627,7 +627,7 @@
     $("product").value = t.product; productNow = t.product;
     $("vial_units").value = t.vial_units; $("diluent_ml").value = t.diluent_ml;
     points = t.points.map((p) => ({ ...p, site: p.site && face.sites[p.site] ? p.site : null }));
-    s.className = "meta"; s.textContent = `Loaded the treatment of ${t.performed_at.slice(0, 10)} as a starting plan.`;
+    s.className = "meta"; s.textContent = `Loaded the treatment of ${t.performed} as a starting plan.`;
     changed();
   }
 
@@ -678,7 +678,7 @@
       restore(JSON.stringify(st));
       $("default_units").value = st.default_units;
       if (days.indexOf(st.day) >= 0) dayIndex = days.indexOf(st.day);
-      $("draft-status").textContent = `Draft restored (${st.points.length} points, kept ${String(draft.data.updated_at).slice(0, 16).replace("T", " ")} UTC).`;
+      $("draft-status").textContent = `Draft restored (${st.points.length} points, kept ${draft.data.kept}).`;
       $("draft-status").dataset.restored = "1";
     }
     productNow = $("product").value;
