@@ -82,7 +82,28 @@ def record(live_server: str) -> Iterator[dict[str, Any]]:
             json={"patient_id": pid, "clinician_id": me, "kind": "review", "starts_at": f"{day}T10:00:00Z"},
         )
         assert appt.status_code == 201, appt.text
-    yield {"patient": pid, "links": links, "appointment": appt.json()["id"]}
+        plan = c.post(
+            f"/api/patients/{pid}/plans",
+            auth=auth("clinician"),
+            json={
+                "product": "onabotulinumtoxinA",
+                "status": "draft",
+                "injections": [{"site": "procerus", "units": 4}],
+            },
+        )
+        assert plan.status_code == 201, plan.text
+        report = {"report": {"days_since_treatment": 2, "symptoms": [{"code": "eyelid_droop"}]}}
+        assert (
+            c.post(f"/api/patients/{pid}/aftercare", json=report, auth=auth("clinician")).status_code == 201
+        )
+        alert = c.get(f"/api/patients/{pid}/aftercare", auth=auth("clinician")).json()[0]["id"]
+    yield {
+        "patient": pid,
+        "links": links,
+        "appointment": appt.json()["id"],
+        "plan": plan.json()["id"],
+        "alert": alert,
+    }
 
 
 STAFF_PAGES = {
@@ -93,7 +114,9 @@ STAFF_PAGES = {
         "/patients/{pid}/screening",
         "/patients/{pid}/consents",
         "/patients/{pid}/planner",
+        "/patients/{pid}/treatments/new?plan_id={plan}",
         "/patients/{pid}/assessments/new",
+        "/patients/{pid}/adverse-events/new",
         "/patients/{pid}/fillers/new",
         "/appointments",
         "/schedule",
@@ -102,6 +125,8 @@ STAFF_PAGES = {
         "/recall",
         "/reports",
         "/messages",
+        "/alerts/{alert}",
+        "/account/second-factor",
     ],
     "front_desk": ["/", "/patients", "/patients/{pid}", "/appointments", "/schedule"],
     "admin": ["/admin/users", "/admin/clinic", "/admin/audit"],
@@ -115,10 +140,12 @@ def test_staff_pages_have_no_serious_violations(
     page = signed_in(browser, live_server, role, {**VIEWPORTS["laptop"], "bypass_csp": True})
     found: list[str] = []
     for path in STAFF_PAGES[role]:
-        page.goto(f"{live_server}{path.format(pid=record['patient'])}")
+        page.goto(
+            f"{live_server}{path.format(pid=record['patient'], plan=record['plan'], alert=record['alert'])}"
+        )
         if path.endswith("/planner"):
             page.wait_for_selector("#planner[data-ready='1']")
-        found += audit(page, f"{role}{path.replace('{pid}', 'record')}")
+        found += audit(page, f"{role}{path.split('?')[0].replace('{pid}', 'record')}")
     page.context.close()
     assert found == [], "\n".join(found)
 

@@ -171,7 +171,7 @@ def test_full_visit(browser, mail_live_server: tuple[str, Mailbox]) -> None:  # 
     # drag the procerus point sideways: the table shows its new place and the preview is redone
     preview = page.locator("#preview")
     seq, block = preview.get_attribute("data-seq"), page.locator("#blocks").inner_text()
-    box = page.locator("g.point[data-index='0'] circle").bounding_box()
+    box = page.locator("g.point[data-index='0'] circle.dot").bounding_box()
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx, cy)

@@ -1,5 +1,6 @@
 # ruff: noqa: F811  (the browser fixture is imported from test_browser and named as a test argument)
-"""The face chart and the staff pages at laptop, tablet (touch) and phone sizes, in Chromium.
+"""The face chart and the staff pages at laptop, tablet (touch) and phone sizes, in Chromium
+(every page's fit: test_browser_pages.py).
 
 Screenshots of every viewport are written to ``test-artifacts/layout/`` (gitignored), kept after the run.
 """
@@ -71,7 +72,7 @@ def viewport(request: pytest.FixtureRequest) -> Iterator[str]:
     yield str(request.param)
 
 
-def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: str, tmp_path: Path) -> None:
+def test_planner_fits_and_chart_is_labelled(browser, live_server: str, viewport: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     options = VIEWPORTS[viewport]
@@ -80,23 +81,6 @@ def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: st
     page = signed_in(browser, live_server, "clinician", options)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-
-    pages = (
-        "/",
-        "/patients",
-        f"/patients/{pid}",
-        "/appointments",
-        "/schedule",
-        "/vials",
-        f"/patients/{pid}/planner",
-    )
-    for path in pages:
-        page.goto(f"{live_server}{path}")
-        size = overflow(page)
-        assert size["scroll"] <= size["client"], (viewport, path, size)
-        page.screenshot(
-            path=str(SHOTS / f"{viewport}{path.replace('/', '_') or '_today'}.png"), full_page=True
-        )
 
     open_planner(page, live_server, pid)
     chart = page.locator("#chart").bounding_box()
@@ -128,6 +112,16 @@ def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: st
     left, right = page.locator("#side-l").bounding_box(), page.locator("#side-r").bounding_box()
     assert left and right and left["x"] > chart["x"] + chart["width"] / 2 > right["x"]
     expect(page.locator("#legend")).to_contain_text("keep out")
+
+    # the muscles and danger zones are layers that can be hidden and shown again
+    shown = "(e) => getComputedStyle(e).visibility"
+    for layer in ("muscles", "danger"):
+        group = page.locator(f"#chart g.layer-{layer}")
+        assert group.evaluate(shown) == "visible", layer
+        page.locator(f"#layer-{layer}").uncheck()
+        assert group.evaluate(shown) == "hidden", layer
+        page.locator(f"#layer-{layer}").check()
+        assert group.evaluate(shown) == "visible", layer
 
     # touch screens: every site target is at least 44 CSS px across
     hit = page.locator("rect.hit[data-site='corrugator_medial_l']").bounding_box()
@@ -166,16 +160,6 @@ def test_pages_fit_and_chart_is_labelled(browser, live_server: str, viewport: st
     expect(page.locator("#points tr").nth(1)).to_contain_text("forehead c")
     page.context.close()
     assert errors == []
-
-
-def test_admin_pages_fit(browser, live_server: str, viewport: str, tmp_path: Path) -> None:
-    page = signed_in(browser, live_server, "admin", VIEWPORTS[viewport])
-    for path in ("/admin/users", "/admin/audit"):
-        page.goto(f"{live_server}{path}")
-        size = overflow(page)
-        assert size["scroll"] <= size["client"], (viewport, path, size)
-        page.screenshot(path=str(SHOTS / f"{viewport}{path.replace('/', '_')}.png"), full_page=True)
-    page.context.close()
 
 
 @pytest.mark.parametrize("sex", ["female", "male"])

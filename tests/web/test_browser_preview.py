@@ -14,7 +14,7 @@ import pytest
 from rhytid.anatomy import reference_face
 
 from .test_browser import CHROMIUM, browser  # noqa: F401  (the module-scoped browser fixture)
-from .test_browser_layout import VIEWPORTS, new_patient, open_planner, overflow, signed_in
+from .test_browser_layout import SHOTS, VIEWPORTS, new_patient, open_planner, overflow, signed_in
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: browser tests skipped"
@@ -79,7 +79,7 @@ def test_maps_and_slider_follow_a_drag(browser, live_server: str, size: str, tmp
     assert overflow(page)["scroll"] <= overflow(page)["client"]
 
     # drag the procerus point up and sideways: maps, field and block follow the new plan
-    box = page.locator("g.point[data-index='0'] circle").bounding_box()
+    box = page.locator("g.point[data-index='0'] circle.dot").bounding_box()
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     _drag(page, size, (cx, cy), (cx - 50, cy - 45))
@@ -87,7 +87,7 @@ def test_maps_and_slider_follow_a_drag(browser, live_server: str, size: str, tmp
     expect(page.locator("#maps")).not_to_have_attribute("data-seq", seq or "", timeout=TIMEOUT)
     expect(page.locator("#maps canvas.map-after")).not_to_have_attribute("data-sum", after_sum or "")
     expect(page.locator("#blocks")).not_to_have_text(blocks)
-    page.screenshot(path=str(tmp_path / f"{size}-dragged.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{size}-dragged.png"), full_page=True)
 
     # the day slider: day 0 is before treatment (grades unchanged, maps equal, brow unmoved)
     page.locator("#day").fill("0")
@@ -115,7 +115,7 @@ def test_maps_and_slider_follow_a_drag(browser, live_server: str, size: str, tmp
     expect(page.locator("#brow-lid")).to_contain_text("the change ×5")
     assert page.locator("#brow-after-l").get_attribute("points") != drawn
     assert overflow(page)["scroll"] <= overflow(page)["client"]
-    page.screenshot(path=str(tmp_path / f"{size}-day14.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{size}-day14.png"), full_page=True)
     page.context.close()
     assert errors == []
 
@@ -159,6 +159,9 @@ def test_undo_restores_the_plan_and_reload_keeps_the_draft(browser, live_server:
     open_planner(page, live_server, pid)
     expect(total).to_have_text("2 points, 10 U")
     expect(page.locator("#draft-status")).to_have_attribute("data-restored", "1")
+    # when it was kept, on the clinic's clock in words ("Wed 2 Dec 2026 09:08"), not an ISO time
+    restored = page.locator("#draft-status").inner_text()
+    assert re.search(r"kept \w{3} \d{1,2} \w{3} \d{4} \d\d:\d\d\)", restored), restored
     page.reload()
     expect(page.locator("#planner[data-ready='1']")).to_have_count(1)
     expect(total).to_have_text("2 points, 10 U")
@@ -213,7 +216,7 @@ def test_point_below_the_rim_turns_red_with_one_message(
     expect(page.locator("#points tr").nth(1)).to_contain_text(" mm")  # a free point, not a site
     point = page.locator("g.point[data-index='0']")
     expect(point).to_have_class(re.compile(r"\bsev-blocking\b"), timeout=TIMEOUT)
-    assert point.locator("circle").evaluate("(c) => getComputedStyle(c).fill") == "rgb(198, 40, 40)"
+    assert point.locator("circle.dot").evaluate("(c) => getComputedStyle(c).fill") == "rgb(198, 40, 40)"
     messages = page.locator("#risks li.msg[data-injection='1']")
     expect(messages).to_have_count(1)
     expect(messages).to_contain_text("Point 1 — blocking")
@@ -223,7 +226,15 @@ def test_point_below_the_rim_turns_red_with_one_message(
     assert not re.search(r"\b(low|moderate) risk\b", text), text
     expect(page.locator("#points tr.sev-blocking")).to_have_count(1)
     expect(page.locator("#save")).to_be_disabled()
-    page.screenshot(path=str(tmp_path / f"{size}-below-rim.png"), full_page=True)
+    # the lids now differ (a risk of the whole plan): the point that causes it is ringed, and the
+    # finding says which point it is
+    expect(point).to_have_class(re.compile(r"\bplan-risk\b"))
+    ring = point.locator("circle.ring").evaluate("(c) => getComputedStyle(c).stroke")
+    assert ring != "none", ring
+    asymmetry = page.locator("#risks li.plan-risk[data-code='model_asymmetry']")
+    expect(asymmetry).to_contain_text("from point 1 (ringed on the chart)")
+    expect(page.locator("g.point[data-index='0'] title")).to_contain_text("causes asymmetry")
+    page.screenshot(path=str(SHOTS / f"{size}-below-rim.png"), full_page=True)
     page.context.close()
     assert errors == []
 
@@ -268,7 +279,15 @@ def test_load_the_last_treatment_as_a_starting_plan(browser, live_server: str) -
     expect(page.locator("#total")).to_have_text("2 points, 8 U")
     expect(page.locator("#points tr").nth(1)).to_contain_text("procerus")
     expect(page.locator("#points tr").nth(2)).to_contain_text("(10, 14) mm")
-    expect(page.locator("#draft-status")).to_contain_text("Loaded the treatment of")
+    expect(page.locator("#draft-status")).to_have_text(
+        re.compile(r"Loaded the treatment of \w{3} \d{1,2} \w{3} \d{4} as a starting plan\.")
+    )
     page.click("#undo")
     expect(page.locator("#total")).to_have_text("0 points, 0 U")
+    # a refused input is said in words, the field named as the planner calls it (no data path)
+    _site(page, "procerus")
+    page.locator("#points input.units").fill("0.2")
+    page.locator("#points input.units").dispatch_event("change")
+    error = page.locator("#risks li.error")
+    expect(error).to_have_text("Injection 1 — units: must be at least 0.5", timeout=TIMEOUT)
     page.context.close()

@@ -8,6 +8,7 @@ and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import httpx
@@ -76,3 +77,24 @@ def test_the_audit_log_page_records_the_patients_it_named(app_client: httpx.Clie
         assert page.status_code == 200 and "Audited" in page.text
     admin_email = auth("admin")[0]
     assert _listed(c, pid, "audit_log", admin_email) == 1
+
+
+def test_the_audit_log_page_shows_names_pages_and_exports_in_words(app_client: httpx.Client) -> None:
+    """Who (the user's name), what (the page or export, and whose record), not ids or codes."""
+    from .test_admin import _audit_rows
+
+    c = app_client
+    pid = new_patient(c, "Exported")
+    assert c.get(f"/api/patients/{pid}/fhir", auth=DOC).status_code == 200
+    with signed_in(str(c.base_url), "clinician") as doc:
+        assert doc.get(f"/patients/{pid}/planner").status_code == 200
+    doctor = c.get("/api/me", auth=DOC).json()["name"]
+    with signed_in(str(c.base_url), "admin") as admin:
+        rows = _audit_rows(admin.get("/admin/audit", params={"patient_id": pid}).text)
+    name = "Pia Exported"
+    exports = [r for r in rows if r[2] == "export"]
+    assert exports and exports[0][1] == doctor and exports[0][3] == f"patient: {name}", rows
+    assert exports[0][4] == name and exports[0][5] == "fhir", rows
+    # the planner page the clinician opened is a read of this patient, by name
+    assert any(r[1] == doctor and r[2] == "read" and r[4] == name for r in rows), rows
+    assert not any(re.search(r"\buser \d+|\bpatient \d+", " ".join(r)) for r in rows), rows

@@ -4,6 +4,7 @@ maps from the model's field maps, the server-side draft, the last treatment, uni
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -92,7 +93,7 @@ def test_the_draft_is_kept_per_patient_and_user(app_client: httpx.Client) -> Non
     c = app_client
     pid = _patient(c, "Draft")
     url = f"/api/patients/{pid}/plan-draft"
-    assert _ok(c.get(url, auth=DOC)) == {"state": None, "updated_at": None}
+    assert _ok(c.get(url, auth=DOC)) == {"state": None, "updated_at": None, "kept": None}
     state = {
         "product": "onabotulinumtoxinA",
         "day": 60,
@@ -101,7 +102,10 @@ def test_the_draft_is_kept_per_patient_and_user(app_client: httpx.Client) -> Non
     _ok(c.put(url, json=state, auth=DOC))
     state["points"].append({"site": None, "x_mm": 12.5, "y_mm": 20, "units": 3, "depth": "subcutaneous"})
     _ok(c.put(url, json=state, auth=DOC))
-    kept = _ok(c.get(url, auth=DOC))["state"]
+    read = _ok(c.get(url, auth=DOC))
+    kept = read["state"]
+    # when, on the clinic's clock, in words (not an ISO time)
+    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4} \d\d:\d\d", read["kept"]), read["kept"]
     assert kept["day"] == 60 and [p["units"] for p in kept["points"]] == [4, 3]
     assert kept["points"][1]["depth"] == "subcutaneous"
     assert _ok(c.get(url, auth=auth("admin")))["state"] is None  # another user's draft is theirs
@@ -119,6 +123,7 @@ def test_last_treatment_is_a_starting_plan(app_client: httpx.Client, ids: dict[s
         "treatment": None
     }
     t = _ok(c.get(f"/api/patients/{ids['patient']}/last-treatment", auth=DOC))["treatment"]
+    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}", t["performed"]), t["performed"]
     assert t["product"] == "onabotulinumtoxinA" and t["vial_units"] == 100
     assert sorted(p["site"] for p in t["points"]) == sorted(i["site"] for i in GLABELLAR["injections"])
     assert sum(p["units"] for p in t["points"]) == 20
@@ -135,3 +140,67 @@ def test_unit_conversion_is_explicit_and_flagged(app_client: httpx.Client) -> No
     assert same["approximate"] is False and [p["chosen"] for p in same["points"]] == [4, 2.5]
     bad = c.post("/api/unit-conversion", json={**body, "units": [4, 0]}, auth=DOC)
     assert bad.status_code == 422 and bad.json()["field"] == "units" and "point 2" in bad.json()["detail"]
+
+
+def test_the_preview_is_the_fast_engine_and_reviews_as_the_saved_plan(app_client: httpx.Client) -> None:
+    """Every tap runs the model's fast engine (areas graded on their reduced cell sets) and says
+    so; the review of the plan is the one the saved plan gets, which is graded on every cell."""
+    c = app_client
+    pid = _patient(c, "Engine")
+    x, rim_y = reference_face("female").landmarks["orbital_rim_sup_l"]
+    plan = {
+        "product": "onabotulinumtoxinA",
+        "injections": [*GLABELLAR["injections"], {"x_mm": x, "y_mm": rim_y - 1.0, "units": 6}],
+        "status": "draft",
+    }
+    fast = _preview(c, pid, plan)
+    assert fast["engine"]["engine"] == "fast", fast["engine"]
+    assert "saved plan is graded on every cell" in fast["engine"]["text"]
+    glabellar = fast["engine"]["areas"]["glabellar"]
+    assert glabellar["cells"] < glabellar["of_cells"] and 0 <= glabellar["grade_disagreement"] < 0.05
+    saved = _ok(c.post(f"/api/patients/{pid}/plans", json=plan, auth=DOC), 201)
+    assert saved["preview"]["engine"]["engine"] == "exact"
+    # the model's risks do not depend on the engine: the review and messages are the saved plan's
+    assert fast["check"] == saved["check"] and fast["risks"] == saved["preview"]["risks"]
+    assert fast["messages"] == saved["preview"]["messages"]
+    assert fast["check"]["blocking"]
+
+
+def test_whole_plan_risks_name_the_points_that_cause_them(app_client: httpx.Client) -> None:
+    """Risks that belong to no single injection (asymmetry, spread to a muscle no treated area
+    targets) come with the points that cause them and the muscle to outline on the chart."""
+    c = app_client
+    pid = _patient(c, "PlanRisk")
+    x, rim_y = reference_face("female").landmarks["orbital_rim_sup_l"]
+    below = {"x_mm": x, "y_mm": rim_y - 1.7, "units": 10}
+    data = _preview(
+        c, pid, {"product": "onabotulinumtoxinA", "injections": [{"site": "procerus", "units": 4}, below]}
+    )
+    risks = {r["kind"]: r for r in data["plan_risks"]}
+    # one point on the left lid, none mirroring it on the right: that point makes the asymmetry
+    assert risks["asymmetry"]["points"] == [2] and risks["asymmetry"]["muscle"] is None
+    assert risks["asymmetry"]["severity"] == "blocking"
+    spread = risks["unintended_muscle"]
+    assert spread["muscle"] == "orbicularis_oculi_l" and spread["points"] == [2]
+    # each is the review's own whole-plan finding, said once
+    texts = {(f["code"], f["reason"]) for f in data["plan_findings"]}
+    assert {(r["code"], r["text"]) for r in data["plan_risks"]} <= texts
+    # mirrored on the right, the lids match again: no asymmetry, and no point is blamed for one
+    mirrored = {**below, "x_mm": -x}
+    both = _preview(
+        c,
+        pid,
+        {"product": "onabotulinumtoxinA", "injections": [{"site": "procerus", "units": 4}, below, mirrored]},
+    )
+    assert "asymmetry" not in {r["kind"] for r in both["plan_risks"]}
+    # a one-sided corrugator dose reaches the frontalis above it: that point is the cause
+    corr = _preview(
+        c,
+        pid,
+        {
+            "product": "onabotulinumtoxinA",
+            "injections": [{"site": "procerus", "units": 4}, {"site": "corrugator_lateral_l", "units": 20}],
+        },
+    )
+    frontalis = [r for r in corr["plan_risks"] if r["muscle"] == "frontalis_l"]
+    assert frontalis and frontalis[0]["points"] == [2], corr["plan_risks"]

@@ -140,3 +140,103 @@ def test_page_errors_name_fields_in_words(app_client: httpx.Client, staff: Any) 
         json={"given_name": "Ada", "family_name": "Words", "birth_date": "31/02/1980", "sex": "female"},
     )
     assert api.status_code == 422 and "birth_date" in api.text
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ({"type": "missing", "msg": "Field required"}, "required"),
+        (
+            {"type": "greater_than_equal", "ctx": {"ge": 0.5}, "msg": "Input should be …"},
+            "must be at least 0.5",
+        ),
+        ({"type": "greater_than", "ctx": {"gt": 0}, "msg": ""}, "must be more than 0"),
+        ({"type": "less_than_equal", "ctx": {"le": 100.0}, "msg": ""}, "must be at most 100"),
+        ({"type": "float_parsing", "input": "20u", "msg": ""}, "not a number: '20u'"),
+        ({"type": "int_parsing", "input": "", "msg": ""}, "not a whole number"),
+        (
+            {"type": "date_from_datetime_parsing", "input": "31/02/1980", "msg": ""},
+            "not a date (e.g. 2025-01-31): '31/02/1980'",
+        ),
+        (
+            {"type": "datetime_parsing", "input": "soon", "msg": ""},
+            "not a date and time (e.g. 2025-01-31 14:30): 'soon'",
+        ),
+        (
+            {"type": "literal_error", "ctx": {"expected": "'female' or 'male'"}, "msg": ""},
+            "choose female or male",
+        ),
+        (
+            {"type": "literal_error", "ctx": {"expected": "'front_desk' or 'admin'"}, "msg": ""},
+            "choose front desk or admin",
+        ),
+        ({"type": "string_too_short", "ctx": {"min_length": 1}, "input": "", "msg": ""}, "required"),
+        ({"type": "string_too_long", "ctx": {"max_length": 100}, "msg": ""}, "at most 100 characters"),
+        ({"type": "too_short", "ctx": {"min_length": 1}, "input": [], "msg": ""}, "add at least one"),
+        (
+            {"type": "extra_forbidden", "msg": "Extra inputs are not permitted"},
+            "not asked for here; leave it out",
+        ),
+        ({"type": "value_error", "msg": "Value error, not a product we know"}, "not a product we know"),
+        ({"type": "bool_parsing", "input": "maybe", "msg": ""}, "answer yes or no"),
+    ],
+    ids=lambda v: v["type"] if isinstance(v, dict) else None,
+)
+def test_pydantic_errors_in_words(error: dict[str, Any], shown: str) -> None:
+    from rhytid.web._words import plain_message
+
+    assert plain_message(error) == shown
+
+
+#: pydantic's own words, which a person should never read on a page
+PYDANTIC = re.compile(r"Field required|Input should|String should|List should|Extra inputs|Value error")
+
+
+def test_forms_and_the_api_say_what_is_wrong_in_words(app_client: httpx.Client, staff: Any) -> None:
+    doc, admin = staff("clinician"), staff("admin")
+    cases: list[tuple[httpx.Client, str, str, dict[str, str], str]] = [
+        (
+            doc,
+            "/patients",
+            "/patients",
+            {"given_name": "Ada", "family_name": "Words", "sex": "female"},
+            "Date of birth: required",
+        ),
+        (
+            doc,
+            "/patients",
+            "/patients",
+            {"given_name": "Ada", "family_name": "Words", "birth_date": "1980-01-01", "sex": "other"},
+            "Sex: choose female or male",
+        ),
+        (
+            admin,
+            "/admin/users",
+            "/admin/users",
+            {"email": "new@example.org", "name": "", "role": "front_desk", "password": "x" * 20},
+            "Name: required",
+        ),
+    ]
+    for client, page, action, form, expected in cases:
+        r = client.post(action, data={"csrf_token": _csrf(client.get(page).text), **form})
+        assert r.status_code == 422, (action, r.status_code, r.text[:400])
+        shown = _errors(r.text)
+        assert expected in shown, (action, shown)
+        assert not any(PYDANTIC.search(s) for s in shown), (action, shown)
+    # the API: the code in detail and field for programs, the same in words in message for pages
+    pid = new_patient(app_client, "ApiWords")
+    plan = {"product": "onabotulinumtoxinA", "injections": [{"site": "procerus", "units": "20u"}]}
+    r = app_client.post(f"/api/patients/{pid}/preview", json=plan, auth=auth("clinician"))
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert (
+        body["detail"] == "injections.0.units: not a number: '20u'" and body["field"] == "injections.0.units"
+    )
+    assert body["message"] == "Injection 1 — units: not a number: '20u'"
+    assert body["errors"][0]["type"] == "float_parsing"
+    missing = app_client.post("/api/patients", json={"given_name": "A"}, auth=auth("clinician")).json()
+    assert not PYDANTIC.search(missing["detail"]) and not PYDANTIC.search(str(missing["errors"])), missing
+    refused = app_client.post(
+        f"/api/patients/{pid}/plans", json={"product": "snake oil", "injections": []}, auth=auth("clinician")
+    ).json()
+    assert refused["message"].startswith("Product: "), refused

@@ -32,7 +32,9 @@ __all__ = [
     "build_plan",
     "outcome_of",
     "plan_key",
+    "plan_risks",
     "preview",
+    "preview_engine",
     "rebuild_screening",
     "screen_answers",
     "timeline",
@@ -42,6 +44,8 @@ __all__ = [
 PREVIEW_DAYS = (0.0, 2.0, 7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)
 _FIELD_STEP_MM = 2.0
 _MAX_GRADE = 3
+#: What a preview on the exact engine says of itself (:func:`preview_engine`: the fast one).
+EXACT_ENGINE = {"engine": "exact", "text": "Exact model: every cell of each area graded."}
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
@@ -70,15 +74,57 @@ def plan_key(data: PlanCreate, *, sex: str, age: float) -> str:
 
 
 @lru_cache(maxsize=512)
-def _outcome(key: str) -> dict[str, Any]:
-    """``rhytid.simulate(plan).to_dict()`` of a plan key, cached per plan (undo, redo, repeats)."""
-    return rhytid.simulate(rhytid.Plan.from_dict(json.loads(key))).to_dict()
+def _outcome(key: str, exact: bool = True) -> dict[str, Any]:
+    """``rhytid.simulate(plan, exact=exact).to_dict()`` of a plan key, cached per plan and engine
+    (undo, redo, repeats)."""
+    return rhytid.simulate(rhytid.Plan.from_dict(json.loads(key)), exact=exact).to_dict()
 
 
-def outcome_of(data: PlanCreate, *, sex: str, age: float) -> dict[str, Any]:
-    """The model's outcome of a plan on this patient (cached; the dict must not be changed)."""
-    build_plan(data, sex=sex, age=age)  # PlanError names the field before the cache is consulted
-    return _outcome(plan_key(data, sex=sex, age=age))
+def outcome_of(
+    data: PlanCreate, *, sex: str, age: float, exact: bool = True, plan: rhytid.Plan | None = None
+) -> dict[str, Any]:
+    """The model's outcome of a plan on this patient (cached; the dict must not be changed).
+
+    ``exact=False``: the fast engine (each area graded on its reduced cell set,
+    :func:`preview_engine`); the risks, blocks, brow and lid are the same as the exact engine's.
+    ``plan``: the plan already built from ``data`` (else it is built here, so that a PlanError
+    names the field before the cache is consulted)."""
+    if plan is None:
+        build_plan(data, sex=sex, age=age)
+    return _outcome(plan_key(data, sex=sex, age=age), exact)
+
+
+@lru_cache(maxsize=2)
+def preview_engine(sex: str) -> dict[str, Any]:
+    """What the planner's fast preview is: each area graded on its reduced cell set
+    (:mod:`rhytid._reduced`) with the error that set was measured to have against every cell
+    (99th-percentile depth error, µm; share of states graded differently). A saved plan is
+    graded on every cell (the exact engine)."""
+    from rhytid import default_parameters
+    from rhytid._reduced import reduced_area
+    from rhytid.model import face_engine
+
+    params = default_parameters()
+    engine = face_engine(reference_face(sex).key, None, params.tissue)
+    areas = {}
+    for area in engine.areas:
+        reduced = reduced_area(engine, area, params.trial.area_cells_max, params.tissue)
+        areas[area.name] = {
+            "cells": reduced.area.n,
+            "of_cells": reduced.full_cells,
+            "p99_error_um": round(reduced.error.p99_um, 1),
+            "grade_disagreement": round(reduced.error.grade_disagreement, 4),
+        }
+    worst = max(a["grade_disagreement"] for a in areas.values())
+    return {
+        "engine": "fast",
+        "areas": areas,
+        "text": (
+            "Fast preview model: each area graded on representative cells (a grade differs from "
+            f"the exact model's in at most {worst:.1%} of tested states); the saved plan is "
+            "graded on every cell."
+        ),
+    }
 
 
 def _patient_grade(assessed: int, model_now: int, model_then: int) -> int:
@@ -134,24 +180,30 @@ def preview(
     at: dt.datetime,
     acknowledgements: tuple[ReviewAcknowledgement, ...] = (),
     assessment: dict[str, Any] | None = None,
+    exact: bool = True,
 ) -> tuple[Review, dict[str, Any]]:
     """The review of a plan and the planner's preview.
 
     ``timeline``: per day of :data:`PREVIEW_DAYS`, grades (from the patient's ``assessment`` when
     there is one, :func:`timeline`), blocks, brow and lid changes; ``messages``: one per injection
     that has a finding (:func:`rhytid.clinic.injection_messages`, worst level wins), and
-    ``plan_findings`` for the whole plan; ``check`` is :func:`rhytid.clinic.review_plan` of the plan
-    against the patient's record (``safety``) at ``at``, with the model's (cached) outcome.
+    ``plan_findings`` for the whole plan, of which the model's risks are also in ``plan_risks``
+    with the points that cause them and the muscle they concern (:func:`plan_risks`); ``check``
+    is :func:`rhytid.clinic.review_plan` of the plan against the patient's record (``safety``) at
+    ``at``, with the model's (cached) outcome.
     ``assessment``: ``{"assessed_on": date, "grades": {...}}`` of the latest assessment, or None.
+    ``exact=False``: the planner's fast engine (:func:`preview_engine`, said in ``engine``); the
+    review is the same (the model's risks do not depend on the engine), the grades approximate.
     """
     plan = build_plan(data, sex=sex, age=age)
-    outcome = outcome_of(data, sex=sex, age=age)
+    outcome = outcome_of(data, sex=sex, age=age, exact=exact, plan=plan)
     face = reference_face(sex)
     checked = safety.review(plan_view(plan), face, at=at, outcome=outcome, acknowledgements=acknowledgements)
     visits = {float(v["day"]): v for v in outcome["timeline"]}
     grades = assessment["grades"] if assessment else None
     return checked, {
         "model_version": outcome["model_version"],
+        "engine": preview_engine(sex) if not exact else EXACT_ENGINE,
         "plan": outcome["plan"],
         "days": [v["day"] for v in outcome["timeline"]],
         "baseline": {
@@ -165,7 +217,112 @@ def preview(
         "check": checked.to_dict(),
         "messages": [m.to_dict() for m in injection_messages(checked.findings)],
         "plan_findings": [f.to_dict() for f in plan_findings(checked.findings)],
+        "plan_risks": plan_risks(plan, sex, outcome, checked),
     }
+
+
+#: A point "causes" a whole-plan risk of a muscle when it gives at least this share of the toxin
+#: bound in that muscle (the rest of the plan gives the remainder).
+CAUSE_SHARE = 0.1
+#: Two points mirror each other when their positions, reflected across the midline, lie within
+#: this distance (mm) and their units differ by at most :data:`MIRROR_UNITS` of the larger.
+MIRROR_MM = 2.0
+MIRROR_UNITS = 0.1
+#: The muscle of a whole-plan risk that names a side but no muscle.
+_RISK_MUSCLE = {"brow_ptosis": "frontalis_{side}"}
+
+
+def _muscle_shares(plan: rhytid.Plan, sex: str) -> tuple[list[str], np.ndarray]:
+    """Each injection's share of the toxin bound in each muscle ``(n_inj, n_muscles)``: its bound
+    uptake at the model's quadrature points, gathered per muscle as the model gathers block
+    (:func:`rhytid.model.block_state`)."""
+    from rhytid import default_parameters
+    from rhytid.model import face_engine, uptake_at_points
+
+    params = default_parameters()
+    face = reference_face(sex)
+    engine = face_engine(face.key, None, params.tissue)
+    product = params.product(plan.product.name)
+    b = engine.basis
+    q = uptake_at_points(
+        face, plan.resolve(face, product), product, b.quad_xy, b.quad_depth_mm, b.quad_behind_septum, params
+    )
+    per_muscle = np.asarray((engine.quad_weights_t @ q.T).T) @ engine.aggregate
+    total = per_muscle.sum(axis=0, keepdims=True)
+    return list(engine.muscles), np.divide(per_muscle, total, out=np.zeros_like(per_muscle), where=total > 0)
+
+
+def _mirrors(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(
+        np.hypot(a["x_mm"] + b["x_mm"], a["y_mm"] - b["y_mm"]) <= MIRROR_MM
+        and a["depth"] == b["depth"]
+        and abs(a["units"] - b["units"]) <= MIRROR_UNITS * max(a["units"], b["units"])
+    )
+
+
+def _unmatched(injections: list[dict[str, Any]]) -> list[int]:
+    """The points (1-based) that no point on the other side mirrors (a point on the midline
+    mirrors itself): what makes a plan on a symmetric reference face asymmetric."""
+    free = set(range(len(injections)))
+    out = []
+    for i, a in enumerate(injections):
+        if i not in free or abs(a["x_mm"]) <= MIRROR_MM:
+            continue  # already some point's mirror, or on the midline
+        free.discard(i)
+        mate = next((j for j in sorted(free) if _mirrors(a, injections[j])), None)
+        if mate is None:
+            out.append(i + 1)
+        else:
+            free.discard(mate)
+    return out
+
+
+def plan_risks(plan: rhytid.Plan, sex: str, outcome: dict[str, Any], review: Review) -> list[dict[str, Any]]:
+    """The model's risks that belong to no single injection, each with what the chart shows of it.
+
+    ``points``: the points that cause it (1-based) — for a muscle the plan does not target (or the
+    frontalis of a dropping brow), those that give at least :data:`CAUSE_SHARE` of the toxin bound
+    in it; for an asymmetry, the points no point on the other side mirrors. ``muscle``: the muscle
+    to outline (None for an asymmetry). ``severity`` and ``text`` are the review's finding of it.
+    """
+    found = [f for f in plan_findings(review.findings) if f.code.startswith("model_")]
+    risks = [r for r in outcome["risks"] if r.get("injection") is None]
+    if not risks:
+        return []
+    muscles, shares = _muscle_shares(plan, sex)
+    out = []
+    for r in risks:
+        kind, side = str(r["kind"]), r.get("side")
+        finding = next(
+            (f for f in found if f.code == f"model_{kind}" and f.reason.endswith(str(r["detail"]))), None
+        )
+        if finding is None:
+            continue
+        muscle = None
+        if kind == "unintended_muscle":
+            muscle = next((m for m in muscles if str(r["detail"]).startswith(f"{m} ")), None)
+        elif kind in _RISK_MUSCLE and side:
+            muscle = _RISK_MUSCLE[kind].format(side=side)
+        if kind == "asymmetry":
+            points = _unmatched(outcome["plan"]["injections"])
+        elif muscle in muscles:
+            column = shares[:, muscles.index(muscle)]
+            points = [int(i) + 1 for i in np.argsort(-column, kind="stable") if column[i] >= CAUSE_SHARE]
+        else:
+            points = []
+        out.append(
+            {
+                "kind": kind,
+                "side": side,
+                "level": r["level"],
+                "severity": finding.severity,
+                "code": finding.code,
+                "text": finding.reason,
+                "muscle": muscle,
+                "points": points,
+            }
+        )
+    return out
 
 
 def screen_answers(answers: dict[str, Any], *, today: dt.date | None = None) -> Screening:

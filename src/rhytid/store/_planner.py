@@ -2,7 +2,9 @@
 
 - :func:`planner_preview`: the model's preview of a plan reviewed against the record (as
   :func:`rhytid.store.repo.plan_preview`), with the grades starting from the patient's **latest
-  assessment** when there is one (:func:`rhytid.store._clinical.timeline`).
+  assessment** when there is one (:func:`rhytid.store._clinical.timeline`), on the model's fast
+  engine (:func:`rhytid.store._clinical.preview_engine`: areas graded on their reduced cell sets;
+  the review is the exact one's, the saved plan is graded on every cell).
 - :func:`planner_maps`: depth maps before and on a day, and the block (:mod:`._maps`).
 - :func:`get_draft` / :func:`save_draft` / :func:`discard_draft`: the planner's working copy, one
   per patient and clinician, saved as it is edited (leaving the page or reloading keeps it).
@@ -60,6 +62,7 @@ def planner_preview(*, db: Session, patient_id: int, data: PlanCreate, actor: Ac
         safety=patient_safety(db, patient),
         at=at,
         assessment=latest_assessment(db, patient.id),
+        exact=False,  # the fast engine for every tap; the saved plan is reviewed and graded exactly
     )
     audit(db, actor, "read", "plan_preview", None, patient.id)
     return result

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from threadpoolctl import threadpool_limits
 
 from rhytid._version import __version__
 from rhytid.errors import PermissionDenied, RhytidError
@@ -48,10 +49,18 @@ from rhytid.web._delivery import Worker
 from rhytid.web._limits import BodyLimit
 from rhytid.web._ratelimit import RateLimiter
 from rhytid.web._settings import Settings, load_settings
+from rhytid.web._words import plain_message, staff_words
 
 __all__ = ["create_app"]
 
 _HERE = Path(__file__).parent
+
+#: BLAS threads while the app serves. A request's model run is small (a preview's matrix products
+#: take a few ms); OpenBLAS's own threads only contend with the server's other requests and the
+#: machine's other work: on a loaded 2-core machine a new-plan preview took p50 78 ms with
+#: OpenBLAS's default threads and 8 ms with one (benchmarks/bench_planner.py, 2026-12-02).
+#: Requests run side by side in the server's threadpool instead.
+BLAS_THREADS = 1
 
 
 def _status(exc: RhytidError) -> int:
@@ -94,9 +103,11 @@ def create_app(
         _logs.install()  # uvicorn has configured its loggers by now
         worker = app.state.outbox = Worker(app.state.sessions, settings)  # outbox delivery thread
         worker.start()
+        blas = threadpool_limits(limits=BLAS_THREADS, user_api="blas")
         try:
             yield
         finally:
+            blas.restore_original_limits()
             worker.stop()
             engine.dispose()
 
@@ -120,25 +131,23 @@ def create_app(
         if _wants_html(request):
             return _render.error_page(request, status, str(exc))
         extra = getattr(exc, "extra", None) or {}  # e.g. the review of a refused treatment
-        return JSONResponse({"detail": str(exc), "field": exc.field, **extra}, status_code=status)
+        body = {"detail": str(exc), "field": exc.field, "message": staff_words(str(exc)), **extra}
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors: list[dict[str, Any]] = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "form")]
-            errors.append(
-                {
-                    "field": ".".join(loc),
-                    "msg": str(e.get("msg", "")).removeprefix("Value error, "),
-                    "type": e.get("type"),
-                }
-            )
+            errors.append({"field": ".".join(loc), "msg": plain_message(e), "type": e.get("type")})
         first = errors[0] if errors else {"field": "", "msg": "invalid request"}
         message = f"{first['field'] or 'request'}: {first['msg']}"
         if _wants_html(request):
             return _render.error_page(request, 422, message)
-        return JSONResponse({"detail": message, "field": first["field"], "errors": errors}, status_code=422)
+        return JSONResponse(
+            {"detail": message, "field": first["field"], "message": staff_words(message), "errors": errors},
+            status_code=422,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -148,7 +157,7 @@ def create_app(
         if exc.status_code == 400 and detail.startswith("There was an error parsing the body"):
             detail = _openapi.UNPARSEABLE_BODY  # Starlette's words name no field
         return JSONResponse(
-            {"detail": detail, "field": _field(detail)},
+            {"detail": detail, "field": _field(detail), "message": staff_words(detail)},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
@@ -165,7 +174,9 @@ def create_app(
             if status == 503
             else "request: conflicts with stored data"
         )
-        return JSONResponse({"detail": message, "field": None}, status_code=status)
+        return JSONResponse(
+            {"detail": message, "field": None, "message": staff_words(message)}, status_code=status
+        )
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:

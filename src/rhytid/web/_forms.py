@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from rhytid.web._auth import check_csrf
+from rhytid.web._words import plain_message
 
 __all__ = ["CsrfForm", "RawForm", "error_field", "form_text", "read_form", "validation_message"]
 
@@ -54,10 +55,11 @@ def form_text(form: FormData, key: str) -> str:
 
 
 def validation_message(exc: ValidationError) -> str:
-    """The first validation error as "field: what is wrong" for the form's error line."""
+    """The first validation error as "field: what is wrong" for the form's error line (what is
+    wrong in words, :func:`rhytid.web._words.plain_message`; the page names the field in words)."""
     e = exc.errors()[0]
     field = ".".join(str(p) for p in e["loc"])
-    return f"{field}: {str(e['msg']).removeprefix('Value error, ')}"
+    return f"{field}: {plain_message(e)}"
 
 
 def error_field(message: str | None) -> str | None:

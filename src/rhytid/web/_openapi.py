@@ -2,7 +2,8 @@
 
 Every operation under ``/api/`` accepts HTTP Basic, a bearer token (``POST /api/auth/token``) or
 the session cookie (unsafe methods then need ``X-CSRF-Token``); every error has the one shape
-the app writes (``{"detail", "field"}``, and ``errors`` for a 422 on malformed input).
+the app writes (``{"detail", "field", "message"}``, and ``errors`` for a 422 on malformed input;
+``message`` is ``detail`` with its field in words, for the pages).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class ErrorBody(BaseModel):
 
     detail: str
     field: str | None = None
+    #: ``detail`` for a person: the field named in words, not as a code (what the pages show)
+    message: str | None = None
 
 
 class FieldError(BaseModel):

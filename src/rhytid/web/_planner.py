@@ -3,19 +3,27 @@ starting plan, and the explicit conversion of units when the product is switched
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from rhytid.clinic import convert_plan_units
 from rhytid.store import _planner as planner
 from rhytid.store import schemas as s
+from rhytid.store._time import to_local
 from rhytid.web._auth import AnyUser, ClinicalUser, DbSession, actor_of
+from rhytid.web._render import clinic_zone
 from rhytid.web._routing import api_router
 
 __all__ = ["api"]
 
 api = api_router(tags=["planning"])
+
+
+def _shown(request: Request, at: dt.datetime, fmt: str) -> str:
+    """A stored (naive UTC) time as the clinic's wall clock, for a person to read."""
+    return to_local(at, clinic_zone(request)).strftime(fmt)
 
 
 @api.post("/patients/{patient_id}/preview/maps")
@@ -30,11 +38,14 @@ def maps(db: DbSession, user: ClinicalUser, patient_id: int, data: s.MapsRequest
 
 
 @api.get("/patients/{patient_id}/plan-draft")
-def read_draft(db: DbSession, user: ClinicalUser, patient_id: int) -> dict[str, Any]:
-    """The planner as this user left it for this patient (``state`` null when there is none)."""
+def read_draft(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> dict[str, Any]:
+    """The planner as this user left it for this patient (``state`` null when there is none);
+    ``kept``: when, on the clinic's clock, in words (``Wed 2 Dec 2026 09:08``)."""
     draft = planner.get_draft(db=db, patient_id=patient_id, actor=actor_of(user))
     db.commit()
-    return draft or {"state": None, "updated_at": None}
+    if draft is None:
+        return {"state": None, "updated_at": None, "kept": None}
+    return {**draft, "kept": _shown(request, draft["updated_at"], "%a %-d %b %Y %H:%M")}
 
 
 @api.put("/patients/{patient_id}/plan-draft")
@@ -54,11 +65,14 @@ def discard_draft(db: DbSession, user: ClinicalUser, patient_id: int) -> Respons
 
 
 @api.get("/patients/{patient_id}/last-treatment")
-def last_treatment(db: DbSession, user: ClinicalUser, patient_id: int) -> dict[str, Any]:
-    """The latest recorded toxin treatment as a starting plan (``treatment`` null when none)."""
+def last_treatment(request: Request, db: DbSession, user: ClinicalUser, patient_id: int) -> dict[str, Any]:
+    """The latest recorded toxin treatment as a starting plan (``treatment`` null when none);
+    ``performed``: its day on the clinic's clock, in words (``Wed 2 Dec 2026``)."""
     row = planner.last_treatment(db=db, patient_id=patient_id, actor=actor_of(user))
     db.commit()
-    return {"treatment": row}
+    if row is None:
+        return {"treatment": None}
+    return {"treatment": {**row, "performed": _shown(request, row["performed_at"], "%a %-d %b %Y")}}
 
 
 @api.post("/unit-conversion")

@@ -4,13 +4,19 @@ The library's errors start with the field they concern, as a code (``plan_id: no
 ``injections.2.units: …``) so that the JSON API and the command line can point at it. A page shows
 the same message with that code as a label a person reads: ``Plan: no plan 7``,
 ``Injection 3 — units: …``. The JSON API keeps the codes.
+
+:func:`plain_message` says what pydantic found wrong with an input in those words too ("required",
+"must be at least 0", "not a number: '20u'") instead of its own ("Field required", "Input should be
+greater than or equal to 0", "Input should be a valid number, unable to parse string as a number").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["field_label", "staff_words"]
+__all__ = ["field_label", "plain_message", "staff_words"]
 
 #: Labels of the fields whose name alone does not say it (others: the code in words).
 LABELS: dict[str, str] = {
@@ -98,3 +104,89 @@ def staff_words(message: str) -> str:
     if match is None:
         return message
     return f"{_path_words(match.group('path'))}: {message[match.end() :]}"
+
+
+def _num(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _quoted(v: Any) -> str:
+    text = str(v)
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+
+
+def _choices(expected: Any) -> str:
+    """pydantic's ``'a', 'b' or 'c'`` as ``a, b or c``, the codes in words."""
+    return re.sub(r"'([^']*)'", lambda m: m.group(1).replace("_", " "), str(expected))
+
+
+#: pydantic's error types in words; ``{name}``: the error's context (``gt``, ``min_length`` …).
+_PLAIN: dict[str, str] = {
+    "missing": "required",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "multiple_of": "must be a multiple of {multiple_of}",
+    "finite_number": "must be a number",
+    "string_too_long": "at most {max_length} characters",
+    "too_long": "at most {max_length}",
+    "extra_forbidden": "not asked for here; leave it out",
+    "bool_parsing": "answer yes or no",
+    "bool_type": "answer yes or no",
+    "string_type": "must be text",
+    "string_pattern_mismatch": "not in the expected form",
+    "int_from_float": "must be a whole number",
+    "date_future": "must be a date in the future",
+    "date_past": "must be a date in the past",
+    "dict_type": "not in the expected form",
+    "model_type": "not in the expected form",
+    "model_attributes_type": "not in the expected form",
+    "list_type": "must be a list",
+    "json_invalid": "not readable (broken JSON)",
+    "json_type": "not readable (broken JSON)",
+    "none_required": "leave it empty",
+}
+_NOT_A = {
+    "float": "not a number",
+    "int": "not a whole number",
+    "decimal": "not a number",
+    "date": "not a date (e.g. 2025-01-31)",
+    "datetime": "not a date and time (e.g. 2025-01-31 14:30)",
+    "time": "not a time (e.g. 14:30)",
+    "timedelta": "not a length of time",
+    "url": "not a web address",
+    "uuid": "not an identifier",
+}
+
+
+def plain_message(error: Mapping[str, Any]) -> str:
+    """What is wrong with one input (a pydantic error's ``type``, ``ctx``, ``input``, ``msg``), in
+    words a person reads, without the field (the caller names it): ``required``,
+    ``must be at least 0``, ``not a number: '20u'``, ``choose female or male``. A validator's own
+    message (a ``value_error``) is kept as it was written."""
+    kind = str(error.get("type", ""))
+    ctx = {k: _num(v) for k, v in (error.get("ctx") or {}).items()}
+    value = error.get("input")
+    msg = str(error.get("msg", ""))
+    if kind in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("literal_error", "enum"):
+        return f"choose {_choices(ctx.get('expected', ''))}"
+    if kind in ("string_too_short", "too_short"):
+        if ctx.get("min_length") in ("1", 1) or not value:
+            return "required" if kind == "string_too_short" else "add at least one"
+        return f"at least {ctx['min_length']}" + (" characters" if kind == "string_too_short" else "")
+    if kind in _PLAIN:
+        return _PLAIN[kind].format_map(ctx) if "{" in _PLAIN[kind] else _PLAIN[kind]
+    head = kind.split("_")[0]
+    if kind.startswith("date_from_datetime"):
+        head = "date"
+    elif kind.startswith("datetime_from_date"):
+        head = "datetime"
+    if head in _NOT_A and (kind.endswith(("_parsing", "_type")) or "_from_" in kind):
+        said = _NOT_A[head]
+        shown = isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) != ""
+        return f"{said}: {_quoted(value)}" if shown else said
+    # an error type not listed: pydantic's words without its "Input should be" preamble
+    return re.sub(r"^Input should be ", "must be ", msg)

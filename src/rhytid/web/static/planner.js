@@ -206,16 +206,27 @@
     changed();
   }
 
+  // a point's class: its own worst finding (fill), and a ring when it causes a whole-plan risk
+  function pointClass(i) {
+    const sev = severity[i + 1], ring = planRisk[i + 1];
+    return "point" + (sev ? ` sev-${sev}` : "") + (ring ? ` plan-risk ring-${ring}` : "");
+  }
+  function pointTitle(i) {
+    const sev = severity[i + 1], causes = planRiskWords[i + 1] || [];
+    const parts = [sev ? `point ${i + 1}: ${sev}` : `point ${i + 1}`, ...causes];
+    return parts.join("; ");
+  }
+
   function renderPoints() {
     pointLayer.replaceChildren();
     points.forEach((p, i) => {
-      const sev = severity[i + 1];
-      const g = el("g", { class: "point" + (sev ? ` sev-${sev}` : ""), "data-index": i }, pointLayer);
+      const g = el("g", { class: pointClass(i), "data-index": i }, pointLayer);
       el("rect", { class: "hit", x: p.x_mm - hitR, y: -p.y_mm - hitR, width: 2 * hitR, height: 2 * hitR, rx: hitR }, g);
-      el("circle", { cx: p.x_mm, cy: -p.y_mm, r: 2.6 }, g);
+      el("circle", { cx: p.x_mm, cy: -p.y_mm, r: 3.6, class: "ring" }, g);
+      el("circle", { cx: p.x_mm, cy: -p.y_mm, r: 2.6, class: "dot" }, g);
       const t = el("text", { x: p.x_mm, y: -p.y_mm + 1.1, "text-anchor": "middle" }, g);
       t.textContent = String(i + 1);
-      if (sev) g.appendChild(title(`point ${i + 1}: ${sev}`));
+      g.appendChild(title(pointTitle(i)));
       g.addEventListener("pointerdown", (ev) => startDrag(ev, i, g));
     });
     const table = $("points");
@@ -252,8 +263,9 @@
   // a point's worst finding colours its dot and its row in place (no re-render under the finger)
   function markSeverity() {
     pointLayer.querySelectorAll("g.point").forEach((g) => {
-      const sev = severity[Number(g.dataset.index) + 1];
-      g.setAttribute("class", "point" + (sev ? ` sev-${sev}` : ""));
+      const i = Number(g.dataset.index);
+      g.setAttribute("class", pointClass(i));
+      g.querySelector("title").textContent = pointTitle(i);
     });
     [...$("points").rows].slice(1).forEach((row, i) => { row.className = severity[i + 1] ? `sev-${severity[i + 1]}` : ""; });
     $("save").disabled = points.length === 0 || Boolean(lastPreview && lastPreview.check.blocking);
@@ -266,9 +278,9 @@
     const move = (e) => {
       const [x, y] = toFace(e);
       points[i] = { ...points[i], site: null, x_mm: round(x), y_mm: round(y) };
-      const [hit, dot, label] = g.children;
+      const [hit, ring, dot, label] = g.children;
       hit.setAttribute("x", points[i].x_mm - hitR); hit.setAttribute("y", -points[i].y_mm - hitR);
-      dot.setAttribute("cx", points[i].x_mm); dot.setAttribute("cy", -points[i].y_mm);
+      for (const c of [ring, dot]) { c.setAttribute("cx", points[i].x_mm); c.setAttribute("cy", -points[i].y_mm); }
       label.setAttribute("x", points[i].x_mm); label.setAttribute("y", -points[i].y_mm + 1.1);
       moved = true;
     };
@@ -338,7 +350,7 @@
     const r = await send("PUT", `/api/patients/${patient}/plan-draft`, body);
     const s = $("draft-status");
     if (r.ok) { draftSaves += 1; s.dataset.saved = String(draftSaves); s.className = "meta"; s.textContent = `Draft kept (${body.points.length} points, ${body.points.reduce((a, p) => a + p.units, 0)} U).`; }
-    else { s.className = "error"; s.textContent = `Draft not kept: ${r.data.detail}`; }
+    else { s.className = "error"; s.textContent = `Draft not kept: ${said(r.data)}`; }
   }
   let draftSaves = 0;
 
@@ -348,14 +360,17 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const data = r.status === 204 ? {} : await r.json().catch(() => ({ detail: `HTTP ${r.status}` }));
+    const data = r.status === 204 ? {} : await r.json().catch(() => ({ detail: `the server answered ${r.status}; try again` }));
     return { ok: r.ok, data };
   }
+  // an error for a person: the field in words ("Point 2 — units: must be at least 0.5"), not a code
+  const said = (data) => data.message || data.detail;
   const api = (path, body) => send("POST", path, body);
 
   // --- preview: the timeline, one message per point, brow and lid, maps of the chosen day -----
   let lastPreview = null;
   let severity = {};
+  let planRisk = {}, planRiskWords = {}; // point (1-based) → worst whole-plan risk it causes; its words
   let days = [0, 2, 7, 14, 30, 60, 90, 120, 150, 180];
   let dayIndex = 4;
   let mapsSeq = 0, mapsTimer = null;
@@ -368,7 +383,7 @@
     const { ok, data } = await api(`/api/patients/${patient}/preview`, planBody());
     if (mine !== seq) return;
     box.classList.remove("busy");
-    if (!ok) { showPreview(null, data.detail); box.dataset.seq = String(mine); return; }
+    if (!ok) { showPreview(null, said(data)); box.dataset.seq = String(mine); return; }
     showPreview(data);
     box.dataset.seq = String(mine);
     requestAnimationFrame(() => { box.dataset.painted = String(mine); box.dataset.ms = (performance.now() - started).toFixed(1); });
@@ -380,14 +395,15 @@
 
   function showPreview(data, error) {
     lastPreview = data || null;
-    severity = {};
+    severity = {}; planRisk = {}; planRiskWords = {};
+    for (const m of Object.values(muscleEls)) m.classList.remove("risk-muscle", "risk-blocking", "risk-warning", "risk-note");
     const risks = $("risks");
     risks.replaceChildren();
     fieldLayer.replaceChildren();
     browLayer.replaceChildren();
     $("maps").replaceChildren();
     for (const m of Object.values(muscleEls)) m.removeAttribute("fill-opacity");
-    for (const id of ["grades-source", "brow-lid", "model-meta"]) $(id).textContent = "";
+    for (const id of ["grades-source", "brow-lid", "model-meta", "engine-note"]) $(id).textContent = "";
     $("grades").replaceChildren();
     $("day").disabled = !data;
     const status = $("review-status");
@@ -410,10 +426,24 @@
       li.className = `msg sev-${m.severity}`; li.dataset.injection = String(m.injection); li.dataset.codes = m.codes.join(" ");
       li.textContent = m.text; risks.appendChild(li);
     }
+    // the model's whole-plan risks: the points that cause them ringed, the muscle outlined
+    const RANK = { note: 1, warning: 2, blocking: 3 };
+    for (const r of data.plan_risks) {
+      for (const n of r.points) {
+        if (!planRisk[n] || RANK[r.severity] > RANK[planRisk[n]]) planRisk[n] = r.severity;
+        (planRiskWords[n] = planRiskWords[n] || []).push(`causes ${words(r.kind)} (${r.severity})`);
+      }
+      const m = r.muscle && muscleEls[r.muscle];
+      if (m) m.classList.add("risk-muscle", `risk-${r.severity}`);
+    }
     for (const f of data.plan_findings) {
       const li = document.createElement("li");
       li.className = "sev-" + f.severity; li.dataset.code = f.code;
-      li.textContent = `${f.severity}: ${f.reason}`; risks.appendChild(li);
+      const r = data.plan_risks.find((x) => x.code === f.code && x.text === f.reason);
+      const from = r && r.points.length ? ` — from point${r.points.length > 1 ? "s" : ""} ${r.points.join(", ")} (ringed on the chart)` : "";
+      const muscle = r && r.muscle ? `; ${words(r.muscle)} outlined` : "";
+      if (r) { li.dataset.points = r.points.join(" "); li.classList.add("plan-risk"); }
+      li.textContent = `${f.severity}: ${words(f.reason)}${from}${muscle}`; risks.appendChild(li);
     }
     if (!risks.children.length) { const li = document.createElement("li"); li.textContent = "No risks or rule findings."; risks.appendChild(li); }
     risks.hidden = false;
@@ -426,6 +456,7 @@
       ? `Grades start from this patient's assessment of ${data.baseline.assessed_on}; the model gives the change.`
       : "No assessment on file: grades are the model's for a reference face of this sex and age.";
     $("model-meta").textContent = `${data.plan.total_units} U ${data.plan.product}, ${data.plan.units_per_ml} U/mL · model ${data.model_version}`;
+    $("engine-note").textContent = data.engine.text || "";
     markSeverity();
     showDay();
   }
@@ -493,7 +524,7 @@
     const { ok, data } = await api(`/api/patients/${patient}/preview/maps`, { plan: planBody(), day: days[dayIndex] });
     if (mine !== mapsSeq) return;
     box.classList.remove("busy");
-    if (!ok) { box.textContent = `Maps: ${data.detail}`; return; }
+    if (!ok) { box.textContent = `Maps: ${said(data)}`; return; }
     drawField(data.field);
     drawMaps(data);
     box.dataset.seq = String(mine);
@@ -564,7 +595,7 @@
     const note = $("conversion");
     if (!from || from === to || !points.length) { note.hidden = true; changed(); return; }
     const { ok, data } = await api("/api/unit-conversion", { from_product: from, to_product: to, units: points.map((p) => p.units) });
-    if (!ok) { note.hidden = false; note.className = "error"; note.textContent = data.detail; return; }
+    if (!ok) { note.hidden = false; note.className = "error"; note.textContent = said(data); return; }
     const was = points.map((p) => p.units);
     data.points.forEach((c, i) => { points[i].units = c.chosen; });
     const ex = data.points[0];
@@ -590,20 +621,20 @@
   async function loadLast() {
     const r = await send("GET", `/api/patients/${patient}/last-treatment`);
     const s = $("draft-status");
-    if (!r.ok) { s.className = "error"; s.textContent = r.data.detail; return; }
+    if (!r.ok) { s.className = "error"; s.textContent = said(r.data); return; }
     const t = r.data.treatment;
     if (!t) { s.className = "meta"; s.textContent = "No treatment recorded for this patient yet."; return; }
     $("product").value = t.product; productNow = t.product;
     $("vial_units").value = t.vial_units; $("diluent_ml").value = t.diluent_ml;
     points = t.points.map((p) => ({ ...p, site: p.site && face.sites[p.site] ? p.site : null }));
-    s.className = "meta"; s.textContent = `Loaded the treatment of ${t.performed_at.slice(0, 10)} as a starting plan.`;
+    s.className = "meta"; s.textContent = `Loaded the treatment of ${t.performed} as a starting plan.`;
     changed();
   }
 
   async function save(status) {
     $("save").disabled = true;
     const { ok, data } = await api(`/api/patients/${patient}/plans`, planBody(status));
-    if (!ok) { const e = $("save-error"); e.hidden = false; e.textContent = data.detail.replace(/^status: /, ""); $("save").disabled = false; return; }
+    if (!ok) { const e = $("save-error"); e.hidden = false; e.textContent = said(data).replace(/^Status: /, ""); $("save").disabled = false; return; }
     clearTimeout(draftTimer);
     await send("DELETE", `/api/patients/${patient}/plan-draft`);
     window.location.href = `/patients/${patient}/treatments/new?plan_id=${data.id}`;
@@ -647,7 +678,7 @@
       restore(JSON.stringify(st));
       $("default_units").value = st.default_units;
       if (days.indexOf(st.day) >= 0) dayIndex = days.indexOf(st.day);
-      $("draft-status").textContent = `Draft restored (${st.points.length} points, kept ${String(draft.data.updated_at).slice(0, 16).replace("T", " ")} UTC).`;
+      $("draft-status").textContent = `Draft restored (${st.points.length} points, kept ${draft.data.kept}).`;
       $("draft-status").dataset.restored = "1";
     }
     productNow = $("product").value;
