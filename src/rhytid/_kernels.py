@@ -157,13 +157,21 @@ class AreaCells:
     critical_ref: float
     prestrain_ref: float
     weights: Array | None = None
+    #: the cluster count of each cell of a reduced set (``weights`` = counts / their sum); the
+    #: weighted percentile and the fused kernels' grading compare integer counts (exact)
+    counts: NDArray[np.int64] | None = None
 
     @property
     def n(self) -> int:
         return len(self.cells)
 
-    def subset(self, keep: NDArray[np.intp], weights: Array | None = None) -> AreaCells:
-        """The same area on the cells ``keep`` (positions in :attr:`cells`), optionally weighted."""
+    def subset(
+        self, keep: NDArray[np.intp], weights: Array | None = None, counts: NDArray[np.int64] | None = None
+    ) -> AreaCells:
+        """The same area on the cells ``keep`` (positions in :attr:`cells`), optionally weighted
+        (``counts``: the cluster count of each kept cell; default: ``weights`` × the cells here)."""
+        if weights is not None and counts is None:
+            counts = np.rint(np.asarray(weights) * self.n).astype(np.int64)
 
         def cols(a: F32) -> F32:
             n_rows = a.shape[0]
@@ -177,6 +185,7 @@ class AreaCells:
             habitual_tone=cols(self.habitual_tone),
             habitual_c=np.ascontiguousarray(self.habitual_c[:, keep]),
             weights=weights,
+            counts=counts,
         )
 
 
@@ -259,13 +268,16 @@ def area_depth(
         d += static
     else:
         d += static * (1.0 - np.asarray(eased, dtype=np.float32))[:, None]
-    return percentile(d, q, area.weights)
+    return percentile(d, q, area.weights, area.counts)
 
 
-def percentile(d: NDArray[np.floating], q: float, weights: Array | None = None) -> Array:
+def percentile(
+    d: NDArray[np.floating], q: float, weights: Array | None = None, counts: NDArray[np.int64] | None = None
+) -> Array:
     """The ``q``-th percentile along the last axis: :func:`numpy.percentile` (linear interpolation)
     by selection of the two order statistics instead of a sort; with cell ``weights`` summing to
-    one, the smallest value whose weighted share at or below it reaches ``q`` %."""
+    one, the smallest value whose weighted share at or below it reaches ``q`` % — compared in
+    integer cluster ``counts`` (reaching ``q/100`` of their sum) when they are given."""
     n = d.shape[-1]
     if weights is None:
         k = q / 100.0 * (n - 1)
@@ -283,8 +295,12 @@ def percentile(d: NDArray[np.floating], q: float, weights: Array | None = None) 
         order = key & 0xFFFF
     else:
         order = np.argsort(d, axis=-1)
-    w = np.cumsum(weights[order], axis=-1)
-    pos = np.minimum((w < q / 100.0).sum(axis=-1), n - 1)
+    if counts is not None:
+        c = np.cumsum(np.asarray(counts, dtype=np.int64)[order], axis=-1)
+        pos = np.minimum((c < q / 100.0 * float(np.sum(counts))).sum(axis=-1), n - 1)
+    else:
+        w = np.cumsum(weights[order], axis=-1)
+        pos = np.minimum((w < q / 100.0).sum(axis=-1), n - 1)
     return np.asarray(
         np.take_along_axis(d, np.take_along_axis(order, pos[..., None], -1), -1)[..., 0], dtype=float
     )

@@ -52,10 +52,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
+from rhytid._fused import FusedAreas, bound_uptake
 from rhytid._kernels import (
     AreaCells,
     area_depth,
-    injection_uptake,
     patient_buckling,
     point_block,
     static_depth,
@@ -73,6 +73,7 @@ from rhytid.model import (
     static_ease,
 )
 from rhytid.tissue import EXPRESSIONS, TissueParameters
+from rhytid.toxin import bolus_radius_mm
 from rhytid.trial._params import PopulationParameters, TrialParameters
 from rhytid.trial._population import Population, lognormal
 
@@ -189,6 +190,40 @@ class FaceModel:
         self.points = e.points.take(keep)
         self.quad_xy = self.points.xy
         self.weights = np.ascontiguousarray(qw / total[None, :])
+        self._fused: dict[tuple[bytes, float], FusedAreas] = {}
+
+    # --- fused kernels (rhytid._fused; reduced cell sets only) ---------------------------------
+
+    def fused(self, blocked: NDArray[np.intp], p: TissueParameters) -> FusedAreas:
+        """The graded areas stacked for :mod:`rhytid._fused` with the ``blocked`` segments (skin
+        rows only count: the others move no skin); cached per set of segments."""
+        skin = self.engine.basis.skin_rows
+        segs = np.intersect1d(np.asarray(blocked, dtype=np.intp), skin)
+        key = (segs.tobytes(), p.depth_percentile)
+        fa = self._fused.get(key)
+        if fa is None:
+            if len(self._fused) >= 8:
+                self._fused.pop(next(iter(self._fused)), None)
+            e = self.engine
+            fa = FusedAreas.build(self.areas, e.activation, e.tone_rows, skin, segs, p.depth_percentile)
+            self._fused[key] = fa
+        return fa
+
+    def buckling(self, pop: Population, p: TissueParameters) -> tuple[Array, Array, Array]:
+        """Film thickness, critical strain and pre-strain of each area's skin ``(A, N)``."""
+        _, stiffness = self.scales(pop, p)
+        parts = [patient_buckling(a, pop.thickness, stiffness) for a in self.areas]
+        return (
+            np.stack([b[0] for b in parts]),
+            np.stack([b[1] for b in parts]),
+            np.stack([b[2] for b in parts]),
+        )
+
+    def etch_rate(self, pop: Population, tp: TrialParameters) -> Array:
+        """Etch per year × years of each patient (:meth:`static_um`)."""
+        p = tp.tissue
+        years = (pop.age - p.static_onset_age) * np.where(pop.male, p.male_static_factor, 1.0)
+        return np.asarray(tp.static_etch_per_year * pop.etch * np.maximum(years, 0.0))
 
     # --- patients -------------------------------------------------------------------------------
 
@@ -344,25 +379,27 @@ class FaceModel:
 
     def uptake(self, pattern: Pattern, tech: Technique, tp: TrialParameters) -> Array:
         """Bound uptake density ``Q_rp`` (ona-equivalent U/mm³) of each realisation at each point:
-        the pattern's injections of one day through :func:`rhytid._kernels.injection_uptake`
-        (binding shared), summed."""
+        the pattern's injections of one day as :func:`rhytid._kernels.injection_uptake` (binding
+        shared), summed — in one pass (:func:`rhytid._fused.bound_uptake`)."""
         n_inj = len(pattern.sites)
         xy = np.empty((tech.size, n_inj, 2))
         xy[:, :, 0] = pattern.xy[None, :, 0] + tech.dx
         xy[:, :, 1] = pattern.xy[None, :, 1] + tech.dy
         depth = np.maximum(pattern.depth_mm[None, :] + tech.dz, _MIN_DEPTH_MM)
         volume = pattern.volume_ml[None, :] * tech.volume_factor
-        q = injection_uptake(
+        spread = tp.spread
+        transmission = np.where(self.points.behind_septum, spread.septum_transmission, 1.0)
+        return bound_uptake(
             xy,
             depth,
             pattern.units_ona,
-            volume,
-            np.zeros(n_inj),
-            self.points,
-            tp.spread,
+            np.asarray(bolus_radius_mm(volume, spread.interstitial_fraction)),
+            self.points.xy,
+            self.points.depth_mm,
+            transmission,
+            spread.length_mm,
             tp.binding_capacity_u_per_mm3,
         )
-        return np.asarray(q.sum(axis=1))
 
 
 _FACE_MODELS: dict[tuple[str, tuple[str, ...], int, int, str, bool], FaceModel] = {}
