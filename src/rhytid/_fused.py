@@ -500,7 +500,8 @@ def _bound_uptake(xy, depth, units, radius, px, py, pz, trans, kappa, cap, out):
                 dz = pz[p] - z0
                 d = max(np.sqrt(dx * dx + dy * dy + dz * dz), 1e-9)
                 kd = kappa * d
-                v = pref * (1.0 - inner * np.sinh(kd) / kd) if d < a else outer * (np.exp(-kd) / d)
+                ekd = np.exp(-kd)  # one exponential: sinh(kd) = (1/ekd - ekd)/2 inside the bolus
+                v = pref * (1.0 - inner * (0.5 * (1.0 / ekd - ekd)) / kd) if d < a else outer * (ekd / d)
                 q[p] += v * trans[p]
         for p in range(n_p):
             q[p] = q[p] / (1.0 + max(q[p], 0.0) / cap)
@@ -538,3 +539,45 @@ def bound_uptake(
         out,
     )
     return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _deposit(k0, frac, indptr, indices, data, mass):  # type: ignore[no-untyped-def]
+    n_r, n_p = k0.shape
+    for r in range(n_r):
+        m = mass[r]
+        for p in range(n_p):
+            f = frac[r, p]
+            if f < 0.0:  # below the table: blocks nothing
+                continue
+            k = k0[r, p]
+            for e in range(indptr[p], indptr[p + 1]):
+                s = indices[e]
+                w = data[e]
+                m[s, k] += w * (1.0 - f)
+                m[s, k + 1] += w * f
+
+
+def deposit_mass(
+    k0: NDArray[np.int32],
+    frac: Array,
+    indptr: NDArray[np.int32],
+    indices: NDArray[np.int32],
+    data: Array,
+    n_seg: int,
+    n_q: int,
+) -> Array:
+    """Endplate mass ``(R, n_seg, n_q)`` on the log-uptake bins: point ``p`` of realisation ``r``
+    lies at bin ``k0[r, p] + frac[r, p]`` (``frac < 0``: below the first bin, not deposited) and
+    carries the sparse endplate weights (CSR ``indptr``, ``indices``, ``data``) of its segments,
+    split linearly between the two neighbouring bins (:meth:`rhytid.trial._engine.BlockTables.build`)."""
+    mass = np.zeros((k0.shape[0], n_seg, n_q))
+    _deposit(
+        np.ascontiguousarray(k0),
+        np.ascontiguousarray(frac, dtype=np.float64),
+        indptr,
+        indices,
+        np.ascontiguousarray(data, dtype=np.float64),
+        mass,
+    )
+    return mass
