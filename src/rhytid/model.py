@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from rhytid._kernels import (
+    NEGLIGIBLE_BLOCK,
     AreaCells,
     Points,
     area_depth,
@@ -433,7 +434,28 @@ def _block_on(
     kin = kinetics(
         np.asarray(days, dtype=float)[None, :], t_inj, product.onset_days, ONE * product.recovery_rate_per_day
     )
+    if len(t_inj) and np.all(t_inj == t_inj[0]):
+        return _one_day_block(uptake, kin[0, :, 0], params)
     return np.asarray(point_block(uptake[None], kin, ONE, params.dose)[0])
+
+
+def _one_day_block(uptake: Array, kin: Array, params: Parameters) -> Array:
+    r""":func:`rhytid._kernels.point_block` of one patient when every injection is given on one
+    day (the same active fraction :math:`a_t` for all): :math:`x_{tp} = a_t Q_p` with
+    :math:`Q_p = \sum_i q_{ip}`, so :math:`x^n = a_t^n\,Q_p^n` takes one power per point and one
+    per day instead of one per point and day (equal to rounding); points whose uptake cannot
+    block (:data:`~rhytid._kernels.NEGLIGIBLE_BLOCK`) stay at 0 as there."""
+    dose = params.dose
+    q = uptake.sum(axis=0)
+    x0 = (NEGLIGIBLE_BLOCK / dose.max_block) ** (1.0 / dose.hill)
+    cols = np.flatnonzero(q > x0 * dose.ec50_u_per_mm3)
+    out = np.zeros((len(kin), len(q)))
+    if len(cols):
+        qn = (np.maximum(q[cols], 0.0) / dose.ec50_u_per_mm3) ** dose.hill
+        an = np.maximum(kin, 0.0) ** dose.hill
+        xn = an[:, None] * qn[None, :]
+        out[:, cols] = dose.max_block * xn / (1.0 + xn)
+    return out
 
 
 def relaxation_grid(last_day: float, p: TissueParameters) -> Array:
