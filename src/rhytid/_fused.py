@@ -18,8 +18,9 @@ carried from its block to its grade in registers and a few kilobytes of cache:
 
   .. math:: \mathrm{stat}\cdot e \ge t_k \iff \sum_j c_j\,[\,d_j e < t_k\,] < qN/100
 
-  (integer cluster counts :math:`c_j`, :math:`N = \sum_j c_j`): the grade is the number of
-  thresholds whose count of cells below stays under :math:`qN/100`, found without a sort. With
+  (integer cluster counts :math:`c_j`, :math:`N = \sum_j c_j`; :math:`qN/100` taken at least 1,
+  for ``q`` = 0): the grade is the number of thresholds whose count of cells below stays under
+  it, found without a sort. With
   two graded areas the rating of the larger statistic is the larger grade.
 * **No unused days.** Follow-up visits stop once both durations of a patient are known (response
   lost after being reached, :func:`rhytid.trial._run.durations`); the later visits would not
@@ -55,6 +56,13 @@ Array = NDArray[np.float64]
 F32 = NDArray[np.float32]
 #: a segment counts as blocked when some realisation blocks it more than this
 BLOCKED = NEGLIGIBLE_BLOCK
+
+
+def _qn(q: float, counts: NDArray[np.int64]) -> float:
+    """The count below which the weighted percentile lies above a threshold: :math:`qN/100`, at
+    least 1 (with ``q`` = 0 the percentile is the least depth, above the threshold exactly when
+    no cell lies below it)."""
+    return max(q / 100.0 * float(np.sum(counts)), 1.0)
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ class FusedAreas:
             hab[i, :, :, : a.n] = a.habitual.reshape(n_h, 3, a.n)
             hab_tone[i, :, :, : a.n] = a.habitual_tone.reshape(n_h, 3, a.n)
             counts[i, : a.n] = a.counts
-            qn[i] = q / 100.0 * float(a.counts.sum())
+            qn[i] = _qn(q, a.counts)
         return FusedAreas(
             s0,
             st,
@@ -475,7 +483,7 @@ def grade_by_counts(
     _grade_counts(
         d,
         np.ascontiguousarray(counts, dtype=np.int64),
-        q / 100.0 * float(np.sum(counts)),
+        _qn(q, counts),
         np.ascontiguousarray(np.broadcast_to(factor, d.shape[:1]), dtype=np.float64),
         np.asarray(thresholds, dtype=np.float64),
         out,
