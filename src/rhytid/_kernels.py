@@ -47,6 +47,7 @@ __all__ = [
     "AreaCells",
     "Points",
     "area_depth",
+    "cell_depth_rows",
     "depth_um",
     "injection_uptake",
     "kinetics",
@@ -241,14 +242,29 @@ def area_depth(
     ``act`` ``(M, n_skin)`` (one float32 GEMM), the patients' activation scale and film ``(M,)``,
     static depths ``(M, n)`` and eased shares ``(M,)`` (``None``: not eased): the ``q``-th
     percentile over the cells (:func:`percentile`)."""
+    d = cell_depth_rows(area, act, scale, h, ec, e0, static, eased)
+    return percentile(d, q, area.weights, area.counts)
+
+
+def cell_depth_rows(
+    area: AreaCells,
+    act: F32,
+    scale: Array,
+    h: Array,
+    ec: Array,
+    e0: Array,
+    static: F32,
+    eased: Array | None,
+) -> F32:
+    """The depth (µm) of every cell ``(M, n)`` that :func:`area_depth` takes its statistic over
+    (the same arguments but the percentile); the report's raster maps use it on every cell."""
     m = act.shape[0]
     strain = (np.asarray(act, dtype=np.float32) @ area.fields).reshape(m, 3, area.n)
     # compression and depth in one numba pass, with the arithmetic of :func:`compression` and
     # :func:`depth_um` (rhytid._fused.cell_depths)
     from rhytid._fused import cell_depths
 
-    d = cell_depths(strain, scale, h, ec, e0, static, eased)
-    return percentile(d, q, area.weights, area.counts)
+    return cell_depths(strain, scale, h, ec, e0, static, eased)
 
 
 def percentile(
