@@ -152,10 +152,11 @@ class FusedAreas:
 
 
 _FM = {"nnan", "ninf"}  # no NaN or infinity in these loops: lets max() vectorise
+#: also no signed zeros: where only comparisons follow (grading), max() becomes one instruction
+_FM_GRADE = {"nnan", "ninf", "nsz"}
 
 
-@nb.njit(nogil=True, cache=True, fastmath=_FM)
-def _depths(strain, n, scale, e0, ec, h1000, static, keep, out):  # type: ignore[no-untyped-def]
+def _depths_py(strain, n, scale, e0, ec, h1000, static, keep, out):  # type: ignore[no-untyped-def]
     """Cell depths (µm, float32) of one row: strain ``(3, ≥n)`` → ``out[:n]`` (the arithmetic of
     :func:`rhytid._kernels.area_depth`), plus ``static × keep``."""
     half = np.float32(0.5)
@@ -174,7 +175,13 @@ def _depths(strain, n, scale, e0, ec, h1000, static, keep, out):  # type: ignore
         out[j] = np.sqrt(d) * h1000 + static[j] * keep
 
 
-@nb.njit(nogil=True, cache=True, fastmath=_FM)
+#: bit for bit the numpy arithmetic, signed zeros included (simulate's JSON)
+_depths = nb.njit(nogil=True, cache=True, fastmath=_FM)(_depths_py)
+#: the same for grading (a zero's sign changes no comparison)
+_depths_grade = nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)(_depths_py)
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
 def _count_grade(dep, n, counts, qn, e, t0, t1, t2):  # type: ignore[no-untyped-def]
     """Grade of ``e ×`` the weighted percentile of ``dep[:n]`` by counts (module docstring)."""
     w_0 = 0
@@ -224,7 +231,7 @@ def _grade_rows(  # type: ignore[no-untyped-def]
     dep = np.empty(strain.shape[2], dtype=np.float32)
     for i in range(strain.shape[0]):
         p = pid[i]
-        _depths(strain[i], n, scale[p], e0[p], ec[p], h1000[p], static[p], keep[i], dep)
+        _depths_grade(strain[i], n, scale[p], e0[p], ec[p], h1000[p], static[p], keep[i], dep)
         g = _count_grade(dep, n, counts, qn, e[i], thr[0], thr[1], thr[2])
         if g > grades[i]:
             grades[i] = g
@@ -367,7 +374,7 @@ def treated_grades(
     return rated_vis, rated_fol, evaluated
 
 
-@nb.njit(nogil=True, cache=True, fastmath=_FM)
+@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
 def _baseline(  # type: ignore[no-untyped-def]
     tone, scale, e0, ec, h1000, rate, s0, st, hab, hab_tone, n_cells, static, dep
 ):
@@ -390,7 +397,7 @@ def _baseline(  # type: ignore[no-untyped-def]
                 for c in range(3):
                     for j in range(n):
                         buf[c, j] = hab[a, k, c, j] + t32 * hab_tone[a, k, c, j]
-                _depths(buf, n, s, z, x, h, zero, one, d)
+                _depths_grade(buf, n, s, z, x, h, zero, one, d)
                 for j in range(n):
                     m[j] = max(m[j], d[j])
             rr = rate[p]
@@ -400,7 +407,7 @@ def _baseline(  # type: ignore[no-untyped-def]
             for c in range(3):
                 for j in range(n):
                     buf[c, j] = s0[a, c, j] + tm1 * st[a, c, j]
-            _depths(buf, n, s, z, x, h, static[a, p], one, dep[a, p])
+            _depths_grade(buf, n, s, z, x, h, static[a, p], one, dep[a, p])
 
 
 def baseline_depths(
