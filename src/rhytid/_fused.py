@@ -461,18 +461,11 @@ def baseline_grades(
 
 @nb.njit(nogil=True, cache=True)
 def _grade_counts(d, counts, qn, e, thr, out):  # type: ignore[no-untyped-def]
+    t = np.full(3, np.inf)
+    t[: len(thr)] = thr
     for m in range(d.shape[0]):
-        w = np.zeros(len(thr), dtype=np.int64)
-        for j in range(d.shape[1]):
-            v = np.float64(d[m, j]) * e[m]
-            for k in range(len(thr)):
-                if v < thr[k]:
-                    w[k] += counts[j]
-        g = 0
-        for k in range(len(thr)):
-            if w[k] < qn:
-                g += 1
-        out[m] = g
+        # a missing threshold (fewer than 3) counts every cell below it, so never adds a grade
+        out[m] = _count_grade(d[m], d.shape[1], counts, qn, e[m], t[0], t[1], t[2])
 
 
 def grade_by_counts(
@@ -485,6 +478,8 @@ def grade_by_counts(
     """Grade of ``factor × (weighted q-th percentile of each row of depth)`` at ``thresholds``
     (increasing) by weighted counts below each threshold, without the percentile (module
     docstring): ``(M,)`` for cell depths ``(M, n)``, cluster counts ``(n,)``, factors ``(M,)``."""
+    if len(thresholds) > 3:
+        raise ValueError("at most 3 thresholds (the Facial Wrinkle Scale)")
     d = np.ascontiguousarray(depth)
     out = np.empty(d.shape[0], dtype=np.int64)
     _grade_counts(
