@@ -43,6 +43,7 @@ from rhytid._kernels import NEGLIGIBLE_BLOCK, AreaCells
 __all__ = [
     "BLOCKED",
     "FusedAreas",
+    "adverse_and_block",
     "baseline_depths",
     "baseline_grades",
     "cell_depths",
@@ -738,3 +739,84 @@ def uptake_rows(
         out,
     )
     return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _adverse(  # type: ignore[no-untyped-def]
+    r, w, table, w0, dw, coef_a, coef_t, tone, scale, uy, lev, lev_coef, target_w, n_vis, droop, drop, block
+):
+    n_s = table.shape[1]
+    b = np.empty(n_s)
+    acc = np.empty(uy.shape[0])
+    for p in range(len(r)):
+        tm1 = tone[p] - 1.0
+        d_max = -np.inf
+        b_max = -np.inf
+        for t in range(w.shape[1]):
+            for s in range(n_s):
+                b[s] = _lookup(table, r[p], s, w[p, t], w0, dw)
+            acc[:] = 0.0
+            for s in range(n_s):
+                c = (coef_a[s] + tm1 * coef_t[s]) * b[s]
+                if c != 0.0:
+                    for k in range(uy.shape[0]):
+                        acc[k] += c * uy[k, s]
+            for k in range(uy.shape[0]):
+                b_max = max(b_max, scale[p] * acc[k])
+            for i in range(len(lev)):
+                d_max = max(d_max, lev_coef[i] * b[lev[i]])
+            if t < n_vis:
+                m = 0.0
+                for s in range(n_s):
+                    m += target_w[s] * b[s]
+                block[t] += m
+        droop[p] = d_max
+        drop[p] = b_max
+
+
+def adverse_and_block(
+    r: NDArray[np.intp],
+    w: Array,
+    table: Array,
+    w0: float,
+    dw: float,
+    rest: tuple[Array, Array],
+    tone: Array,
+    scale: Array,
+    brow_uy: Array,
+    levator: tuple[NDArray[np.intp], Array],
+    target_weights: Array,
+    n_visits: int,
+) -> tuple[Array, Array, Array]:
+    """For patients on realisation ``r`` at log-activities ``w`` ``(N, T)`` (the block tables
+    ``table`` ``(R, n_seg, n_w)``): the largest lid droop (mm) and brow drop at rest (mm) over the
+    days, and the sum over patients of the target muscles' mean block on the first ``n_visits``
+    days — :meth:`rhytid.trial._engine.FaceModel.lid_droop_mm`, ``brow_mm`` and ``muscle_block``
+    without the ``(N, T, n_seg)`` blocks: the droop is :math:`E\\,a_{rest}\\,b_{lev}`, the drop
+    :math:`s \\sum_s (A_s + (\\tau - 1) T_s)\\,b_s\\,u_{ks}` of the rest activation ``rest``
+    (``A``, ``T`` per segment), each brow point's unit displacement ``brow_uy`` ``(6, n_seg)``,
+    the patient's scale :math:`s` and tone :math:`\\tau`."""
+    n = len(r)
+    droop = np.empty(n)
+    drop = np.empty(n)
+    block = np.zeros(n_visits)
+    _adverse(
+        np.ascontiguousarray(r, dtype=np.int64),
+        np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(table, dtype=np.float64),
+        float(w0),
+        float(dw),
+        np.ascontiguousarray(rest[0], dtype=np.float64),
+        np.ascontiguousarray(rest[1], dtype=np.float64),
+        np.ascontiguousarray(tone, dtype=np.float64),
+        np.ascontiguousarray(scale, dtype=np.float64),
+        np.ascontiguousarray(brow_uy, dtype=np.float64),
+        np.ascontiguousarray(levator[0], dtype=np.int64),
+        np.ascontiguousarray(levator[1], dtype=np.float64),
+        np.ascontiguousarray(target_weights, dtype=np.float64),
+        int(n_visits),
+        droop,
+        drop,
+        block,
+    )
+    return droop, drop, block

@@ -52,7 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from rhytid._fused import FusedAreas, bound_uptake, deposit_mass
+from rhytid._fused import FusedAreas, adverse_and_block, bound_uptake, deposit_mass
 from rhytid._kernels import (
     AreaCells,
     area_depth,
@@ -63,6 +63,7 @@ from rhytid._kernels import (
 from rhytid._reduced import ReducedError, reduced_area
 from rhytid.anatomy import reference_face
 from rhytid.model import (
+    REST,
     Engine,
     brow_height_mm,
     effective_activation,
@@ -303,6 +304,47 @@ class FaceModel:
             self.engine, seg_block.reshape(n * t, -1), np.repeat(scale, t), np.repeat(pop.tone, t)
         )
         return np.asarray(y.reshape(n, t, -1))
+
+    def adverse(
+        self,
+        pop: Population,
+        r: NDArray[np.intp],
+        w: Array,
+        tables: BlockTables,
+        targets: list[int],
+        n_visits: int,
+        p: TissueParameters,
+    ) -> tuple[Array, Array, Array]:
+        """The largest lid droop and brow drop (mm) of each patient over the days of ``w``
+        ``(N, T)`` and the summed mean block of the ``targets`` muscles on the first
+        ``n_visits`` days: :meth:`lid_droop_mm`, :meth:`brow_mm` and :meth:`muscle_block`
+        fused (:func:`rhytid._fused.adverse_and_block`)."""
+        e = self.engine
+        n_seg = len(e.basis.segments)
+        skin = e.basis.skin_rows
+        uy = np.zeros((self.brow_uy.shape[0], n_seg))
+        uy[:, skin] = self.brow_uy
+        rest_a = np.zeros(n_seg)
+        rest_t = np.zeros(n_seg)
+        rest_a[skin] = e.activation[REST, skin]
+        rest_t[skin] = e.tone_rows[REST, skin]
+        lev_coef = p.levator_excursion_mm * e.activation[REST, e.levator]
+        scale, _ = self.scales(pop, p)
+        target_w = e.aggregate[:, targets].mean(axis=1)
+        return adverse_and_block(
+            r,
+            w,
+            tables.table,
+            tables.w0,
+            tables.dw,
+            (rest_a, rest_t),
+            pop.tone,
+            scale,
+            uy,
+            (e.levator, lev_coef),
+            target_w,
+            n_visits,
+        )
 
     def lid_droop_mm(self, seg_block: Array, p: TissueParameters) -> Array:
         """Droop of each upper lid (mm) against no toxin: ``(N, T, 2)`` (the model's

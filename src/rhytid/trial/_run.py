@@ -313,7 +313,8 @@ def run_chunk(
         else:
             tables = BlockTables.build(fm, q, tp, w_max)
             w_all = _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
-            seg = tables.lookup(r, w_all)
+            if not fast:
+                seg = tables.lookup(r, w_all)
 
             def log_active(days: Array, kr: Array = kr, g: Population = g) -> Array:
                 t = np.broadcast_to(days, (len(g), len(days)))
@@ -359,12 +360,18 @@ def run_chunk(
                 r0_all[idx],
             )
             rated_treated[idx] = rated_vis
-        muscles = fm.muscle_block(seg)
-        eyelid[idx] = fm.lid_droop_mm(seg, tissue).max(axis=(1, 2)) >= droop_thr
-        b = fm.brow_mm(g, seg, tissue) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])), tissue)
-        brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
         targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
-        block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
+        if fast:  # droop, brow drop and mean block from the tables, without (N, T, n_seg) blocks
+            droop, drop, summed = fm.adverse(g, r, w_all, tables, targets, n_visits, tissue)
+            eyelid[idx] = droop >= droop_thr
+            brow[idx] = drop >= brow_thr
+            block_sum += summed
+        else:
+            muscles = fm.muscle_block(seg)
+            eyelid[idx] = fm.lid_droop_mm(seg, tissue).max(axis=(1, 2)) >= droop_thr
+            b = fm.brow_mm(g, seg, tissue) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])), tissue)
+            brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
+            block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
         dn, db = durations(follow[idx], rated_follow, r0_all[idx], tp.horizon_days)
         dur_nm.append(dn)
         dur_base.append(db)
