@@ -5,6 +5,14 @@ draws everything from its own generator ``default_rng(SeedSequence(seed).spawn(n
 are independent, so they run in threads on one machine or as tasks on a Dask cluster
 (``scheduler``) with identical results for the same seed.
 
+**Fused evaluation.** On the reduced cell sets the chunk is evaluated by the fused kernels of
+:mod:`rhytid._fused` (numba, GIL released, so the chunk threads run on all cores): every rating
+is a grade by weighted counts at the thresholds (equal to grading the weighted percentile), the
+placebo arm and the screening are graded from the baseline cell depths, the day of peak block
+serves the adverse events only, and a patient's follow-up stops once both durations are known.
+``run_chunk(..., fused=False)`` evaluates the same through :func:`rhytid._kernels.area_depth`
+(the same results; tested); ``exact`` uses every cell and point, unfused.
+
 **Per chunk.** Technique realisations (:mod:`rhytid.trial._engine`) are drawn per sex; candidates
 are drawn (:mod:`rhytid.trial._population`) and rated at maximum contraction at baseline;
 those rated moderate or severe (grade ≥ 2) are enrolled until the chunk is full; enrolled
