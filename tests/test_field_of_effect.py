@@ -100,3 +100,20 @@ def test_report_maps_show_the_same_block() -> None:
     assert maps.block.ravel()[::997] == pytest.approx(field_of_effect(plan, pts, 30.0))
     outcome = rhytid.simulate(plan)
     assert outcome.visit(30).muscle_block["corrugator_l"] > 0.3
+
+
+def test_report_maps_show_the_outcomes_depth() -> None:
+    """The maps' depth comes from simulate's kernels: its percentile over a graded area's cells
+    is the Outcome's depth of that area at its expression (static depth eased alike)."""
+    from rhytid._kernels import percentile
+
+    plan = _plan()
+    outcome = rhytid.simulate(plan)
+    engine = face_engine("female", None)
+    glabellar = next(a for a in engine.areas if a.name == "glabellar")
+    for day in (30.0, float(outcome.timeline[-1].day)):
+        maps = field_maps(plan, day, "frown")
+        cells = maps.depth_um.ravel()[glabellar.cells].astype(np.float32)[None]
+        assert percentile(cells, 90.0)[0] == pytest.approx(
+            outcome.visit(day).areas["glabellar"].max_depth_um, abs=0.05
+        )

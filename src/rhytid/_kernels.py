@@ -37,7 +37,6 @@ from rhytid.toxin import (
     binding_factor,
     block_fraction,
     bolus_radius_mm,
-    uptake_density,
 )
 
 #: the block below which a point counts as unblocked (``point_block`` skips such points)
@@ -48,6 +47,7 @@ __all__ = [
     "AreaCells",
     "Points",
     "area_depth",
+    "cell_depth_rows",
     "depth_um",
     "injection_uptake",
     "kinetics",
@@ -88,15 +88,14 @@ def injection_uptake(
     volumes ``(R, I)`` mL, days ``(I,)``. The injections of one day share the binding capacity: at
     each point their summed uptake :math:`Q` binds as :math:`Q/(1 + Q/q_{cap})` and each keeps its
     share :math:`q_i/Q` of what is bound."""
-    n_r, n_i = depth_mm.shape
-    px, py, pz = points.xy[None, :, 0], points.xy[None, :, 1], points.depth_mm[None, :]
-    transmission = np.where(points.behind_septum, spread.septum_transmission, 1.0)[None, :]
-    out = np.empty((n_r, n_i, len(points.xy)))
-    for i in range(n_i):
-        dz = pz - depth_mm[:, i : i + 1]
-        r = np.sqrt((px - xy[:, i, 0:1]) ** 2 + (py - xy[:, i, 1:2]) ** 2 + dz**2)
-        a = np.asarray(bolus_radius_mm(volume_ml[:, i : i + 1], spread.interstitial_fraction))
-        out[:, i] = uptake_density(r, float(units_ona[i]), a, spread.length_mm) * transmission
+    from rhytid._fused import uptake_rows
+
+    transmission = np.where(points.behind_septum, spread.septum_transmission, 1.0)
+    # uptake_density of every injection at every point, in one numba pass
+    radius = np.asarray(bolus_radius_mm(volume_ml, spread.interstitial_fraction))
+    out = uptake_rows(
+        xy, depth_mm, units_ona, radius, points.xy, points.depth_mm, transmission, spread.length_mm
+    )
     for d in np.unique(day):
         same = np.flatnonzero(day == d)
         out[:, same] *= binding_factor(out[:, same].sum(axis=1), capacity_u_per_mm3)[:, None, :]
@@ -157,13 +156,21 @@ class AreaCells:
     critical_ref: float
     prestrain_ref: float
     weights: Array | None = None
+    #: the cluster count of each cell of a reduced set (``weights`` = counts / their sum); the
+    #: weighted percentile and the fused kernels' grading compare integer counts (exact)
+    counts: NDArray[np.int64] | None = None
 
     @property
     def n(self) -> int:
         return len(self.cells)
 
-    def subset(self, keep: NDArray[np.intp], weights: Array | None = None) -> AreaCells:
-        """The same area on the cells ``keep`` (positions in :attr:`cells`), optionally weighted."""
+    def subset(
+        self, keep: NDArray[np.intp], weights: Array | None = None, counts: NDArray[np.int64] | None = None
+    ) -> AreaCells:
+        """The same area on the cells ``keep`` (positions in :attr:`cells`), optionally weighted
+        (``counts``: the cluster count of each kept cell; default: ``weights`` × the cells here)."""
+        if weights is not None and counts is None:
+            counts = np.rint(np.asarray(weights) * self.n).astype(np.int64)
 
         def cols(a: F32) -> F32:
             n_rows = a.shape[0]
@@ -177,6 +184,7 @@ class AreaCells:
             habitual_tone=cols(self.habitual_tone),
             habitual_c=np.ascontiguousarray(self.habitual_c[:, keep]),
             weights=weights,
+            counts=counts,
         )
 
 
@@ -234,39 +242,43 @@ def area_depth(
     ``act`` ``(M, n_skin)`` (one float32 GEMM), the patients' activation scale and film ``(M,)``,
     static depths ``(M, n)`` and eased shares ``(M,)`` (``None``: not eased): the ``q``-th
     percentile over the cells (:func:`percentile`)."""
+    d = cell_depth_rows(area, act, scale, h, ec, e0, static, eased)
+    return percentile(d, q, area.weights, area.counts)
+
+
+def cell_depth_rows(
+    area: AreaCells,
+    act: F32,
+    scale: Array,
+    h: Array,
+    ec: Array,
+    e0: Array,
+    static: F32,
+    eased: Array | None,
+) -> F32:
+    """The depth (µm) of every cell ``(M, n)`` that :func:`area_depth` takes its statistic over
+    (the same arguments but the percentile); the report's raster maps use it on every cell."""
     m = act.shape[0]
     strain = (np.asarray(act, dtype=np.float32) @ area.fields).reshape(m, 3, area.n)
-    # compression and depth in place, with the arithmetic of :func:`compression` and :func:`depth_um`
-    exx, eyy, exy = strain[:, 0], strain[:, 1], strain[:, 2]
-    mean = np.float32(0.5) * (exx + eyy)
-    d = np.subtract(exx, eyy, out=exx)
-    d *= np.float32(0.5)
-    np.square(d, out=d)
-    np.square(exy, out=exy)
-    d += exy
-    np.sqrt(d, out=d)
-    d -= mean
-    np.maximum(d, np.float32(0.0), out=d)
-    d *= np.asarray(scale, dtype=np.float32)[:, None]
-    d -= np.asarray(e0, dtype=np.float64)[:, None].astype(np.float32)
-    np.maximum(d, np.float32(0.0), out=d)
-    d /= np.asarray(ec, dtype=np.float64)[:, None].astype(np.float32)
-    d -= np.float32(1.0)
-    np.maximum(d, np.float32(0.0), out=d)
-    np.sqrt(d, out=d)
-    d *= (1000.0 * np.asarray(h, dtype=np.float64)[:, None]).astype(np.float32)
-    if eased is None:
-        d += static
-    else:
-        d += static * (1.0 - np.asarray(eased, dtype=np.float32))[:, None]
-    return percentile(d, q, area.weights)
+    # compression and depth in one numba pass, with the arithmetic of :func:`compression` and
+    # :func:`depth_um` (rhytid._fused.cell_depths)
+    from rhytid._fused import cell_depths
+
+    return cell_depths(strain, scale, h, ec, e0, static, eased)
 
 
-def percentile(d: NDArray[np.floating], q: float, weights: Array | None = None) -> Array:
+def percentile(
+    d: NDArray[np.floating], q: float, weights: Array | None = None, counts: NDArray[np.int64] | None = None
+) -> Array:
     """The ``q``-th percentile along the last axis: :func:`numpy.percentile` (linear interpolation)
     by selection of the two order statistics instead of a sort; with cell ``weights`` summing to
-    one, the smallest value whose weighted share at or below it reaches ``q`` %."""
+    one, the smallest value whose weighted share at or below it reaches ``q`` % — compared in
+    integer cluster ``counts`` (reaching ``q/100`` of their sum) when they are given."""
     n = d.shape[-1]
+    if weights is None and d.ndim == 2 and d.dtype == np.float32:
+        from rhytid._fused import percentile_rows
+
+        return percentile_rows(d, q)  # the same, in one numba pass
     if weights is None:
         k = q / 100.0 * (n - 1)
         lo = int(np.floor(k))
@@ -283,8 +295,12 @@ def percentile(d: NDArray[np.floating], q: float, weights: Array | None = None) 
         order = key & 0xFFFF
     else:
         order = np.argsort(d, axis=-1)
-    w = np.cumsum(weights[order], axis=-1)
-    pos = np.minimum((w < q / 100.0).sum(axis=-1), n - 1)
+    if counts is not None:
+        c = np.cumsum(np.asarray(counts, dtype=np.int64)[order], axis=-1)
+        pos = np.minimum((c < q / 100.0 * float(np.sum(counts))).sum(axis=-1), n - 1)
+    else:
+        w = np.cumsum(weights[order], axis=-1)
+        pos = np.minimum((w < q / 100.0).sum(axis=-1), n - 1)
     return np.asarray(
         np.take_along_axis(d, np.take_along_axis(order, pos[..., None], -1), -1)[..., 0], dtype=float
     )

@@ -39,9 +39,11 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
 from rhytid._kernels import (
+    NEGLIGIBLE_BLOCK,
     AreaCells,
     Points,
     area_depth,
+    cell_depth_rows,
     injection_uptake,
     kinetics,
     patient_buckling,
@@ -65,11 +67,9 @@ from rhytid.tissue import (
     buckling,
     compression,
     compression_direction,
-    dynamic_depth_um,
     fold_relaxation,
     get_basis,
     grade_from_depth,
-    static_depth_um,
 )
 from rhytid.toxin import (
     Product,
@@ -159,24 +159,59 @@ class Engine:
         #: the endplate weights ``(n_seg, P)`` as a sparse matrix (a point serves few segments)
         self.quad_weights_t = csr_matrix(b.quad_weights.T)
         self.areas: list[AreaCells] = [self._area(a, p) for a in face.areas.values()]
+        self._raster_regions: list[tuple[AreaCells, int | None]] | None = None
 
     def _area(self, area: Area, p: TissueParameters) -> AreaCells:
         """Every raster cell of a graded area, its unit fields and habitual strains (plan-independent)."""
+        x, y = self.basis.raster.grid()
+        cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
+        return self._cell_set(area.name, area.expression, area.skin_region, area.targets, cells, p)
+
+    def raster_regions(self, p: TissueParameters) -> list[tuple[AreaCells, int | None]]:
+        """The whole raster as cell sets, each with the index of its graded area (``None``: the
+        cells of no area, forehead skin): a cell in several areas belongs to the last
+        (:func:`field_maps`). Built once per engine."""
+        if self._raster_regions is None:
+            x, y = self.basis.raster.grid()
+            owner = np.full(x.size, -1, dtype=np.intp)
+            for k, area in enumerate(self.face.areas.values()):
+                owner[point_in_polygon(x, y, area.polygon).ravel()] = k
+            regions: list[tuple[AreaCells, int | None]] = []
+            for k, area in enumerate(self.face.areas.values()):
+                cells = np.flatnonzero(owner == k)
+                if len(cells):
+                    regions.append(
+                        (self._cell_set(area.name, area.expression, area.skin_region, (), cells, p), k)
+                    )
+            rest = np.flatnonzero(owner < 0)
+            if len(rest):
+                regions.append((self._cell_set("rest", "rest", "forehead", (), rest, p), None))
+            self._raster_regions = regions
+        return self._raster_regions
+
+    def _cell_set(
+        self,
+        name: str,
+        expression: str,
+        skin_region: str,
+        targets: tuple[str, ...],
+        cells: NDArray[np.intp],
+        p: TissueParameters,
+    ) -> AreaCells:
+        """The raster ``cells`` with their unit fields and habitual strains (plan-independent)."""
         b = self.basis
         skin = b.skin_rows
-        x, y = b.raster.grid()
-        cells = np.flatnonzero(point_in_polygon(x, y, area.polygon).ravel())
         flat = b.fields.reshape(len(skin), 5, -1)
         f = np.ascontiguousarray(flat[:, 2:5, cells]).reshape(len(skin), -1)
         hab = self.activation[HABITUAL][:, skin].astype(np.float32) @ f
         hab_tone = self.tone_rows[HABITUAL][:, skin].astype(np.float32) @ f
-        bk = _buckling(p, area.skin_region, self.face.sex, 1.0)
+        bk = _buckling(p, skin_region, self.face.sex, 1.0)
         return AreaCells(
-            name=area.name,
-            expression=EXPRESSIONS.index(area.expression),
-            skin_region=area.skin_region,
-            targets=area.targets,
-            target_index=np.array([self.muscles.index(m) for m in area.targets], dtype=np.intp),
+            name=name,
+            expression=EXPRESSIONS.index(expression),
+            skin_region=skin_region,
+            targets=targets,
+            target_index=np.array([self.muscles.index(m) for m in targets], dtype=np.intp),
             cells=cells,
             fields=f,
             habitual=np.ascontiguousarray(hab),
@@ -433,7 +468,28 @@ def _block_on(
     kin = kinetics(
         np.asarray(days, dtype=float)[None, :], t_inj, product.onset_days, ONE * product.recovery_rate_per_day
     )
+    if len(t_inj) and np.all(t_inj == t_inj[0]):
+        return _one_day_block(uptake, kin[0, :, 0], params)
     return np.asarray(point_block(uptake[None], kin, ONE, params.dose)[0])
+
+
+def _one_day_block(uptake: Array, kin: Array, params: Parameters) -> Array:
+    r""":func:`rhytid._kernels.point_block` of one patient when every injection is given on one
+    day (the same active fraction :math:`a_t` for all): :math:`x_{tp} = a_t Q_p` with
+    :math:`Q_p = \sum_i q_{ip}`, so :math:`x^n = a_t^n\,Q_p^n` takes one power per point and one
+    per day instead of one per point and day (equal to rounding); points whose uptake cannot
+    block (:data:`~rhytid._kernels.NEGLIGIBLE_BLOCK`) stay at 0 as there."""
+    dose = params.dose
+    q = uptake.sum(axis=0)
+    x0 = (NEGLIGIBLE_BLOCK / dose.max_block) ** (1.0 / dose.hill)
+    cols = np.flatnonzero(q > x0 * dose.ec50_u_per_mm3)
+    out = np.zeros((len(kin), len(q)))
+    if len(cols):
+        qn = (np.maximum(q[cols], 0.0) / dose.ec50_u_per_mm3) ** dose.hill
+        an = np.maximum(kin, 0.0) ** dose.hill
+        xn = an[:, None] * qn[None, :]
+        out[:, cols] = dose.max_block * xn / (1.0 + xn)
+    return out
 
 
 def relaxation_grid(last_day: float, p: TissueParameters) -> Array:
@@ -860,23 +916,26 @@ def field_maps(
     field = np.tensordot(act[1, e, skin].astype(np.float32), b.fields, axes=1)
     rest = np.tensordot(act[0, REST, skin].astype(np.float32), b.fields, axes=1)
     x, y = b.raster.grid()
-    region = np.full(x.shape, "forehead", dtype=object)
-    for area in face.areas.values():
-        region[point_in_polygon(x, y, area.polygon)] = area.skin_region
-    depth = np.zeros(x.shape)
-    wavelength = np.zeros(x.shape)
+    # depth: the kernels of simulate (rhytid._kernels) on every raster cell, each cell with the
+    # skin and the static (etched) depth of its area, eased as the Outcome eases that area
+    depth_cells = np.zeros(x.size)
+    wave_cells = np.zeros(x.size)
     years = (patient.age - p.static_onset_age) * (p.male_static_factor if patient.sex == "male" else 1.0)
-    habitual = np.tensordot(act[0, HABITUAL][:, skin], b.fields[:, 2:5], axes=1)
-    for name in set(region.ravel()):
-        mask = region == name
-        bk = area_buckling(str(name), patient, stiffness, p)
-        dyn = dynamic_depth_um(compression(field[2][mask], field[3][mask], field[4][mask]), bk)
-        hab = dynamic_depth_um(
-            compression(habitual[:, 0][:, mask], habitual[:, 1][:, mask], habitual[:, 2][:, mask]),
-            bk,
-        ).max(axis=0)
-        depth[mask] = dyn + static_depth_um(hab, years, p.static_etch_per_year)
-        wavelength[mask] = bk.wavelength_mm
+    rate = p.static_etch_per_year * max(years, 0.0)
+    unit = effective_activation(engine, state.segment[1:], 1.0, tone)[:, e, skin].astype(np.float32)
+    grid = relaxation_grid(max(float(day), 0.0), p)
+    grid_block = grid_muscle_block(engine, injections, product, state.uptake, grid, params)
+    for cells, k in engine.raster_regions(p):
+        h, ec, e0 = patient_buckling(cells, ONE, ONE * stiffness)
+        static = static_depth(cells, ONE * scale, ONE * tone, h, ec, e0, ONE * rate)
+        eased = np.zeros(1)
+        if k is not None:
+            relaxed = grid_block[:, engine.areas[k].target_index].mean(axis=1)[None, :, None]
+            eased = static_ease(p, np.zeros(1, dtype=np.intp), grid, relaxed, np.array([day]))[0]
+        depth_cells[cells.cells] = cell_depth_rows(cells, unit, ONE * scale, h, ec, e0, static, eased)[0]
+        wave_cells[cells.cells] = area_buckling(cells.skin_region, patient, stiffness, p).wavelength_mm
+    depth = depth_cells.reshape(x.shape)
+    wavelength = wave_cells.reshape(x.shape)
     angle = compression_direction(field[2], field[3], field[4])
     plane_xy = np.column_stack([x.ravel(), y.ravel()])
     layer_depth, layer_behind = map_layers(face, plane_xy, params.spread)

@@ -52,10 +52,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
+from rhytid._fused import FusedAreas, adverse_and_block, bound_uptake, deposit_mass
 from rhytid._kernels import (
     AreaCells,
     area_depth,
-    injection_uptake,
     patient_buckling,
     point_block,
     static_depth,
@@ -63,6 +63,7 @@ from rhytid._kernels import (
 from rhytid._reduced import ReducedError, reduced_area
 from rhytid.anatomy import reference_face
 from rhytid.model import (
+    REST,
     Engine,
     brow_height_mm,
     effective_activation,
@@ -73,6 +74,7 @@ from rhytid.model import (
     static_ease,
 )
 from rhytid.tissue import EXPRESSIONS, TissueParameters
+from rhytid.toxin import bolus_radius_mm
 from rhytid.trial._params import PopulationParameters, TrialParameters
 from rhytid.trial._population import Population, lognormal
 
@@ -189,6 +191,40 @@ class FaceModel:
         self.points = e.points.take(keep)
         self.quad_xy = self.points.xy
         self.weights = np.ascontiguousarray(qw / total[None, :])
+        self._fused: dict[tuple[bytes, float], FusedAreas] = {}
+
+    # --- fused kernels (rhytid._fused; reduced cell sets only) ---------------------------------
+
+    def fused(self, blocked: NDArray[np.intp], p: TissueParameters) -> FusedAreas:
+        """The graded areas stacked for :mod:`rhytid._fused` with the ``blocked`` segments (skin
+        rows only count: the others move no skin); cached per set of segments."""
+        skin = self.engine.basis.skin_rows
+        segs = np.intersect1d(np.asarray(blocked, dtype=np.intp), skin)
+        key = (segs.tobytes(), p.depth_percentile)
+        fa = self._fused.get(key)
+        if fa is None:
+            if len(self._fused) >= 8:
+                self._fused.pop(next(iter(self._fused)), None)
+            e = self.engine
+            fa = FusedAreas.build(self.areas, e.activation, e.tone_rows, skin, segs, p.depth_percentile)
+            self._fused[key] = fa
+        return fa
+
+    def buckling(self, pop: Population, p: TissueParameters) -> tuple[Array, Array, Array]:
+        """Film thickness, critical strain and pre-strain of each area's skin ``(A, N)``."""
+        _, stiffness = self.scales(pop, p)
+        parts = [patient_buckling(a, pop.thickness, stiffness) for a in self.areas]
+        return (
+            np.stack([b[0] for b in parts]),
+            np.stack([b[1] for b in parts]),
+            np.stack([b[2] for b in parts]),
+        )
+
+    def etch_rate(self, pop: Population, tp: TrialParameters) -> Array:
+        """Etch per year × years of each patient (:meth:`static_um`)."""
+        p = tp.tissue
+        years = (pop.age - p.static_onset_age) * np.where(pop.male, p.male_static_factor, 1.0)
+        return np.asarray(tp.static_etch_per_year * pop.etch * np.maximum(years, 0.0))
 
     # --- patients -------------------------------------------------------------------------------
 
@@ -269,6 +305,47 @@ class FaceModel:
         )
         return np.asarray(y.reshape(n, t, -1))
 
+    def adverse(
+        self,
+        pop: Population,
+        r: NDArray[np.intp],
+        w: Array,
+        tables: BlockTables,
+        targets: list[int],
+        n_visits: int,
+        p: TissueParameters,
+    ) -> tuple[Array, Array, Array]:
+        """The largest lid droop and brow drop (mm) of each patient over the days of ``w``
+        ``(N, T)`` and the summed mean block of the ``targets`` muscles on the first
+        ``n_visits`` days: :meth:`lid_droop_mm`, :meth:`brow_mm` and :meth:`muscle_block`
+        fused (:func:`rhytid._fused.adverse_and_block`)."""
+        e = self.engine
+        n_seg = len(e.basis.segments)
+        skin = e.basis.skin_rows
+        uy = np.zeros((self.brow_uy.shape[0], n_seg))
+        uy[:, skin] = self.brow_uy
+        rest_a = np.zeros(n_seg)
+        rest_t = np.zeros(n_seg)
+        rest_a[skin] = e.activation[REST, skin]
+        rest_t[skin] = e.tone_rows[REST, skin]
+        lev_coef = p.levator_excursion_mm * e.activation[REST, e.levator]
+        scale, _ = self.scales(pop, p)
+        target_w = e.aggregate[:, targets].mean(axis=1)
+        return adverse_and_block(
+            r,
+            w,
+            tables.table,
+            tables.w0,
+            tables.dw,
+            (rest_a, rest_t),
+            pop.tone,
+            scale,
+            uy,
+            (e.levator, lev_coef),
+            target_w,
+            n_visits,
+        )
+
     def lid_droop_mm(self, seg_block: Array, p: TissueParameters) -> Array:
         """Droop of each upper lid (mm) against no toxin: ``(N, T, 2)`` (the model's
         :func:`~rhytid.model.lid_lift_mm`)."""
@@ -344,25 +421,27 @@ class FaceModel:
 
     def uptake(self, pattern: Pattern, tech: Technique, tp: TrialParameters) -> Array:
         """Bound uptake density ``Q_rp`` (ona-equivalent U/mm³) of each realisation at each point:
-        the pattern's injections of one day through :func:`rhytid._kernels.injection_uptake`
-        (binding shared), summed."""
+        the pattern's injections of one day as :func:`rhytid._kernels.injection_uptake` (binding
+        shared), summed — in one pass (:func:`rhytid._fused.bound_uptake`)."""
         n_inj = len(pattern.sites)
         xy = np.empty((tech.size, n_inj, 2))
         xy[:, :, 0] = pattern.xy[None, :, 0] + tech.dx
         xy[:, :, 1] = pattern.xy[None, :, 1] + tech.dy
         depth = np.maximum(pattern.depth_mm[None, :] + tech.dz, _MIN_DEPTH_MM)
         volume = pattern.volume_ml[None, :] * tech.volume_factor
-        q = injection_uptake(
+        spread = tp.spread
+        transmission = np.where(self.points.behind_septum, spread.septum_transmission, 1.0)
+        return bound_uptake(
             xy,
             depth,
             pattern.units_ona,
-            volume,
-            np.zeros(n_inj),
-            self.points,
-            tp.spread,
+            np.asarray(bolus_radius_mm(volume, spread.interstitial_fraction)),
+            self.points.xy,
+            self.points.depth_mm,
+            transmission,
+            spread.length_mm,
             tp.binding_capacity_u_per_mm3,
         )
-        return np.asarray(q.sum(axis=1))
 
 
 _FACE_MODELS: dict[tuple[str, tuple[str, ...], int, int, str, bool], FaceModel] = {}
@@ -416,27 +495,23 @@ class BlockTables:
         logq = lo + dw * np.arange(n_q)
         pts = np.flatnonzero(lq.max(axis=0) >= lo)
         weights = face.weights[pts]  # (P', S)
-        f = (lq[:, pts].T - lo) / dw  # (P', R)
+        f = (lq[:, pts] - lo) / dw  # (R, P')
         ok = f >= 0.0
         f = np.clip(f, 0.0, n_q - 1.000001)
         k0 = f.astype(np.int32)
         frac = f - k0
-        # deposition matrix A (P', R·n_q): row p holds, for each realisation, the linear weights of
-        # ln Q_rp on its two neighbouring bins; mass = Aᵀ W sums the endplate weights per bin
-        cols = np.empty((len(pts), r_count, 2), dtype=np.int32)
-        cols[..., 0] = np.arange(r_count, dtype=np.int32)[None, :] * n_q + k0
-        cols[..., 1] = cols[..., 0] + 1
-        data = np.empty((len(pts), r_count, 2))
-        data[..., 0] = np.where(ok, 1.0 - frac, 0.0)
-        data[..., 1] = np.where(ok, frac, 0.0)
-        indptr = np.arange(len(pts) + 1, dtype=np.int64) * (2 * r_count)
-        a = csr_matrix((data.ravel(), cols.ravel(), indptr), shape=(len(pts), r_count * n_q))
-        mass = np.asarray(a.T @ weights)  # (R·n_q, S)
-        mass = mass.reshape(r_count, n_q, n_seg).transpose(0, 2, 1).reshape(r_count * n_seg, n_q)
+        # mass[r, s, k]: the endplate weights of segment s deposited linearly on the two bins
+        # neighbouring ln Q_rp (keeps each bin's mass and mean); sparse weights, one numba pass
+        w_pts = csr_matrix(weights)
+        mass = deposit_mass(
+            k0, np.where(ok, frac, -1.0), w_pts.indptr, w_pts.indices, w_pts.data, n_seg, n_q
+        ).reshape(r_count * n_seg, n_q)
         wg = w0 + dw * np.arange(n_w)
         z = tp.hill * (wg[None, :] + logq[:, None])
         hmat = tp.max_block / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
-        table = (mass @ hmat).reshape(r_count, n_seg, n_w)
+        # one float32 GEMM: the blocks feed float32 activations (error < 1e-6 of the block)
+        table = (mass.astype(np.float32) @ hmat.astype(np.float32)).astype(np.float64)
+        table = table.reshape(r_count, n_seg, n_w)
         return cls(w0, dw, table)
 
     def lookup(self, r: NDArray[np.intp], w: Array, segments: NDArray[np.intp] | None = None) -> Array:

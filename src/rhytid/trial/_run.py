@@ -5,6 +5,14 @@ draws everything from its own generator ``default_rng(SeedSequence(seed).spawn(n
 are independent, so they run in threads on one machine or as tasks on a Dask cluster
 (``scheduler``) with identical results for the same seed.
 
+**Fused evaluation.** On the reduced cell sets the chunk is evaluated by the fused kernels of
+:mod:`rhytid._fused` (numba, GIL released, so the chunk threads run on all cores): every rating
+is a grade by weighted counts at the thresholds (equal to grading the weighted percentile), the
+placebo arm and the screening are graded from the baseline cell depths, the day of peak block
+serves the adverse events only, and a patient's follow-up stops once both durations are known.
+``run_chunk(..., fused=False)`` evaluates the same through :func:`rhytid._kernels.area_depth`
+(the same results; tested); ``exact`` uses every cell and point, unfused.
+
 **Per chunk.** Technique realisations (:mod:`rhytid.trial._engine`) are drawn per sex; candidates
 are drawn (:mod:`rhytid.trial._population`) and rated at maximum contraction at baseline;
 those rated moderate or severe (grade ≥ 2) are enrolled until the chunk is full; enrolled
@@ -55,6 +63,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from rhytid._fused import BLOCKED, baseline_depths, baseline_grades, treated_grades
 from rhytid._version import __version__
 from rhytid.errors import TrialError
 from rhytid.tissue import grade_from_depth
@@ -165,9 +174,15 @@ def run_chunk(
     n: int,
     seed: np.random.SeedSequence,
     exact: bool = False,
+    fused: bool = True,
 ) -> ChunkResult:
     """One chunk of ``n`` randomised patients (module docstring); ``exact``: every raster cell and
-    nerve-ending point, blocks point by point (the kernels of :func:`rhytid.simulate`)."""
+    nerve-ending point, blocks point by point (the kernels of :func:`rhytid.simulate`).
+    ``fused``: the reduced cell sets through the fused kernels (:mod:`rhytid._fused`: grades by
+    counts, follow-up stopped once the durations are known); ``False``: through
+    :func:`rhytid._kernels.area_depth`, every follow-up visit (the reference the fused path is
+    tested against)."""
+    fast = fused and not exact
     rng = np.random.default_rng(seed)
     pp = tp.population
     tissue = tp.tissue
@@ -192,6 +207,7 @@ def run_chunk(
     parts_d0: list[Array] = []
     parts_r0: list[NDArray[np.intp]] = []
     parts_static: list[list[NDArray[np.float32]]] = []
+    parts_cell_d0: list[list[NDArray[np.float32]]] = []  # fused: baseline cell depths
     parts_rater: list[Array] = []
     mix = math.sqrt(pp.rater_persistent_share)
     rest = math.sqrt(1.0 - pp.rater_persistent_share)
@@ -207,19 +223,33 @@ def run_chunk(
         cand = draw_population(rng, batch, pp, tissue.reference_age)
         persistent = rng.standard_normal(batch)
         eps0 = mix * persistent + rest * rng.standard_normal(batch)
-        d0 = np.empty(batch)
+        d0 = np.full(batch, np.nan)  # the exact engine only (fused: graded by counts)
         static = [np.zeros((batch, w), dtype=np.float32) for w in width]
+        cell_d0 = [np.zeros((batch, w), dtype=np.float32) for w in width] if fast else []
+        rated_fused = np.zeros(batch, dtype=np.intp)
         for s in SEXES:
             idx = np.flatnonzero(cand.male == (s == "male"))
             if not len(idx):
                 continue
             sub = cand.take(idx)
             fm = fms[s]
-            mine = [fm.static_um(area, sub, tp) for area in fm.areas]
-            for a, m in enumerate(mine):
-                static[a][idx, : m.shape[1]] = m
-            d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine, tp)[:, 0]
-        rated = grade_from_depth(d0 * np.exp(pp.rater_noise_sd * eps0), thr)
+            if not fast:
+                mine = [fm.static_um(area, sub, tp) for area in fm.areas]
+                for a, m in enumerate(mine):
+                    static[a][idx, : m.shape[1]] = m
+                d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine, tp)[:, 0]
+            else:
+                scale, _ = fm.scales(sub, tissue)
+                fa = fm.fused(np.zeros(0, dtype=np.intp), tissue)
+                stacked, dep = baseline_depths(
+                    fa, sub.tone, scale, fm.buckling(sub, tissue), fm.etch_rate(sub, tp)
+                )
+                for a, area in enumerate(fm.areas):
+                    static[a][idx, : area.n] = stacked[a, :, : area.n]
+                    cell_d0[a][idx, : area.n] = dep[a, :, : area.n]
+                rated_fused[idx] = baseline_grades(fa, dep, np.exp(pp.rater_noise_sd * eps0[idx]), thr)
+        # fused: graded by counts, the baseline statistic itself is never needed
+        rated = rated_fused if fast else grade_from_depth(d0 * np.exp(pp.rater_noise_sd * eps0), thr)
         take = np.flatnonzero(rated >= 2)[: n - got]
         screened += int(take[-1]) + 1 if len(take) == n - got else batch
         if not len(take):
@@ -228,12 +258,14 @@ def run_chunk(
         parts_d0.append(d0[take])
         parts_r0.append(rated[take])
         parts_static.append([st[take] for st in static])
+        parts_cell_d0.append([c[take] for c in cell_d0])
         parts_rater.append(persistent[take])
         got += len(take)
     pop = Population.concat(enrolled)
     d0_all = np.concatenate(parts_d0)
     r0_all = np.concatenate(parts_r0)
     static_all = [np.concatenate([p[a] for p in parts_static]) for a in range(n_areas)]
+    cell_d0_all = [] if not fast else [np.concatenate([p[a] for p in parts_cell_d0]) for a in range(n_areas)]
     rater = mix * np.concatenate(parts_rater)[:, None]  # the rater's lasting view of each face
 
     # --- randomisation, technique, rater noise -----------------------------------------------------
@@ -250,6 +282,7 @@ def run_chunk(
     onset = tp.onset_days[product]
     kr0 = tp.recovery_rate_per_day[product]
     depth = np.repeat(d0_all[:, None], n_visits, axis=1)  # placebo: as at baseline
+    rated_treated = np.zeros((n, n_visits), dtype=np.intp)  # graded by the fused kernels
     eyelid = np.zeros(n, dtype=bool)
     brow = np.zeros(n, dtype=bool)
     dur_nm: list[Array] = []
@@ -287,29 +320,84 @@ def run_chunk(
             ease = [fm.exact_static_ease(a, q, r, kin_of, g.sensitivity, times, tp) for a in fm.areas]
         else:
             tables = BlockTables.build(fm, q, tp, w_max)
-            seg = tables.lookup(r, _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3))
+            w_all = _log_active(times, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
+            if not fast:
+                seg = tables.lookup(r, w_all)
 
             def log_active(days: Array, kr: Array = kr, g: Population = g) -> Array:
                 t = np.broadcast_to(days, (len(g), len(days)))
                 return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
 
             ease = [fm.static_ease(area, tables, r, log_active, times, tissue) for area in fm.areas]
-        # the day of peak block serves the adverse events only: no area depth is evaluated there
-        graded = np.delete(np.arange(times.shape[1]), n_visits)
-        d = _area_depths(fm, g, seg[:, graded], st_t, tp, [e[:, graded] for e in ease])
-        depth[idx] = d[:, :n_visits]
-        muscles = fm.muscle_block(seg)
-        eyelid[idx] = fm.lid_droop_mm(seg, tissue).max(axis=(1, 2)) >= droop_thr
-        b = fm.brow_mm(g, seg, tissue) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])), tissue)
-        brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
+        if not fast:
+            # the day of peak block serves the adverse events only: no area depth is evaluated there
+            graded = np.delete(np.arange(times.shape[1]), n_visits)
+            d = _area_depths(fm, g, seg[:, graded], st_t, tp, [e[:, graded] for e in ease])
+            depth[idx] = d[:, :n_visits]
+            rated_follow = grade_from_depth(
+                d[:, n_visits:] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr
+            )
+        else:
+            # fused: block → grade per patient-timepoint; the day of peak block (column n_visits)
+            # serves the adverse events only, and follow-up stops once both durations are known
+            blocked = np.flatnonzero(tables.table.max(axis=(0, 2)) > BLOCKED)
+            fa = fm.fused(blocked, tissue)
+            n_max = fa.s0.shape[2]
+            st_pad = np.zeros((len(fm.areas), len(idx), n_max), dtype=np.float32)
+            for a, st in enumerate(st_t):
+                st_pad[a, :, : st.shape[1]] = st
+            ease_all = np.stack(ease)
+            scale, _ = fm.scales(g, tissue)
+            rated_vis, rated_follow, _ = treated_grades(
+                fa,
+                r,
+                g.tone,
+                scale,
+                fm.buckling(g, tissue),
+                st_pad,
+                tables.table[:, fa.segments, :],
+                tables.w0,
+                tables.dw,
+                thr,
+                (w_all[:, :n_visits], ease_all[:, :, :n_visits], np.exp(pp.rater_noise_sd * eps[idx])),
+                (
+                    w_all[:, n_visits + 1 :],
+                    ease_all[:, :, n_visits + 1 :],
+                    np.exp(pp.rater_noise_sd * eps_follow[idx]),
+                ),
+                r0_all[idx],
+            )
+            rated_treated[idx] = rated_vis
         targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
-        block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
-        rated_follow = grade_from_depth(d[:, n_visits:] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr)
+        if fast:  # droop, brow drop and mean block from the tables, without (N, T, n_seg) blocks
+            droop, drop, summed = fm.adverse(g, r, w_all, tables, targets, n_visits, tissue)
+            eyelid[idx] = droop >= droop_thr
+            brow[idx] = drop >= brow_thr
+            block_sum += summed
+        else:
+            muscles = fm.muscle_block(seg)
+            eyelid[idx] = fm.lid_droop_mm(seg, tissue).max(axis=(1, 2)) >= droop_thr
+            b = fm.brow_mm(g, seg, tissue) - fm.brow_mm(g, np.zeros((len(idx), 1, seg.shape[2])), tissue)
+            brow[idx] = (-b).max(axis=(1, 2)) >= brow_thr
+            block_sum += muscles[:, :n_visits, targets].mean(axis=2).sum(axis=0)
         dn, db = durations(follow[idx], rated_follow, r0_all[idx], tp.horizon_days)
         dur_nm.append(dn)
         dur_base.append(db)
 
-    rated = grade_from_depth(depth * np.exp(pp.rater_noise_sd * eps), thr)
+    if not fast:
+        rated = grade_from_depth(depth * np.exp(pp.rater_noise_sd * eps), thr)
+    else:  # treated graded by the fused kernels; placebo: the baseline cells at each visit's rating
+        rated = rated_treated
+        for s in SEXES:
+            fm = fms[s]
+            idx = np.flatnonzero(~treated & (pop.male == (s == "male")))
+            if not len(idx):
+                continue
+            fa = fm.fused(np.zeros(0, dtype=np.intp), tissue)
+            dep = np.zeros((len(fm.areas), len(idx), fa.s0.shape[2]), dtype=np.float32)
+            for a, area in enumerate(fm.areas):
+                dep[a, :, : area.n] = cell_d0_all[a][idx, : area.n]
+            rated[idx] = baseline_grades(fa, dep, np.exp(pp.rater_noise_sd * eps[idx]), thr)
     nm = rated <= 1
     i1 = rated <= r0_all[:, None] - 1
     i2 = rated <= r0_all[:, None] - 2

@@ -1,0 +1,822 @@
+r"""Fused kernels (numba, GIL released) for the trial's hot loop on reduced cell sets.
+
+The arithmetic is that of :mod:`rhytid._kernels` (block lookup → activation → strain → depth →
+area statistic → grade); what differs is the order of work, so that one patient-timepoint is
+carried from its block to its grade in registers and a few kilobytes of cache:
+
+* **Strain by its blocked part only.** A skin segment's activation in the area's expression is
+  :math:`(A_s + (\tau - 1) T_s)(1 - b_s)` (:func:`rhytid.model.expression_activation`), so the
+  strain is :math:`S_0 + (\tau - 1) S_T - \sum_{s \in B} b_s (A_s + (\tau - 1) T_s) F_s` with the
+  unblocked strains :math:`S_0 = \sum_s A_s F_s`, :math:`S_T = \sum_s T_s F_s` precomputed per
+  area and the sum only over the segments :math:`B` that some realisation blocks at all
+  (:data:`BLOCKED`; a segment whose block stays below it changes no float32 activation).
+* **Grade by weighted counts.** The area's statistic is the weighted ``q``-th percentile of the
+  cell depths (:func:`rhytid._kernels.percentile`: the smallest depth whose cluster count at or
+  below it reaches :math:`qN/100`), and the rating is that statistic times the rater's factor
+  :math:`e` graded at the thresholds. Multiplication by :math:`e > 0` is monotone in floating
+  point, so for each threshold :math:`t_k`
+
+  .. math:: \mathrm{stat}\cdot e \ge t_k \iff \sum_j c_j\,[\,d_j e < t_k\,] < qN/100
+
+  (integer cluster counts :math:`c_j`, :math:`N = \sum_j c_j`; :math:`qN/100` taken at least 1,
+  for ``q`` = 0): the grade is the number of thresholds whose count of cells below stays under
+  it, found without a sort. With
+  two graded areas the rating of the larger statistic is the larger grade.
+* **No unused days.** Follow-up visits stop once both durations of a patient are known (response
+  lost after being reached, :func:`rhytid.trial._run.durations`); the later visits would not
+  change them and are reported as grade 3.
+
+Everything is float32 where :func:`rhytid._kernels.area_depth` is, and the order of the strain
+sum differs from its GEMM only in rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+from numpy.typing import NDArray
+
+from rhytid._kernels import NEGLIGIBLE_BLOCK, AreaCells
+
+__all__ = [
+    "BLOCKED",
+    "FusedAreas",
+    "adverse_and_block",
+    "baseline_depths",
+    "baseline_grades",
+    "cell_depths",
+    "grade_by_counts",
+    "percentile_rows",
+    "treated_grades",
+    "uptake_rows",
+]
+
+Array = NDArray[np.float64]
+F32 = NDArray[np.float32]
+#: a segment counts as blocked when some realisation blocks it more than this
+BLOCKED = NEGLIGIBLE_BLOCK
+
+
+def _qn(q: float, counts: NDArray[np.int64]) -> float:
+    """The count below which the weighted percentile lies above a threshold: :math:`qN/100`, at
+    least 1 (with ``q`` = 0 the percentile is the least depth, above the threshold exactly when
+    no cell lies below it)."""
+    return max(q / 100.0 * float(np.sum(counts)), 1.0)
+
+
+@dataclass(frozen=True)
+class FusedAreas:
+    """The graded areas of one face model stacked for the kernels (padded to the largest ``n``;
+    padded cells have count 0).
+
+    s0, st: ``(A, 3, n)`` unblocked strains at unit strength and per unit of tone; fb:
+    ``(A, K, 3, n)`` unit fields of the blocked segments; acoef, tcoef: ``(A, K)`` their activation
+    and tone share in each area's expression; hab, hab_tone: ``(A, H, 3, n)`` habitual strains;
+    counts: ``(A, n)`` cluster counts; qn: ``(A,)`` :math:`qN/100`; segments: the blocked
+    segments (columns of the block tables)."""
+
+    s0: F32
+    st: F32
+    fb: F32
+    acoef: Array
+    tcoef: Array
+    hab: F32
+    hab_tone: F32
+    counts: NDArray[np.int64]
+    qn: Array
+    n: NDArray[np.int64]
+    segments: NDArray[np.intp]
+    q: float
+    #: ``(A, K + 2, 3 n)``: the right-hand side of the strain GEMM, rows S0, ST, the blocked fields
+    gemm: F32
+
+    @staticmethod
+    def build(
+        areas: list[AreaCells],
+        activation: Array,
+        tone_rows: Array,
+        skin: NDArray[np.intp],
+        blocked: NDArray[np.intp],
+        q: float,
+    ) -> FusedAreas:
+        """Stack ``areas`` (reduced, weighted with counts) of a face with the engine's
+        ``activation`` and ``tone_rows`` ``(n_expr, n_seg)``, its skin rows and the ``blocked``
+        segments (segment indices, each a skin row)."""
+        n_max = max(a.n for a in areas)
+        n_a, k = len(areas), len(blocked)
+        n_h = areas[0].habitual.shape[0]
+        row_of = {int(s): i for i, s in enumerate(skin)}
+        rows = np.array([row_of[int(s)] for s in blocked], dtype=np.intp)
+        s0 = np.zeros((n_a, 3, n_max), dtype=np.float32)
+        st = np.zeros_like(s0)
+        fb = np.zeros((n_a, k, 3, n_max), dtype=np.float32)
+        hab = np.zeros((n_a, n_h, 3, n_max), dtype=np.float32)
+        hab_tone = np.zeros_like(hab)
+        counts = np.zeros((n_a, n_max), dtype=np.int64)
+        acoef = np.zeros((n_a, k))
+        tcoef = np.zeros((n_a, k))
+        qn = np.zeros(n_a)
+        for i, a in enumerate(areas):
+            if a.counts is None:
+                raise ValueError(f"area {a.name}: the fused kernels need a reduced (counted) cell set")
+            f = a.fields.reshape(len(skin), 3, a.n)
+            act = activation[a.expression, skin]
+            ton = tone_rows[a.expression, skin]
+            s0[i, :, : a.n] = np.einsum("s,scn->cn", act.astype(np.float64), f.astype(np.float64))
+            st[i, :, : a.n] = np.einsum("s,scn->cn", ton.astype(np.float64), f.astype(np.float64))
+            fb[i, :, :, : a.n] = f[rows]
+            acoef[i] = act[rows]
+            tcoef[i] = ton[rows]
+            hab[i, :, :, : a.n] = a.habitual.reshape(n_h, 3, a.n)
+            hab_tone[i, :, :, : a.n] = a.habitual_tone.reshape(n_h, 3, a.n)
+            counts[i, : a.n] = a.counts
+            qn[i] = _qn(q, a.counts)
+        return FusedAreas(
+            s0,
+            st,
+            fb,
+            acoef,
+            tcoef,
+            hab,
+            hab_tone,
+            counts,
+            qn,
+            np.array([a.n for a in areas], dtype=np.int64),
+            np.asarray(blocked, dtype=np.intp),
+            float(q),
+            np.ascontiguousarray(
+                np.concatenate([s0[:, None], st[:, None], fb], axis=1).reshape(n_a, k + 2, 3 * n_max)
+            ),
+        )
+
+
+_FM = {"nnan", "ninf"}  # no NaN or infinity in these loops: lets max() vectorise
+#: also no signed zeros: where only comparisons follow (grading), max() becomes one instruction
+_FM_GRADE = {"nnan", "ninf", "nsz"}
+
+
+def _depths_py(strain, n, scale, e0, ec, h1000, static, keep, out):  # type: ignore[no-untyped-def]
+    """Cell depths (µm, float32) of one row: strain ``(3, ≥n)`` → ``out[:n]`` (the arithmetic of
+    :func:`rhytid._kernels.area_depth`), plus ``static × keep``."""
+    half = np.float32(0.5)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for j in range(n):
+        exx = strain[0, j]
+        eyy = strain[1, j]
+        exy = strain[2, j]
+        mean = half * (exx + eyy)
+        d = (exx - eyy) * half
+        d = np.sqrt(d * d + exy * exy) - mean
+        d = max(d, zero) * scale
+        d = max(d - e0, zero) / ec
+        d = max(d - one, zero)
+        out[j] = np.sqrt(d) * h1000 + static[j] * keep
+
+
+#: bit for bit the numpy arithmetic, signed zeros included (simulate's JSON)
+_depths = nb.njit(nogil=True, cache=True, fastmath=_FM)(_depths_py)
+#: the same for grading (a zero's sign changes no comparison)
+_depths_grade = nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)(_depths_py)
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
+def _count_grade(dep, n, counts, qn, e, t0, t1, t2):  # type: ignore[no-untyped-def]
+    """Grade of ``e ×`` the weighted percentile of ``dep[:n]`` by counts (module docstring)."""
+    w_0 = 0
+    w_1 = 0
+    w_2 = 0
+    for j in range(n):
+        v = np.float64(dep[j]) * e
+        c = counts[j]
+        w_0 += c if v < t0 else 0
+        w_1 += c if v < t1 else 0
+        w_2 += c if v < t2 else 0
+    return (1 if w_0 < qn else 0) + (1 if w_1 < qn else 0) + (1 if w_2 < qn else 0)
+
+
+@nb.njit(nogil=True, cache=True)
+def _lookup(table, r, k, w, w0, dw):  # type: ignore[no-untyped-def]
+    """Block of table row ``(r, k)`` at ``w`` (:meth:`rhytid.trial._engine.BlockTables.lookup`)."""
+    g = (w - w0) / dw
+    if not g >= 0.0:
+        return 0.0
+    n_w = table.shape[2]
+    if g > n_w - 1.000001:
+        g = n_w - 1.000001
+    g0 = int(g)
+    frac = g - g0
+    return table[r, k, g0] * (1.0 - frac) + table[r, k, g0 + 1] * frac
+
+
+@nb.njit(nogil=True, cache=True)
+def _coefs(pid, w, r, tone, table, w0, dw, acoef, tcoef, out):  # type: ignore[no-untyped-def]
+    """Row coefficients ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of the strain GEMM (module docstring)."""
+    for i in range(len(pid)):
+        p = pid[i]
+        tm1 = tone[p] - 1.0
+        out[i, 0] = np.float32(1.0)
+        out[i, 1] = np.float32(tm1)
+        for k in range(acoef.shape[0]):
+            b = _lookup(table, r[p], k, w[i], w0, dw)
+            out[i, 2 + k] = -np.float32(b * (acoef[k] + tm1 * tcoef[k]))
+
+
+@nb.njit(nogil=True, cache=True)
+def _grade_rows(  # type: ignore[no-untyped-def]
+    strain, pid, keep, e, n, scale, e0, ec, h1000, static, counts, qn, thr, grades
+):
+    """Grades of rows of strain ``(B, 3, n_max)``; ``grades`` keeps the larger (several areas)."""
+    dep = np.empty(strain.shape[2], dtype=np.float32)
+    for i in range(strain.shape[0]):
+        p = pid[i]
+        _depths_grade(strain[i], n, scale[p], e0[p], ec[p], h1000[p], static[p], keep[i], dep)
+        g = _count_grade(dep, n, counts, qn, e[i], thr[0], thr[1], thr[2])
+        if g > grades[i]:
+            grades[i] = g
+
+
+#: patient-timepoints per GEMM block: (B, 3 n) float32 of 384 cells is 1.2 MB at 256 rows
+_ROWS = 128
+
+
+def _grade_stage(
+    fa: FusedAreas,
+    pid: NDArray[np.int64],
+    w: Array,
+    keep: F32,
+    e: Array,
+    r: NDArray[np.int64],
+    tone: Array,
+    per_patient: tuple[F32, F32, F32, F32],
+    static: F32,
+    table: Array,
+    w0: float,
+    dw: float,
+    thr: Array,
+) -> NDArray[np.int64]:
+    """Grades of the rows (patient ``pid``, log-activity ``w``, static share ``keep`` ``(A, M)``,
+    rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → one float32 GEMM per area →
+    depths and counts."""
+    scale, e0, ec, h1000 = per_patient
+    m = len(pid)
+    grades = np.zeros(m, dtype=np.int64)
+    n_a, n_max = fa.s0.shape[0], fa.s0.shape[2]
+    k2 = fa.fb.shape[1] + 2
+    coef = np.empty((_ROWS, k2), dtype=np.float32)
+    for lo in range(0, m, _ROWS):
+        hi = min(lo + _ROWS, m)
+        for a in range(n_a):
+            c = coef[: hi - lo]
+            _coefs(pid[lo:hi], w[lo:hi], r, tone, table, w0, dw, fa.acoef[a], fa.tcoef[a], c)
+            strain = (c @ fa.gemm[a]).reshape(hi - lo, 3, n_max)
+            _grade_rows(
+                strain,
+                pid[lo:hi],
+                keep[a, lo:hi],
+                e[lo:hi],
+                int(fa.n[a]),
+                scale,
+                e0[a],
+                ec[a],
+                h1000[a],
+                static[a],
+                fa.counts[a],
+                float(fa.qn[a]),
+                thr,
+                grades[lo:hi],
+            )
+    return grades
+
+
+def treated_grades(
+    fa: FusedAreas,
+    r: NDArray[np.intp],
+    tone: Array,
+    scale: Array,
+    buckling: tuple[Array, Array, Array],
+    static: F32,
+    table: Array,
+    w0: float,
+    dw: float,
+    thresholds: tuple[float, float, float],
+    visits: tuple[Array, Array, Array],
+    follow: tuple[Array, Array, Array],
+    baseline: NDArray[np.intp],
+    stop: bool = True,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    """Rated grades of treated patients at their visits ``(N, Tv)`` and follow-up visits
+    ``(N, Tf)``, and the number of patient-timepoints evaluated.
+
+    ``r``: each patient's realisation; ``tone``, ``scale``: ``(N,)``; ``buckling``: film thickness
+    (mm), critical strain and pre-strain ``(A, N)``; ``static``: ``(A, N, n)`` etched depths;
+    ``table``: the block tables of the blocked segments ``(R, K, n_w)`` on ``w0 + g dw``;
+    ``visits``/``follow``: (log-activity ``w`` ``(N, T)``, eased share ``(A, N, T)``, rater factor
+    ``(N, T)``); ``baseline``: the baseline ratings. ``stop``: end the follow-up once both
+    durations are known (module docstring)."""
+    h, ec, e0 = buckling
+    n, tv = visits[0].shape
+    tf = follow[0].shape[1]
+    per_patient = (
+        np.ascontiguousarray(scale, dtype=np.float32),
+        np.ascontiguousarray(e0, dtype=np.float32),
+        np.ascontiguousarray(ec, dtype=np.float32),
+        np.ascontiguousarray((1000.0 * np.asarray(h, dtype=np.float64)).astype(np.float32)),
+    )
+    args = (
+        np.ascontiguousarray(r, dtype=np.int64),
+        np.ascontiguousarray(tone, dtype=np.float64),
+        per_patient,
+        np.ascontiguousarray(static, dtype=np.float32),
+        np.ascontiguousarray(table, dtype=np.float64),
+        float(w0),
+        float(dw),
+        np.asarray(thresholds, dtype=np.float64),
+    )
+
+    def keep(ease: Array) -> F32:
+        return np.float32(1.0) - np.asarray(ease, dtype=np.float32)
+
+    # the visits: every patient at every visit, rows patient-major
+    pid = np.repeat(np.arange(n, dtype=np.int64), tv)
+    k_vis = keep(visits[1]).reshape(len(fa.n), -1)
+    rated_vis = _grade_stage(
+        fa, pid, visits[0].reshape(-1), np.ascontiguousarray(k_vis), visits[2].reshape(-1), *args
+    ).reshape(n, tv)
+    evaluated = n * tv
+    # the follow-up, one visit at a time for the patients whose durations are not yet known
+    rated_fol = np.full((n, tf), 3, dtype=np.int64)
+    nm = np.zeros(n, dtype=np.int8)  # 0: not yet none-or-mild, 1: reached, 2: lost again (known)
+    base = np.zeros(n, dtype=np.int8)  # the same for "at least one grade better than baseline"
+    k_fol = keep(follow[1])
+    b0 = np.asarray(baseline, dtype=np.int64)
+    for v in range(tf):
+        who = np.flatnonzero(~((nm == 2) & (base == 2))) if stop else np.arange(n)
+        if not len(who):
+            break
+        g = _grade_stage(
+            fa,
+            who.astype(np.int64),
+            np.ascontiguousarray(follow[0][who, v]),
+            np.ascontiguousarray(k_fol[:, who, v]),
+            np.ascontiguousarray(follow[2][who, v]),
+            *args,
+        )
+        rated_fol[who, v] = g
+        evaluated += len(who)
+        for state, responding, lost in (
+            (nm, g <= 1, g >= 2),
+            (base, g <= b0[who] - 1, g >= b0[who]),
+        ):
+            s = state[who]
+            state[who] = np.where((s == 0) & responding, 1, np.where((s == 1) & lost, 2, s))
+    return rated_vis, rated_fol, evaluated
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
+def _baseline(  # type: ignore[no-untyped-def]
+    tone, scale, e0, ec, h1000, rate, s0, st, hab, hab_tone, n_cells, static, dep
+):
+    n_a = s0.shape[0]
+    n_h = hab.shape[1]
+    n_max = s0.shape[2]
+    buf = np.empty((3, n_max), dtype=np.float32)
+    d = np.empty(n_max, dtype=np.float32)
+    m = np.empty(n_max, dtype=np.float32)
+    zero = np.zeros(n_max, dtype=np.float32)
+    one = np.float32(1.0)
+    for a in range(n_a):
+        n = n_cells[a]
+        for p in range(len(tone)):
+            t32 = np.float32(tone[p]) - one
+            s = scale[p]
+            z, x, h = e0[a, p], ec[a, p], h1000[a, p]
+            m[:n] = 0.0
+            for k in range(n_h):
+                for c in range(3):
+                    for j in range(n):
+                        buf[c, j] = hab[a, k, c, j] + t32 * hab_tone[a, k, c, j]
+                _depths_grade(buf, n, s, z, x, h, zero, one, d)
+                for j in range(n):
+                    m[j] = max(m[j], d[j])
+            rr = rate[p]
+            for j in range(n):
+                static[a, p, j] = rr * m[j]
+            tm1 = np.float32(tone[p] - 1.0)
+            for c in range(3):
+                for j in range(n):
+                    buf[c, j] = s0[a, c, j] + tm1 * st[a, c, j]
+            _depths_grade(buf, n, s, z, x, h, static[a, p], one, dep[a, p])
+
+
+def baseline_depths(
+    fa: FusedAreas,
+    tone: Array,
+    scale: Array,
+    buckling: tuple[Array, Array, Array],
+    rate: Array,
+) -> tuple[F32, F32]:
+    """Static depths ``(A, N, n)`` and cell depths ``(A, N, n)`` of untreated patients at each
+    area's expression (:func:`rhytid._kernels.static_depth` and the cells of
+    :func:`rhytid._kernels.area_depth` with no block); grade them with :func:`baseline_grades`."""
+    h, ec, e0 = buckling
+    n = len(tone)
+    shape = (fa.s0.shape[0], n, fa.s0.shape[2])
+    static = np.zeros(shape, dtype=np.float32)
+    dep = np.zeros(shape, dtype=np.float32)
+    _baseline(
+        np.ascontiguousarray(tone, dtype=np.float64),
+        np.ascontiguousarray(scale, dtype=np.float32),
+        np.ascontiguousarray(e0, dtype=np.float32),
+        np.ascontiguousarray(ec, dtype=np.float32),
+        np.ascontiguousarray((1000.0 * np.asarray(h, dtype=np.float64)).astype(np.float32)),
+        np.ascontiguousarray(rate, dtype=np.float32),
+        fa.s0,
+        fa.st,
+        fa.hab,
+        fa.hab_tone,
+        fa.n,
+        static,
+        dep,
+    )
+    return static, dep
+
+
+def baseline_grades(
+    fa: FusedAreas, dep: F32, factor: Array, thresholds: tuple[float, float, float]
+) -> NDArray[np.int64]:
+    """Rated grade of cell depths ``(A, N, n)`` times ``factor`` ``(N, ...)`` (one column per
+    visit): the largest over the areas, ``factor``'s shape."""
+    f = np.asarray(factor, dtype=np.float64)
+    flat = f.reshape(f.shape[0], -1)
+    out = np.zeros(flat.shape, dtype=np.int64)
+    for a in range(dep.shape[0]):
+        n = int(fa.n[a])
+        for v in range(flat.shape[1]):
+            g = grade_by_counts(dep[a, :, :n], fa.counts[a, :n], fa.q, flat[:, v], thresholds)
+            np.maximum(out[:, v], g, out=out[:, v])
+    return out.reshape(f.shape)
+
+
+@nb.njit(nogil=True, cache=True)
+def _grade_counts(d, counts, qn, e, thr, out):  # type: ignore[no-untyped-def]
+    t = np.full(3, np.inf)
+    t[: len(thr)] = thr
+    for m in range(d.shape[0]):
+        # a missing threshold (fewer than 3) counts every cell below it, so never adds a grade
+        out[m] = _count_grade(d[m], d.shape[1], counts, qn, e[m], t[0], t[1], t[2])
+
+
+def grade_by_counts(
+    depth: NDArray[np.floating],
+    counts: NDArray[np.int64],
+    q: float,
+    factor: Array,
+    thresholds: tuple[float, ...],
+) -> NDArray[np.int64]:
+    """Grade of ``factor × (weighted q-th percentile of each row of depth)`` at ``thresholds``
+    (increasing) by weighted counts below each threshold, without the percentile (module
+    docstring): ``(M,)`` for cell depths ``(M, n)``, cluster counts ``(n,)``, factors ``(M,)``."""
+    if len(thresholds) > 3:
+        raise ValueError("at most 3 thresholds (the Facial Wrinkle Scale)")
+    d = np.ascontiguousarray(depth)
+    out = np.empty(d.shape[0], dtype=np.int64)
+    _grade_counts(
+        d,
+        np.ascontiguousarray(counts, dtype=np.int64),
+        _qn(q, counts),
+        np.ascontiguousarray(np.broadcast_to(factor, d.shape[:1]), dtype=np.float64),
+        np.asarray(thresholds, dtype=np.float64),
+        out,
+    )
+    return out
+
+
+@nb.njit(nogil=True, cache=True, fastmath=_FM)
+def _bound_uptake(xy, depth, units, radius, px, py, pz, trans, kappa, cap, out):  # type: ignore[no-untyped-def]
+    n_r, n_i = depth.shape
+    n_p = len(px)
+    for r in range(n_r):
+        q = out[r]
+        q[:] = 0.0
+        for i in range(n_i):
+            x0, y0, z0 = xy[r, i, 0], xy[r, i, 1], depth[r, i]
+            a = radius[r, i]
+            ka = kappa * a
+            pref = 3.0 * units[i] / (4.0 * np.pi * a**3)
+            outer = pref / kappa * (ka * np.cosh(ka) - np.sinh(ka))
+            inner = (1.0 + ka) * np.exp(-ka)
+            for p in range(n_p):
+                dx = px[p] - x0
+                dy = py[p] - y0
+                dz = pz[p] - z0
+                d = max(np.sqrt(dx * dx + dy * dy + dz * dz), 1e-9)
+                kd = kappa * d
+                ekd = np.exp(-kd)  # one exponential: sinh(kd) = (1/ekd - ekd)/2 inside the bolus
+                v = pref * (1.0 - inner * (0.5 * (1.0 / ekd - ekd)) / kd) if d < a else outer * (ekd / d)
+                q[p] += v * trans[p]
+        for p in range(n_p):
+            q[p] = q[p] / (1.0 + max(q[p], 0.0) / cap)
+
+
+def bound_uptake(
+    xy: Array,
+    depth_mm: Array,
+    units_ona: Array,
+    radius_mm: Array,
+    points_xy: Array,
+    points_depth_mm: Array,
+    transmission: Array,
+    length_mm: float,
+    capacity_u_per_mm3: float,
+) -> Array:
+    """Bound uptake density ``(R, P)`` of ``R`` realisations of one day's injections (positions
+    ``(R, I, 2)``, depths and bolus radii ``(R, I)``, units ``(I,)``) at the points: the summed
+    :func:`rhytid.toxin.uptake_density` × septum ``transmission``, bound as
+    :func:`rhytid.toxin.bound_uptake` — :func:`rhytid._kernels.injection_uptake` summed over the
+    injections of one day, in one pass."""
+    n_r = depth_mm.shape[0]
+    out = np.empty((n_r, len(points_xy)))
+    _bound_uptake(
+        np.ascontiguousarray(xy, dtype=np.float64),
+        np.ascontiguousarray(depth_mm, dtype=np.float64),
+        np.ascontiguousarray(units_ona, dtype=np.float64),
+        np.ascontiguousarray(radius_mm, dtype=np.float64),
+        np.ascontiguousarray(points_xy[:, 0], dtype=np.float64),
+        np.ascontiguousarray(points_xy[:, 1], dtype=np.float64),
+        np.ascontiguousarray(points_depth_mm, dtype=np.float64),
+        np.ascontiguousarray(transmission, dtype=np.float64),
+        1.0 / float(length_mm),
+        float(capacity_u_per_mm3),
+        out,
+    )
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _deposit(k0, frac, indptr, indices, data, mass):  # type: ignore[no-untyped-def]
+    n_r, n_p = k0.shape
+    for r in range(n_r):
+        m = mass[r]
+        for p in range(n_p):
+            f = frac[r, p]
+            if f < 0.0:  # below the table: blocks nothing
+                continue
+            k = k0[r, p]
+            for e in range(indptr[p], indptr[p + 1]):
+                s = indices[e]
+                w = data[e]
+                m[s, k] += w * (1.0 - f)
+                m[s, k + 1] += w * f
+
+
+def deposit_mass(
+    k0: NDArray[np.int32],
+    frac: Array,
+    indptr: NDArray[np.int32],
+    indices: NDArray[np.int32],
+    data: Array,
+    n_seg: int,
+    n_q: int,
+) -> Array:
+    """Endplate mass ``(R, n_seg, n_q)`` on the log-uptake bins: point ``p`` of realisation ``r``
+    lies at bin ``k0[r, p] + frac[r, p]`` (``frac < 0``: below the first bin, not deposited) and
+    carries the sparse endplate weights (CSR ``indptr``, ``indices``, ``data``) of its segments,
+    split linearly between the two neighbouring bins (:meth:`rhytid.trial._engine.BlockTables.build`)."""
+    mass = np.zeros((k0.shape[0], n_seg, n_q))
+    _deposit(
+        np.ascontiguousarray(k0),
+        np.ascontiguousarray(frac, dtype=np.float64),
+        indptr,
+        indices,
+        np.ascontiguousarray(data, dtype=np.float64),
+        mass,
+    )
+    return mass
+
+
+@nb.njit(nogil=True, cache=True)
+def _cell_depths(strain, scale, e0, ec, h1000, static, keep, out):  # type: ignore[no-untyped-def]
+    n = strain.shape[2]
+    for i in range(strain.shape[0]):
+        # per-row values of length 1 stand for every row (a batch of one patient)
+        st = static[0] if static.shape[0] == 1 else static[i]
+        r = 0 if len(scale) == 1 else i
+        _depths(strain[i], n, scale[r], e0[r], ec[r], h1000[r], st, keep[i], out[i])
+
+
+@nb.njit(nogil=True, cache=True)
+def _percentile_rows(d, lo, hi, frac, out):  # type: ignore[no-untyped-def]
+    """``numpy.percentile`` (linear) of each row from its order statistics ``lo`` and ``hi``
+    (``hi`` = ``lo`` + 1, or ``lo`` at the end): with a pivot from a sorted sample, the cells
+    below it are counted, those equal to it counted, and only those above it gathered and
+    partitioned (all of the row when the pivot lies above the ``lo``-th)."""
+    n = d.shape[1]
+    step = max(n // 256, 1)
+    buf = np.empty(n, dtype=d.dtype)
+    for i in range(d.shape[0]):
+        x = d[i]
+        sample = np.sort(x[::step])
+        pivot = sample[max(int(len(sample) * lo / n) - 8, 0)]
+        below = 0
+        equal = 0
+        m = 0
+        for v in x:
+            if v < pivot:
+                below += 1
+            elif v == pivot:
+                equal += 1
+            else:
+                buf[m] = v
+                m += 1
+        if below > lo:  # the pivot lies above the lo-th order statistic: the whole row
+            part = np.partition(x, lo)
+            a = np.float64(part[lo])
+            b = np.float64(part[lo + 1 :].min()) if hi > lo else a
+        elif lo < below + equal:  # the lo-th is the pivot
+            a = np.float64(pivot)
+            b = a if hi == lo or hi < below + equal else np.float64(buf[:m].min())
+        else:
+            k = lo - below - equal
+            part = np.partition(buf[:m], k)
+            a = np.float64(part[k])
+            b = np.float64(part[k + 1 :].min()) if hi > lo else a
+        out[i] = a + (b - a) * frac
+
+
+def cell_depths(
+    strain: F32, scale: Array, h: Array, ec: Array, e0: Array, static: F32, eased: Array | None
+) -> F32:
+    """Depth (µm, float32) of every cell ``(M, n)`` for strains ``(M, 3, n)``: the arithmetic of
+    :func:`rhytid._kernels.area_depth` (bit for bit) in one pass instead of a dozen."""
+    m = strain.shape[0]
+    out = np.empty((m, strain.shape[2]), dtype=np.float32)
+    keep = (
+        np.ones(m, dtype=np.float32)
+        if eased is None
+        else np.float32(1.0) - np.asarray(eased, dtype=np.float32).reshape(m)
+    )
+
+    def rows(x: Array) -> F32:
+        return np.ascontiguousarray(np.asarray(x).astype(np.float32).reshape(-1))
+
+    st = np.asarray(static, dtype=np.float32)
+    _cell_depths(
+        np.ascontiguousarray(strain, dtype=np.float32),
+        rows(np.asarray(scale, dtype=np.float32)),
+        rows(np.asarray(e0, dtype=np.float64)),
+        rows(np.asarray(ec, dtype=np.float64)),
+        rows(1000.0 * np.asarray(h, dtype=np.float64)),
+        np.ascontiguousarray(st if st.shape[0] == 1 else np.broadcast_to(st, (m, strain.shape[2]))),
+        np.ascontiguousarray(keep),
+        out,
+    )
+    return out
+
+
+def percentile_rows(d: F32, q: float) -> Array:
+    """:func:`numpy.percentile` (linear interpolation) of each row of ``d`` ``(M, n)``, by
+    selection (the same two order statistics, the same interpolation as
+    :func:`rhytid._kernels.percentile`)."""
+    n = d.shape[-1]
+    k = q / 100.0 * (n - 1)
+    lo = int(np.floor(k))
+    hi = min(lo + 1, n - 1)
+    out = np.empty(d.shape[0])
+    _percentile_rows(np.ascontiguousarray(d), lo, hi, k - lo, out)
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _uptake_rows(xy, depth, units, radius, px, py, pz, trans, kappa, out):  # type: ignore[no-untyped-def]
+    n_r, n_i = depth.shape
+    for r in range(n_r):
+        for i in range(n_i):
+            x0, y0, z0 = xy[r, i, 0], xy[r, i, 1], depth[r, i]
+            a = radius[r, i]
+            ka = kappa * a
+            pref = 3.0 * units[i] / (4.0 * np.pi * a**3)
+            outer = pref / kappa * (ka * np.cosh(ka) - np.sinh(ka))
+            inner = (1.0 + ka) * np.exp(-ka)
+            q = out[r, i]
+            for p in range(len(px)):
+                dx = px[p] - x0
+                dy = py[p] - y0
+                dz = pz[p] - z0
+                d = max(np.sqrt(dx * dx + dy * dy + dz * dz), 1e-9)
+                kd = kappa * d
+                v = pref * (1.0 - inner * np.sinh(kd) / kd) if d < a else outer * (np.exp(-kd) / d)
+                q[p] = v * trans[p]
+
+
+def uptake_rows(
+    xy: Array,
+    depth_mm: Array,
+    units_ona: Array,
+    radius_mm: Array,
+    points_xy: Array,
+    points_depth_mm: Array,
+    transmission: Array,
+    length_mm: float,
+) -> Array:
+    """Unbound uptake density ``(R, I, P)`` of each injection at each point × the septum
+    ``transmission`` (:func:`rhytid.toxin.uptake_density`; the first step of
+    :func:`rhytid._kernels.injection_uptake`) in one pass."""
+    n_r, n_i = depth_mm.shape
+    out = np.empty((n_r, n_i, len(points_xy)))
+    _uptake_rows(
+        np.ascontiguousarray(xy, dtype=np.float64),
+        np.ascontiguousarray(depth_mm, dtype=np.float64),
+        np.ascontiguousarray(units_ona, dtype=np.float64),
+        np.ascontiguousarray(radius_mm, dtype=np.float64),
+        np.ascontiguousarray(points_xy[:, 0], dtype=np.float64),
+        np.ascontiguousarray(points_xy[:, 1], dtype=np.float64),
+        np.ascontiguousarray(points_depth_mm, dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(transmission, (len(points_xy),)), dtype=np.float64),
+        1.0 / float(length_mm),
+        out,
+    )
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _adverse(  # type: ignore[no-untyped-def]
+    r, w, table, w0, dw, coef_a, coef_t, tone, scale, uy, lev, lev_coef, target_w, n_vis, droop, drop, block
+):
+    n_s = table.shape[1]
+    b = np.empty(n_s)
+    acc = np.empty(uy.shape[0])
+    for p in range(len(r)):
+        tm1 = tone[p] - 1.0
+        d_max = -np.inf
+        b_max = -np.inf
+        for t in range(w.shape[1]):
+            for s in range(n_s):
+                b[s] = _lookup(table, r[p], s, w[p, t], w0, dw)
+            acc[:] = 0.0
+            for s in range(n_s):
+                c = (coef_a[s] + tm1 * coef_t[s]) * b[s]
+                if c != 0.0:
+                    for k in range(uy.shape[0]):
+                        acc[k] += c * uy[k, s]
+            for k in range(uy.shape[0]):
+                b_max = max(b_max, scale[p] * acc[k])
+            for i in range(len(lev)):
+                d_max = max(d_max, lev_coef[i] * b[lev[i]])
+            if t < n_vis:
+                m = 0.0
+                for s in range(n_s):
+                    m += target_w[s] * b[s]
+                block[t] += m
+        droop[p] = d_max
+        drop[p] = b_max
+
+
+def adverse_and_block(
+    r: NDArray[np.intp],
+    w: Array,
+    table: Array,
+    w0: float,
+    dw: float,
+    rest: tuple[Array, Array],
+    tone: Array,
+    scale: Array,
+    brow_uy: Array,
+    levator: tuple[NDArray[np.intp], Array],
+    target_weights: Array,
+    n_visits: int,
+) -> tuple[Array, Array, Array]:
+    """For patients on realisation ``r`` at log-activities ``w`` ``(N, T)`` (the block tables
+    ``table`` ``(R, n_seg, n_w)``): the largest lid droop (mm) and brow drop at rest (mm) over the
+    days, and the sum over patients of the target muscles' mean block on the first ``n_visits``
+    days — :meth:`rhytid.trial._engine.FaceModel.lid_droop_mm`, ``brow_mm`` and ``muscle_block``
+    without the ``(N, T, n_seg)`` blocks: the droop is :math:`E\\,a_{rest}\\,b_{lev}`, the drop
+    :math:`s \\sum_s (A_s + (\\tau - 1) T_s)\\,b_s\\,u_{ks}` of the rest activation ``rest``
+    (``A``, ``T`` per segment), each brow point's unit displacement ``brow_uy`` ``(6, n_seg)``,
+    the patient's scale :math:`s` and tone :math:`\\tau`."""
+    n = len(r)
+    droop = np.empty(n)
+    drop = np.empty(n)
+    block = np.zeros(n_visits)
+    _adverse(
+        np.ascontiguousarray(r, dtype=np.int64),
+        np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(table, dtype=np.float64),
+        float(w0),
+        float(dw),
+        np.ascontiguousarray(rest[0], dtype=np.float64),
+        np.ascontiguousarray(rest[1], dtype=np.float64),
+        np.ascontiguousarray(tone, dtype=np.float64),
+        np.ascontiguousarray(scale, dtype=np.float64),
+        np.ascontiguousarray(brow_uy, dtype=np.float64),
+        np.ascontiguousarray(levator[0], dtype=np.int64),
+        np.ascontiguousarray(levator[1], dtype=np.float64),
+        np.ascontiguousarray(target_weights, dtype=np.float64),
+        int(n_visits),
+        droop,
+        drop,
+        block,
+    )
+    return droop, drop, block

@@ -1,0 +1,171 @@
+"""The fused kernels (rhytid._fused) against the arithmetic they replace: grading by weighted
+counts equals grading the weighted percentile, the fused trial equals the numpy one, the early
+end of the follow-up changes no duration, and simulate's one-pass kernels equal the numpy ones."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rhytid import default_parameters
+from rhytid._fused import cell_depths, grade_by_counts, percentile_rows, treated_grades, uptake_rows
+from rhytid._kernels import percentile
+from rhytid.tissue import grade_from_depth
+from rhytid.toxin import bolus_radius_mm, uptake_density
+from rhytid.trial import TrialDesign
+from rhytid.trial._run import TrialResult, durations, run_chunk
+
+depths = st.lists(
+    st.one_of(st.sampled_from([0.0, 100.0, 250.0]), st.floats(0.0, 3000.0, width=32)),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    d=depths,
+    data=st.data(),
+    q=st.one_of(st.sampled_from([0.0, 50.0, 90.0, 100.0]), st.floats(0.0, 100.0)),
+    factor=st.floats(0.2, 5.0),
+    thresholds=st.lists(st.floats(1.0, 4000.0), min_size=3, max_size=3),
+)
+def test_grade_from_counts_equals_grade_from_weighted_percentile(
+    d: list[float], data: st.DataObject, q: float, factor: float, thresholds: list[float]
+) -> None:
+    counts = np.array(data.draw(st.lists(st.integers(1, 30), min_size=len(d), max_size=len(d))))
+    x = np.array([d], dtype=np.float32)
+    thr = tuple(sorted(thresholds))
+    stat = percentile(x, q, counts / counts.sum(), counts)
+    expected = grade_from_depth(stat * factor, thr)
+    got = grade_by_counts(x, counts, q, np.array([factor]), thr)
+    assert got[0] == expected[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(d=st.lists(depths, min_size=1, max_size=4), q=st.floats(0.0, 100.0))
+def test_percentile_by_sampled_pivot_equals_the_order_statistics(d: list[list[float]], q: float) -> None:
+    n = min(len(r) for r in d)
+    x = np.array([r[:n] for r in d], dtype=np.float32)
+    k = q / 100.0 * (n - 1)
+    lo = int(np.floor(k))
+    hi = min(lo + 1, n - 1)
+    part = np.partition(x, (lo, hi), axis=-1)
+    a, b = part[:, lo].astype(np.float64), part[:, hi].astype(np.float64)
+    assert np.array_equal(percentile_rows(x, q), a + (b - a) * (k - lo))
+    big = np.repeat(x, 300, axis=1)  # long rows go through the pivot
+    assert np.array_equal(percentile_rows(big, q), np.percentile(big.astype(np.float64), q, axis=1))
+
+
+def _trial_json(area: str, product: str, units: float, n: int, fused: bool) -> str:
+    design = TrialDesign(area, product, units, patients=n, seed=4)
+    tp = default_parameters()
+    seed = np.random.SeedSequence(4).spawn(1)[0]
+    return json.dumps(TrialResult(design, [run_chunk(design, tp, n, seed, fused=fused)], tp).to_dict())
+
+
+@pytest.mark.parametrize(
+    ("area", "product", "units"),
+    [("glabellar", "daxibotulinumtoxinA", 40.0), ("lateral-canthal", "onabotulinumtoxinA", 24.0)],
+)
+def test_fused_trial_equals_the_numpy_trial(area: str, product: str, units: float) -> None:
+    """Screening, visits, follow-up (stopped early), durations and adverse events: the same JSON."""
+    assert _trial_json(area, product, units, 160, True) == _trial_json(area, product, units, 160, False)
+
+
+def test_stopping_the_follow_up_changes_no_duration() -> None:
+    rng = np.random.default_rng(3)
+    n, tv, tf, n_cells = 300, 3, 16, 24
+    from rhytid._fused import FusedAreas
+
+    skin = np.arange(4)
+    act = np.array([[0.9, 0.6, 0.3, 0.5]])
+    fields = rng.normal(0.0, 0.05, (4, 3 * n_cells)).astype(np.float32)
+    from rhytid._kernels import AreaCells
+
+    counts = rng.integers(1, 9, n_cells)
+    area = AreaCells(
+        name="a",
+        expression=0,
+        skin_region="forehead",
+        targets=(),
+        target_index=np.zeros(0, dtype=np.intp),
+        cells=np.arange(n_cells),
+        fields=fields,
+        habitual=np.zeros((1, 3 * n_cells), dtype=np.float32),
+        habitual_tone=np.zeros((1, 3 * n_cells), dtype=np.float32),
+        habitual_c=np.zeros((1, n_cells), dtype=np.float32),
+        h_ref=0.1,
+        critical_ref=0.01,
+        prestrain_ref=0.0,
+        weights=counts / counts.sum(),
+        counts=counts,
+    )
+    fa = FusedAreas.build([area], act, np.zeros_like(act), skin, np.arange(4), 90.0)
+    table = np.clip(np.linspace(0.0, 1.0, 40)[None, None, :] * rng.random((5, 4, 1)), 0.0, 0.95)
+    w_follow = np.sort(rng.uniform(-2.0, 40.0, (n, tf)), axis=1)[:, ::-1]  # recovering over time
+    args = (
+        fa,
+        rng.integers(0, 5, n),
+        rng.lognormal(0.0, 0.3, n),
+        rng.lognormal(0.0, 0.2, n),
+        (np.full((1, n), 0.1), np.full((1, n), 0.01), np.zeros((1, n))),
+        rng.uniform(0.0, 50.0, (1, n, n_cells)).astype(np.float32),
+        table,
+        0.0,
+        1.0,
+        (120.0, 250.0, 400.0),
+        (rng.uniform(0.0, 40.0, (n, tv)), np.zeros((1, n, tv)), rng.lognormal(0.0, 0.2, (n, tv))),
+        (w_follow, rng.uniform(0.0, 0.3, (1, n, tf)), rng.lognormal(0.0, 0.2, (n, tf))),
+        rng.integers(2, 4, n),
+    )
+    vis_a, fol_a, evaluated_a = treated_grades(*args, stop=True)
+    vis_b, fol_b, evaluated_b = treated_grades(*args, stop=False)
+    assert np.array_equal(vis_a, vis_b)
+    assert evaluated_a < evaluated_b == n * (tv + tf)
+    days = np.cumsum(np.full((n, tf), 28.0), axis=1)
+    for got, want in zip(
+        durations(days, fol_a, args[-1], 450.0), durations(days, fol_b, args[-1], 450.0), strict=True
+    ):
+        assert np.array_equal(got, want)
+    assert len(durations(days, fol_b, args[-1], 450.0)[0]) > n // 4  # the test has responders
+
+
+def test_one_pass_cell_depths_equal_the_numpy_arithmetic() -> None:
+    rng = np.random.default_rng(5)
+    m, n = 6, 50
+    strain = rng.normal(0.0, 0.05, (m, 3, n)).astype(np.float32)
+    scale, h = rng.lognormal(0.0, 0.2, m), rng.uniform(0.05, 0.2, m)
+    ec, e0 = rng.uniform(0.005, 0.02, m), rng.uniform(0.0, 0.01, m)
+    static = rng.uniform(0.0, 30.0, (m, n)).astype(np.float32)
+    eased = rng.uniform(0.0, 0.5, m)
+    exx, eyy, exy = strain[:, 0].copy(), strain[:, 1].copy(), strain[:, 2].copy()
+    mean = np.float32(0.5) * (exx + eyy)
+    d = np.sqrt(((exx - eyy) * np.float32(0.5)) ** 2 + exy**2) - mean
+    d = np.maximum(d, np.float32(0.0)) * scale.astype(np.float32)[:, None]
+    d = np.maximum(d - e0.astype(np.float32)[:, None], np.float32(0.0)) / ec.astype(np.float32)[:, None]
+    d = np.sqrt(np.maximum(d - np.float32(1.0), np.float32(0.0))) * (1000.0 * h).astype(np.float32)[:, None]
+    d += static * (np.float32(1.0) - eased.astype(np.float32))[:, None]
+    assert np.array_equal(cell_depths(strain, scale, h, ec, e0, static, eased), d)
+
+
+def test_one_pass_uptake_equals_uptake_density() -> None:
+    rng = np.random.default_rng(6)
+    pts = rng.uniform(-20.0, 20.0, (400, 2))
+    pz = rng.uniform(0.5, 4.0, 400)
+    trans = np.where(rng.random(400) < 0.2, 0.3, 1.0)
+    xy = rng.uniform(-10.0, 10.0, (2, 3, 2))
+    depth = rng.uniform(0.5, 4.0, (2, 3))
+    units = np.array([4.0, 8.0, 2.5])
+    volume = rng.uniform(0.02, 0.2, (2, 3))
+    radius = np.asarray(bolus_radius_mm(volume, 0.2))
+    got = uptake_rows(xy, depth, units, radius, pts, pz, trans, 3.0)
+    for r in range(2):
+        for i in range(3):
+            dist = np.sqrt(((pts - xy[r, i]) ** 2).sum(axis=1) + (pz - depth[r, i]) ** 2)
+            want = uptake_density(dist, units[i], radius[r, i], 3.0) * trans
+            assert np.allclose(got[r, i], want, rtol=1e-12, atol=0.0)
