@@ -74,13 +74,17 @@ def test_c_line_lower_forehead_up_upper_forehead_down(sex: str) -> None:
 
 def test_forehead_shortens_more_in_men(raise_f: Motion, raise_m: Motion) -> None:
     """Secondary review of Cotofana 2020: ~8 mm (women), ~13 mm (men), no spread given. The men's
-    figure is reproduced within 25 %. The women's is not: the brow alone rises >= 7.57 mm (Cruz
-    2004) and the upper forehead moves down (Cotofana), so the brow-to-hairline distance must
-    shorten by more than the brow excursion; the model's lies between the two figures."""
+    figure is fitted (tissue.yaml tethers.fascia_n_per_mm3, with the frontalis thickness holding
+    the brow excursion), so this checks the fit holds: the stiffness of the upper frontalis's
+    adhesion to deep fascia sets how far the hairline side moves down. With the former assumed
+    stiffness (0.004) the men's forehead shortened 14.7 mm and the women's 12.2 mm. The women's
+    figure cannot be met: the brow alone rises >= 7.57 mm (Cruz 2004) and the upper forehead
+    moves down (Cotofana), so the brow-to-hairline distance must shorten by more than the brow
+    excursion; the model's lies between the two figures, nearer the women's than before."""
     f = raise_f.profiles[1].shortening_mm
     m = raise_m.profiles[1].shortening_mm
-    assert abs(m - 13.0) <= 0.25 * 13.0
-    assert 8.0 < f < 13.0
+    assert abs(m - 13.0) <= 0.3
+    assert 8.0 < f < 11.5
     assert m > f
     brow = raise_f.profiles[1].dy_mm[0]
     assert f > brow  # the hairline side moves down

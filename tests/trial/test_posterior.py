@@ -152,7 +152,8 @@ def test_trial_intervals_hold_the_central_value_and_widen_with_parameter_uncerta
     tp = TrialParameters.from_data()
     theta = {n: get_free(tp)[n] for n in ALL_FREE}
     narrow = Laplace(ALL_FREE, theta, np.eye(len(ALL_FREE)) * 1e-6, 1.0)
-    wide = Laplace(ALL_FREE, theta, np.eye(len(ALL_FREE)) * 0.04, 1.0)
+    # sd 0.5 in ln theta: parameter uncertainty well above the 4-draw sampling noise of a small trial
+    wide = Laplace(ALL_FREE, theta, np.eye(len(ALL_FREE)) * 0.25, 1.0)
     run = _label_run()
     a = trial_with_uncertainty(run, 4, 4, posterior=narrow, base=tp)
     b = trial_with_uncertainty(run, 4, 4, posterior=wide, base=tp)
