@@ -494,6 +494,18 @@ def grade_by_counts(
     return out
 
 
+@nb.njit(nogil=True, cache=True, inline="always")
+def _bolus_constants(units, a, kappa):  # type: ignore[no-untyped-def]
+    """The screened-diffusion bolus of ``units`` in a sphere of radius ``a`` (mm), screening
+    ``kappa`` (1/mm): the uniform density ``pref`` = 3 U / (4 pi a^3) and the coefficients of the
+    outer (``outer`` e^(-kd)/d) and inner (pref (1 - ``inner`` sinh(kd)/(kd))) solutions."""
+    ka = kappa * a
+    pref = 3.0 * units / (4.0 * np.pi * a**3)
+    outer = pref / kappa * (ka * np.cosh(ka) - np.sinh(ka))
+    inner = (1.0 + ka) * np.exp(-ka)
+    return pref, outer, inner
+
+
 @nb.njit(nogil=True, cache=True, fastmath=_FM)
 def _bound_uptake(xy, depth, units, radius, px, py, pz, trans, kappa, cap, out):  # type: ignore[no-untyped-def]
     n_r, n_i = depth.shape
@@ -504,10 +516,7 @@ def _bound_uptake(xy, depth, units, radius, px, py, pz, trans, kappa, cap, out):
         for i in range(n_i):
             x0, y0, z0 = xy[r, i, 0], xy[r, i, 1], depth[r, i]
             a = radius[r, i]
-            ka = kappa * a
-            pref = 3.0 * units[i] / (4.0 * np.pi * a**3)
-            outer = pref / kappa * (ka * np.cosh(ka) - np.sinh(ka))
-            inner = (1.0 + ka) * np.exp(-ka)
+            pref, outer, inner = _bolus_constants(units[i], a, kappa)
             for p in range(n_p):
                 dx = px[p] - x0
                 dy = py[p] - y0
@@ -696,10 +705,7 @@ def _uptake_rows(xy, depth, units, radius, px, py, pz, trans, kappa, out):  # ty
         for i in range(n_i):
             x0, y0, z0 = xy[r, i, 0], xy[r, i, 1], depth[r, i]
             a = radius[r, i]
-            ka = kappa * a
-            pref = 3.0 * units[i] / (4.0 * np.pi * a**3)
-            outer = pref / kappa * (ka * np.cosh(ka) - np.sinh(ka))
-            inner = (1.0 + ka) * np.exp(-ka)
+            pref, outer, inner = _bolus_constants(units[i], a, kappa)
             q = out[r, i]
             for p in range(len(px)):
                 dx = px[p] - x0
