@@ -540,8 +540,7 @@ def _area_depths(
     ``tone`` factor, dermis ``stiffness`` factor and etch ``rate`` (per year × years); ``ease``
     ``(n_days,)`` is the eased share of the etched depth (:func:`static_ease`). The kernels are
     those of the trial engine (:mod:`rhytid._kernels`), for a batch of one patient."""
-    h, ec, e0 = patient_buckling(area, ONE, ONE * stiffness)
-    static = static_depth(area, ONE * scale, ONE * tone, h, ec, e0, ONE * rate)
+    h, ec, e0, static = _patient_film(area, scale, tone, stiffness, rate)
     rows = act[:, [REST, area.expression], :][:, :, engine.basis.skin_rows]
     n_days = rows.shape[0]
     depth = area_depth(
@@ -556,6 +555,30 @@ def _area_depths(
         p.depth_percentile,
     )
     return depth.reshape(n_days, 2)
+
+
+#: film thickness, critical strain, pre-strain (each ``(1,)``) and static depth ``(1, n)``
+_Film = tuple[Array, Array, Array, NDArray[np.float32]]
+
+
+def _patient_film(area: AreaCells, scale: float, tone: float, stiffness: float, rate: float) -> _Film:
+    """:func:`patient_buckling` and :func:`static_depth` of one patient on ``area``: plan-independent,
+    kept per (area, patient factors) for the next simulate of the same patient (read-only)."""
+    key = (id(area), float(scale), float(tone), float(stiffness), float(rate))
+    hit = _FILM.get(key)
+    if hit is not None and hit[0] is area:
+        return hit[1]
+    h, ec, e0 = patient_buckling(area, ONE, ONE * stiffness)
+    film = (h, ec, e0, static_depth(area, ONE * scale, ONE * tone, h, ec, e0, ONE * rate))
+    if len(_FILM) >= 256:
+        _FILM.pop(next(iter(_FILM)))
+    _FILM[key] = (area, film)
+    return film
+
+
+#: :func:`_patient_film` by (id of the area's cells, scale, tone, stiffness, rate); the cells are
+#: kept with it, so an id is never reused while its entry lives
+_FILM: dict[tuple[int, float, float, float, float], tuple[AreaCells, _Film]] = {}
 
 
 def _risks(
