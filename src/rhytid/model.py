@@ -483,12 +483,17 @@ def _one_day_block(uptake: Array, kin: Array, params: Parameters) -> Array:
     q = uptake.sum(axis=0)
     x0 = (NEGLIGIBLE_BLOCK / dose.max_block) ** (1.0 / dose.hill)
     cols = np.flatnonzero(q > x0 * dose.ec50_u_per_mm3)
-    out = np.zeros((len(kin), len(q)))
+    every = len(cols) == len(q)
+    out = np.empty((len(kin), len(q))) if every else np.zeros((len(kin), len(q)))
     if len(cols):
-        qn = (np.maximum(q[cols], 0.0) / dose.ec50_u_per_mm3) ** dose.hill
+        qn = (np.maximum(q if every else q[cols], 0.0) / dose.ec50_u_per_mm3) ** dose.hill
         an = np.maximum(kin, 0.0) ** dose.hill
-        xn = an[:, None] * qn[None, :]
-        out[:, cols] = dose.max_block * xn / (1.0 + xn)
+        xn = np.multiply(an[:, None], qn[None, :])
+        num = np.multiply(dose.max_block, xn, out=out if every else None)
+        xn += 1.0
+        np.divide(num, xn, out=num)  # max_block x^n / (1 + x^n), in place
+        if not every:
+            out[:, cols] = num
     return out
 
 
