@@ -72,3 +72,15 @@ def test_no_treatment_no_easing() -> None:
     assert o.timeline[1].areas["forehead"].rest_depth_um == pytest.approx(
         o.timeline[0].areas["forehead"].rest_depth_um, rel=1e-6
     )
+
+
+def test_fold_relaxation_of_a_batch_is_that_of_each_row() -> None:
+    rng = np.random.default_rng(5)
+    t = np.concatenate([[0.0], np.cumsum(rng.uniform(0.5, 9.0, 30))])
+    r = rng.random((2, 3, len(t)))
+    batch = fold_relaxation(t, r, 60.0)
+    assert batch.shape == r.shape and np.all(batch[..., 0] == 0.0)
+    for i in range(2):
+        for j in range(3):
+            assert np.array_equal(batch[i, j], fold_relaxation(t, r[i, j], 60.0))
+    assert fold_relaxation(t[:1], r[..., :1], 60.0).tolist() == [[[0.0]] * 3] * 2

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
@@ -108,12 +109,24 @@ def fold_relaxation(t: Array, relaxed: Array, tau_days: float) -> Array:
     with the slope :math:`m = (r_{k+1} - r_k)/h`."""
     r = np.asarray(relaxed, dtype=np.float64)
     out = np.zeros_like(r)
-    for k in range(len(t) - 1):
-        h = float(t[k + 1] - t[k])
-        a = np.exp(-h / tau_days)
-        m = (r[..., k + 1] - r[..., k]) / h
-        out[..., k + 1] = r[..., k + 1] - m * tau_days + (out[..., k] - r[..., k] + m * tau_days) * a
-    return out
+    n = len(t) - 1
+    if n < 1 or r.size == 0:
+        return out
+    steps = np.array([float(t[k + 1] - t[k]) for k in range(n)])
+    decay = np.array([np.exp(-h / tau_days) for h in steps])  # as the scalar np.exp of each step
+    flat = out.reshape(-1, r.shape[-1])
+    _relax(np.ascontiguousarray(r.reshape(-1, r.shape[-1])), steps, decay, float(tau_days), flat)
+    return flat.reshape(r.shape)
+
+
+@nb.njit(nogil=True, cache=True)
+def _relax(r, steps, decay, tau, out):  # type: ignore[no-untyped-def]
+    """The recurrence of :func:`fold_relaxation` on rows ``r`` ``(n, T)``, the arithmetic of its
+    numpy form (no contraction, the same order)."""
+    for i in range(r.shape[0]):
+        for k in range(len(steps)):
+            m = (r[i, k + 1] - r[i, k]) / steps[k]
+            out[i, k + 1] = r[i, k + 1] - m * tau + (out[i, k] - r[i, k] + m * tau) * decay[k]
 
 
 def grade_from_depth(depth_um: Array, thresholds_um: tuple[float, float, float]) -> NDArray[np.intp]:
