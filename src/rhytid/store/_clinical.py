@@ -217,7 +217,7 @@ def preview(
         "check": checked.to_dict(),
         "messages": [m.to_dict() for m in injection_messages(checked.findings)],
         "plan_findings": [f.to_dict() for f in plan_findings(checked.findings)],
-        "plan_risks": plan_risks(plan, sex, outcome, checked),
+        "plan_risks": plan_risks(plan, sex, outcome, checked, key=plan_key(data, sex=sex, age=age)),
     }
 
 
@@ -252,6 +252,16 @@ def _muscle_shares(plan: rhytid.Plan, sex: str) -> tuple[list[str], np.ndarray]:
     return list(engine.muscles), np.divide(per_muscle, total, out=np.zeros_like(per_muscle), where=total > 0)
 
 
+@lru_cache(maxsize=512)
+def _cached_shares(key: str, sex: str) -> tuple[list[str], np.ndarray]:
+    """:func:`_muscle_shares` of a plan key (:func:`plan_key`), cached per plan as its outcome is
+    (undo, redo, repeats: the shares were the model work left in a cached plan's preview). The
+    array is read-only."""
+    muscles, shares = _muscle_shares(rhytid.Plan.from_dict(json.loads(key)), sex)
+    shares.setflags(write=False)
+    return muscles, shares
+
+
 def _mirrors(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return bool(
         np.hypot(a["x_mm"] + b["x_mm"], a["y_mm"] - b["y_mm"]) <= MIRROR_MM
@@ -277,19 +287,22 @@ def _unmatched(injections: list[dict[str, Any]]) -> list[int]:
     return out
 
 
-def plan_risks(plan: rhytid.Plan, sex: str, outcome: dict[str, Any], review: Review) -> list[dict[str, Any]]:
+def plan_risks(
+    plan: rhytid.Plan, sex: str, outcome: dict[str, Any], review: Review, *, key: str | None = None
+) -> list[dict[str, Any]]:
     """The model's risks that belong to no single injection, each with what the chart shows of it.
 
     ``points``: the points that cause it (1-based) — for a muscle the plan does not target (or the
     frontalis of a dropping brow), those that give at least :data:`CAUSE_SHARE` of the toxin bound
     in it; for an asymmetry, the points no point on the other side mirrors. ``muscle``: the muscle
     to outline (None for an asymmetry). ``severity`` and ``text`` are the review's finding of it.
+    ``key``: the plan's :func:`plan_key`, when there is one: the shares are then cached per plan.
     """
     found = [f for f in plan_findings(review.findings) if f.code.startswith("model_")]
     risks = [r for r in outcome["risks"] if r.get("injection") is None]
     if not risks:
         return []
-    muscles, shares = _muscle_shares(plan, sex)
+    muscles, shares = _muscle_shares(plan, sex) if key is None else _cached_shares(key, sex)
     out = []
     for r in risks:
         kind, side = str(r["kind"]), r.get("side")

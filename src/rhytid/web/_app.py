@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -63,6 +64,16 @@ _HERE = Path(__file__).parent
 BLAS_THREADS = 1
 
 
+def _freeze_startup_heap() -> None:
+    """Move what start-up made (modules, the model's data, SQLAlchemy's tables: ~220 000 tracked
+    objects) out of the garbage collector's reach (:func:`gc.freeze`), so that a full collection
+    no longer walks it. Each full collection over that heap took 60-115 ms on a loaded 2-core
+    machine and landed on whichever request was running (a new-plan preview's server part is
+    ~15 ms); frozen, it takes well under 1 ms. Start-up's garbage is collected first."""
+    gc.collect()
+    gc.freeze()
+
+
 def _status(exc: RhytidError) -> int:
     """The HTTP status of an error, by its type."""
     for kind, status in (
@@ -104,9 +115,11 @@ def create_app(
         worker = app.state.outbox = Worker(app.state.sessions, settings)  # outbox delivery thread
         worker.start()
         blas = threadpool_limits(limits=BLAS_THREADS, user_api="blas")
+        _freeze_startup_heap()
         try:
             yield
         finally:
+            gc.unfreeze()  # another app in this process (tests) may collect what this one left
             blas.restore_original_limits()
             worker.stop()
             engine.dispose()
