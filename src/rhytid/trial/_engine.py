@@ -121,6 +121,10 @@ class Technique:
     def size(self) -> int:
         return int(self.dx.shape[0])
 
+    def take(self, index: NDArray[np.intp]) -> Technique:
+        """The realisations ``index``."""
+        return Technique(self.dx[index], self.dy[index], self.dz[index], self.volume_factor[index])
+
 
 def draw_technique(rng: np.random.Generator, n: int, n_inj: int, p: PopulationParameters) -> Technique:
     """``n`` technique realisations for a pattern of ``n_inj`` points (module docstring)."""
@@ -477,14 +481,19 @@ class BlockTables:
     table: Array
 
     @classmethod
-    def build(cls, face: FaceModel, q: Array, tp: TrialParameters, w_max: float) -> BlockTables:
-        """Compress the uptake ``q`` (R, P) per segment and tabulate the block up to ``w_max``."""
+    def build(
+        cls, face: FaceModel, q: Array, tp: TrialParameters, w_max: float, hi: float | None = None
+    ) -> BlockTables:
+        """Compress the uptake ``q`` (R, P) per segment and tabulate the block up to ``w_max``;
+        ``hi``: the largest ``ln Q`` the grids reach (default: of ``q``; given, the tables of
+        blocks of realisations share one grid and are the rows of the whole's)."""
         dw = tp.log_bin_width
         n_seg = len(face.engine.basis.segments)
         r_count = q.shape[0]
         with np.errstate(divide="ignore"):
             lq = np.log(q)
-        hi = float(np.max(lq))
+        if hi is None:
+            hi = float(np.max(lq))
         lo = -_Z_NEGLIGIBLE - w_max
         # w grid: below w0 every bin blocks < H(e^-12); above w_max no patient needs
         w0 = lo_w = -_Z_NEGLIGIBLE - hi
@@ -518,15 +527,21 @@ class BlockTables:
         """Segment blocks ``(N, T, n_seg)`` of patients using realisation ``r`` (N,) at ``w`` (N, T)
         (only the given ``segments``, in that order, when given)."""
         g = (w - self.w0) / self.dw
-        table = self.table if segments is None else self.table[:, segments, :]
+        table = self.table
         n_w = table.shape[2]
         below = ~(g >= 0.0)  # also NaN (-inf w: no active toxin)
         g = np.clip(np.nan_to_num(g, nan=0.0, neginf=0.0), 0.0, n_w - 1.000001)
         g0 = g.astype(np.intp)
         frac = (g - g0)[..., None]
-        rows = np.asarray(r)[:, None]
-        v0 = table[rows, :, g0]  # (N, T, S)
-        v1 = table[rows, :, g0 + 1]
+        if segments is None:
+            rows = np.asarray(r)[:, None]
+            v0 = table[rows, :, g0]  # (N, T, S)
+            v1 = table[rows, :, g0 + 1]
+        else:  # index the segments directly (no copy of the table's segments)
+            rows3 = np.asarray(r)[:, None, None]
+            segs = np.asarray(segments)[None, None, :]
+            v0 = table[rows3, segs, g0[..., None]]
+            v1 = table[rows3, segs, g0[..., None] + 1]
         out = v0 * (1.0 - frac) + v1 * frac
         out[below] = 0.0
         return np.asarray(out)
