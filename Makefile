@@ -36,7 +36,7 @@ lint: dev
 	$(BIN)/mypy
 
 test: dev lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: dev
 	$(BIN)/python benchmarks/run_all.py
