@@ -217,6 +217,13 @@ def trial_realisations(design: TrialDesign, tp: TrialParameters, sex: str) -> in
     return max(16, round(total * share))
 
 
+def shares_realisations(design: TrialDesign, tp: TrialParameters) -> bool:
+    """Whether the trial's chunks share one set of realisations (their own would exceed
+    :data:`_REALISATIONS_MAX`)."""
+    n_chunks = len(chunk_sizes(design.patients, tp.chunk_patients))
+    return tp.population.realisations * n_chunks > _REALISATIONS_MAX
+
+
 def _shared_toxin(
     design: TrialDesign, tp: TrialParameters, fm: FaceModel, pattern: Pattern, sex: str, exact: bool
 ) -> _Toxin:
@@ -293,7 +300,7 @@ def run_chunk(
     share = {"female": pp.female_fraction, "male": 1.0 - pp.female_fraction}
     n_real = {s: max(16, round(pp.realisations * share[s])) for s in SEXES}
     own = {s: draw_technique(rng, n_real[s], n_inj, pp) for s in SEXES}
-    if pp.realisations * len(chunk_sizes(design.patients, tp.chunk_patients)) > _REALISATIONS_MAX:
+    if shares_realisations(design, tp):
         # the trial's realisations instead (the chunk's own draws are kept: its patients stay the same)
         toxin = {s: _shared_toxin(design, tp, fms[s], patterns[s], s, exact) for s in SEXES}
     else:  # the chunk's own realisations, uptake and tables (computed below)
