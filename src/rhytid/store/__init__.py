@@ -17,7 +17,7 @@ from rhytid.store import _totp as totp
 from rhytid.store._audit import Actor
 from rhytid.store._db import database_url, is_migrated, make_engine, migrate, session_factory, transaction
 from rhytid.store._errors import ConflictError, GoneError, NotFoundError, PermissionDenied, StoreError
-from rhytid.store._security import hash_password, verify_password
+from rhytid.store._security import hash_password, verify_password, verify_password_recent
 
 __all__ = [
     "Actor",
@@ -43,4 +43,5 @@ __all__ = [
     "totp",
     "transaction",
     "verify_password",
+    "verify_password_recent",
 ]

@@ -30,7 +30,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rhytid.store import Actor, links, repo, sessions, totp, verify_password
+from rhytid.store import Actor, links, repo, sessions, totp, verify_password, verify_password_recent
 from rhytid.store import models as m
 from rhytid.web._ratelimit import RateLimiter
 from rhytid.web._settings import Settings
@@ -217,7 +217,7 @@ def _user_from_request(request: Request, db: Session) -> m.User | None:
         if user is None:
             verify_password(repo.DUMMY_HASH, password)
             return None
-        if not (user.active and verify_password(user.password_hash, password)):
+        if not (user.active and verify_password_recent(user.password_hash, password)):
             return None
         request.state.second_factor = totp.is_enrolled(db=db, user_id=user.id)
         return user
