@@ -328,8 +328,8 @@ def calibrate(
     and held-out predictions, Sobol indices and validation/REPORT.md (rhytid.trial._credibility).
 
     Expected time of every part with the defaults on a 2-core machine: fit ~4 min, posterior (with the
-    held-out Jacobian) ~2.5 min, leave-one-group-out ~0.5 min, Sobol ~18 min (27 min measured while
-    other jobs shared the cores), report ~20 s; ~25 min in all. The estimate for the options given is
+    held-out Jacobian) ~2.5 min, leave-one-group-out ~0.5 min, Sobol ~6 min (354 s measured), report
+    ~20 s; ~14 min in all. The estimate for the options given is
     printed at the start."""
     from rhytid.trial._credibility import PARTS, expected_seconds, run_credibility
     from rhytid.trial._sensitivity import DEFAULT_N, SOBOL_PATIENTS

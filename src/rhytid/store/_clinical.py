@@ -38,6 +38,7 @@ __all__ = [
     "rebuild_screening",
     "screen_answers",
     "timeline",
+    "warm_preview",
 ]
 
 #: The planner's timeline (the day slider): CONTRACTS.md's default visits; day 0 = before treatment.
@@ -92,6 +93,18 @@ def outcome_of(
     if plan is None:
         build_plan(data, sex=sex, age=age)
     return _outcome(plan_key(data, sex=sex, age=age), exact)
+
+
+def warm_preview() -> None:
+    """Load (or, on a fresh install, build and compile) what a planner's first preview and first
+    saved plan need, for both faces: the basis, the reduced cell sets and the numba kernels —
+    about 3 s from the disk caches, a minute without them — so that the first tap of the day does
+    not wait for it. The one-point plan it runs stays in the outcome cache."""
+    plan = PlanCreate(product="onabotulinumtoxinA", injections=[{"site": "procerus", "units": 4}])
+    for sex in ("female", "male"):
+        preview_engine(sex)
+        for exact in (False, True):
+            outcome_of(plan, sex=sex, age=45.0, exact=exact)
 
 
 @lru_cache(maxsize=2)

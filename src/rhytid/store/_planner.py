@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from rhytid.store import _models as m
-from rhytid.store._clinical import age_on, plan_key, preview
+from rhytid.store._clinical import age_on, plan_key, preview, warm_preview
 from rhytid.store._maps import preview_maps
 from rhytid.store._models import utcnow
 from rhytid.store._repo import Actor, _patient, audit
@@ -37,6 +37,7 @@ __all__ = [
     "planner_maps",
     "planner_preview",
     "save_draft",
+    "warm_preview",
 ]
 
 

@@ -126,6 +126,9 @@ TRIAL_PER_PATIENT_S = 0.0006
 #: trials per evaluation of every target (model_values: five glabellar and one forehead trial;
 #: the displacement course is cheap)
 TRIALS_PER_EVALUATION = 6
+#: a Sobol trial (one seed for all, common random numbers) costs about this per patient: 1288
+#: trials of 800 patients took 354 s on 2026-12-02 (2-core machine, no other job)
+SOBOL_TRIAL_PER_PATIENT_S = 0.00035
 HELDOUT_TRIALS = 3
 REPORT_S = 20.0
 SEPTUM_ITERATIONS = 14
@@ -160,7 +163,7 @@ def expected_seconds(
     if "logo" in parts:
         out["logo"] = len(LOGO_GROUPS) * evaluation
     if "sobol" in parts:
-        out["sobol"] = (sobol_n * (factors + 2) + noise_repeats) * trial(sobol_patients)
+        out["sobol"] = (sobol_n * (factors + 2) + noise_repeats) * SOBOL_TRIAL_PER_PATIENT_S * sobol_patients
     if "report" in parts:
         out["report"] = REPORT_S
     out["total"] = sum(out.values())

@@ -50,6 +50,7 @@ from rhytid.web._delivery import Worker
 from rhytid.web._limits import BodyLimit
 from rhytid.web._ratelimit import RateLimiter
 from rhytid.web._settings import Settings, load_settings
+from rhytid.web._warm import ModelWarmUp, freeze_startup_heap
 from rhytid.web._words import plain_message, staff_words
 
 __all__ = ["create_app"]
@@ -62,16 +63,6 @@ _HERE = Path(__file__).parent
 #: OpenBLAS's default threads and 8 ms with one (benchmarks/bench_planner.py, 2026-12-02).
 #: Requests run side by side in the server's threadpool instead.
 BLAS_THREADS = 1
-
-
-def _freeze_startup_heap() -> None:
-    """Move what start-up made (modules, the model's data, SQLAlchemy's tables: ~220 000 tracked
-    objects) out of the garbage collector's reach (:func:`gc.freeze`), so that a full collection
-    no longer walks it. Each full collection over that heap took 60-115 ms on a loaded 2-core
-    machine and landed on whichever request was running (a new-plan preview's server part is
-    ~15 ms); frozen, it takes well under 1 ms. Start-up's garbage is collected first."""
-    gc.collect()
-    gc.freeze()
 
 
 def _status(exc: RhytidError) -> int:
@@ -115,10 +106,13 @@ def create_app(
         worker = app.state.outbox = Worker(app.state.sessions, settings)  # outbox delivery thread
         worker.start()
         blas = threadpool_limits(limits=BLAS_THREADS, user_api="blas")
-        _freeze_startup_heap()
+        freeze_startup_heap()
+        warm_up = app.state.model_warm_up = ModelWarmUp()  # freezes again once the model is loaded
+        warm_up.start()
         try:
             yield
         finally:
+            warm_up.stop()
             gc.unfreeze()  # another app in this process (tests) may collect what this one left
             blas.restore_original_limits()
             worker.stop()
