@@ -28,7 +28,7 @@ def test_the_app_prepares_both_faces_for_the_planner_while_it_serves(tmp_path: P
         async with app.router.lifespan_context(app):
             warm_up = app.state.model_warm_up
             seen.append(warm_up.state)  # the server is up before the model is
-            await asyncio.to_thread(warm_up.done.wait, 300)
+            await asyncio.to_thread(warm_up.done.wait, 120)
             seen.append(warm_up.state)
             seen.append(gc.get_freeze_count())
 
