@@ -49,6 +49,7 @@ __all__ = [
     "cell_depths",
     "grade_by_counts",
     "percentile_rows",
+    "table_lookup",
     "treated_grades",
     "uptake_rows",
 ]
@@ -198,29 +199,75 @@ def _count_grade(dep, n, counts, qn, e, t0, t1, t2):  # type: ignore[no-untyped-
 
 
 @nb.njit(nogil=True, cache=True)
-def _lookup(table, r, k, w, w0, dw):  # type: ignore[no-untyped-def]
-    """Block of table row ``(r, k)`` at ``w`` (:meth:`rhytid.trial._engine.BlockTables.lookup`)."""
+def _bin(w, w0, dw, n_w):  # type: ignore[no-untyped-def]
+    """Bin ``g0`` and fraction of ``w`` on the grid ``w0 + g dw`` of ``n_w`` points; ``g0 = -1``
+    below it (also NaN: no active toxin), the last bin's value beyond it."""
     g = (w - w0) / dw
     if not g >= 0.0:
-        return 0.0
-    n_w = table.shape[2]
+        return -1, 0.0
     if g > n_w - 1.000001:
         g = n_w - 1.000001
     g0 = int(g)
-    frac = g - g0
-    return table[r, k, g0] * (1.0 - frac) + table[r, k, g0 + 1] * frac
+    return g0, g - g0
+
+
+@nb.njit(nogil=True, cache=True)
+def _at(table, r, k, g0, frac):  # type: ignore[no-untyped-def]
+    """Block of table row ``(r, k)`` in bin ``g0`` at ``frac`` (:func:`_bin`; 0 below the grid)."""
+    if g0 < 0:
+        return 0.0
+    return table[r, g0, k] * (1.0 - frac) + table[r, g0 + 1, k] * frac
+
+
+def _table(table: Array) -> Array:
+    """The block table as the kernels read it: float32 tables stay float32 (no float64 copy; the
+    arithmetic is float64 either way)."""
+    t = np.asarray(table)
+    return np.ascontiguousarray(t if t.dtype in (np.float32, np.float64) else t.astype(np.float64))
+
+
+@nb.njit(nogil=True, cache=True)
+def _lookup_rows(table, r, w, segments, w0, dw, out):  # type: ignore[no-untyped-def]
+    n_w = table.shape[1]
+    for i in range(w.shape[0]):
+        for t in range(w.shape[1]):
+            g0, frac = _bin(w[i, t], w0, dw, n_w)
+            for j in range(len(segments)):
+                out[i, t, j] = _at(table, r[i], segments[j], g0, frac)
+
+
+def table_lookup(
+    table: Array, r: NDArray[np.intp], w: Array, w0: float, dw: float, segments: NDArray[np.intp]
+) -> Array:
+    """Blocks ``(N, T, len(segments))`` of table rows ``r`` ``(N,)`` at ``w`` ``(N, T)``, linear
+    in ``w`` on the grid ``w0 + g dw`` (0 below it or where ``w`` is NaN, the last bin's value
+    beyond it): :meth:`rhytid.trial._engine.BlockTables.lookup` in one pass."""
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    out = np.empty((*w.shape, len(segments)))
+    _lookup_rows(
+        _table(table),
+        np.ascontiguousarray(r, dtype=np.int64),
+        w,
+        np.ascontiguousarray(segments, dtype=np.int64),
+        float(w0),
+        float(dw),
+        out,
+    )
+    return out
 
 
 @nb.njit(nogil=True, cache=True)
 def _coefs(pid, w, r, tone, table, w0, dw, acoef, tcoef, out):  # type: ignore[no-untyped-def]
     """Row coefficients ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of the strain GEMM (module docstring)."""
+    n_w = table.shape[1]
     for i in range(len(pid)):
         p = pid[i]
         tm1 = tone[p] - 1.0
+        g0, frac = _bin(w[i], w0, dw, n_w)
         out[i, 0] = np.float32(1.0)
         out[i, 1] = np.float32(tm1)
         for k in range(acoef.shape[0]):
-            b = _lookup(table, r[p], k, w[i], w0, dw)
+            b = _at(table, r[p], k, g0, frac)
             out[i, 2 + k] = -np.float32(b * (acoef[k] + tm1 * tcoef[k]))
 
 
@@ -312,7 +359,7 @@ def treated_grades(
 
     ``r``: each patient's realisation; ``tone``, ``scale``: ``(N,)``; ``buckling``: film thickness
     (mm), critical strain and pre-strain ``(A, N)``; ``static``: ``(A, N, n)`` etched depths;
-    ``table``: the block tables of the blocked segments ``(R, K, n_w)`` on ``w0 + g dw``;
+    ``table``: the block tables of the blocked segments ``(R, n_w, K)`` on ``w0 + g dw``;
     ``visits``/``follow``: (log-activity ``w`` ``(N, T)``, eased share ``(A, N, T)``, rater factor
     ``(N, T)``); ``baseline``: the baseline ratings. ``stop``: end the follow-up once both
     durations are known (module docstring)."""
@@ -330,7 +377,7 @@ def treated_grades(
         np.ascontiguousarray(tone, dtype=np.float64),
         per_patient,
         np.ascontiguousarray(static, dtype=np.float32),
-        np.ascontiguousarray(table, dtype=np.float64),
+        _table(table),
         float(w0),
         float(dw),
         np.asarray(thresholds, dtype=np.float64),
@@ -751,7 +798,7 @@ def uptake_rows(
 def _adverse(  # type: ignore[no-untyped-def]
     r, w, table, w0, dw, coef_a, coef_t, tone, scale, uy, lev, lev_coef, target_w, n_vis, droop, drop, block
 ):
-    n_s = table.shape[1]
+    n_w, n_s = table.shape[1], table.shape[2]
     b = np.empty(n_s)
     acc = np.empty(uy.shape[0])
     for p in range(len(r)):
@@ -759,8 +806,9 @@ def _adverse(  # type: ignore[no-untyped-def]
         d_max = -np.inf
         b_max = -np.inf
         for t in range(w.shape[1]):
+            g0, frac = _bin(w[p, t], w0, dw, n_w)
             for s in range(n_s):
-                b[s] = _lookup(table, r[p], s, w[p, t], w0, dw)
+                b[s] = _at(table, r[p], s, g0, frac)
             acc[:] = 0.0
             for s in range(n_s):
                 c = (coef_a[s] + tm1 * coef_t[s]) * b[s]
@@ -795,7 +843,7 @@ def adverse_and_block(
     n_visits: int,
 ) -> tuple[Array, Array, Array]:
     """For patients on realisation ``r`` at log-activities ``w`` ``(N, T)`` (the block tables
-    ``table`` ``(R, n_seg, n_w)``): the largest lid droop (mm) and brow drop at rest (mm) over the
+    ``table`` ``(R, n_w, n_seg)``): the largest lid droop (mm) and brow drop at rest (mm) over the
     days, and the sum over patients of the target muscles' mean block on the first ``n_visits``
     days — :meth:`rhytid.trial._engine.FaceModel.lid_droop_mm`, ``brow_mm`` and ``muscle_block``
     without the ``(N, T, n_seg)`` blocks: the droop is :math:`E\\,a_{rest}\\,b_{lev}`, the drop
@@ -809,7 +857,7 @@ def adverse_and_block(
     _adverse(
         np.ascontiguousarray(r, dtype=np.int64),
         np.ascontiguousarray(w, dtype=np.float64),
-        np.ascontiguousarray(table, dtype=np.float64),
+        _table(table),
         float(w0),
         float(dw),
         np.ascontiguousarray(rest[0], dtype=np.float64),

@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rhytid import default_parameters
-from rhytid._fused import cell_depths, grade_by_counts, percentile_rows, treated_grades, uptake_rows
+from rhytid._fused import (
+    cell_depths,
+    grade_by_counts,
+    percentile_rows,
+    table_lookup,
+    treated_grades,
+    uptake_rows,
+)
 from rhytid._kernels import percentile
 from rhytid.tissue import grade_from_depth
 from rhytid.toxin import bolus_radius_mm, uptake_density
@@ -44,6 +51,28 @@ def test_grade_from_counts_equals_grade_from_weighted_percentile(
     expected = grade_from_depth(stat * factor, thr)
     got = grade_by_counts(x, counts, q, np.array([factor]), thr)
     assert got[0] == expected[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float32, np.float64]))
+def test_table_lookup_interpolates_each_row_as_numpy_interp(seed: int, dtype: type) -> None:
+    """Blocks ``table[r, g, s]`` (segments side by side per bin) at ``w``: linear in ``w`` on the
+    grid, 0 below it and for NaN (no active toxin), the last value beyond it."""
+    rng = np.random.default_rng(seed)
+    n_r, n_w, n_s = 3, int(rng.integers(2, 12)), 4
+    table = rng.random((n_r, n_w, n_s)).astype(dtype)
+    w0, dw = float(rng.normal()), float(rng.uniform(0.05, 0.5))
+    w = rng.uniform(w0 - 2 * dw, w0 + (n_w + 2) * dw, (5, 6))
+    w[0, :3] = (np.nan, -np.inf, np.inf)
+    r = rng.integers(0, n_r, 5)
+    segs = np.array([3, 0, 2])
+    got = table_lookup(table, r, w, w0, dw, segs)
+    grid = w0 + dw * np.arange(n_w)
+    for i in range(5):
+        for j, s in enumerate(segs):
+            ref = np.interp(np.nan_to_num(w[i], nan=-np.inf), grid, table[r[i], :, s].astype(np.float64))
+            ref[~(w[i] >= w0)] = 0.0
+            assert np.allclose(got[i, :, j], ref, rtol=1e-12, atol=1e-6)
 
 
 @settings(max_examples=200, deadline=None)

@@ -52,7 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from rhytid._fused import FusedAreas, adverse_and_block, bound_uptake, deposit_mass
+from rhytid._fused import FusedAreas, adverse_and_block, bound_uptake, deposit_mass, table_lookup
 from rhytid._kernels import (
     AreaCells,
     area_depth,
@@ -474,7 +474,9 @@ def face_model(
 
 @dataclass(frozen=True)
 class BlockTables:
-    """Tabulated segment block ``table[r, s, g]`` at ``w_g = w0 + g·dw`` (module docstring)."""
+    """Tabulated segment block ``table[r, g, s]`` at ``w_g = w0 + g·dw`` (module docstring): the
+    segments of one bin lie side by side, so a lookup of every segment at one ``w`` reads two
+    short runs of memory."""
 
     w0: float
     dw: float
@@ -520,31 +522,14 @@ class BlockTables:
         hmat = tp.max_block / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
         # one float32 GEMM: the blocks feed float32 activations (error < 1e-6 of the block)
         table = (mass.astype(np.float32) @ hmat.astype(np.float32)).astype(np.float64)
-        table = table.reshape(r_count, n_seg, n_w)
+        table = np.ascontiguousarray(table.reshape(r_count, n_seg, n_w).transpose(0, 2, 1))
         return cls(w0, dw, table)
 
     def lookup(self, r: NDArray[np.intp], w: Array, segments: NDArray[np.intp] | None = None) -> Array:
         """Segment blocks ``(N, T, n_seg)`` of patients using realisation ``r`` (N,) at ``w`` (N, T)
         (only the given ``segments``, in that order, when given)."""
-        g = (w - self.w0) / self.dw
-        table = self.table
-        n_w = table.shape[2]
-        below = ~(g >= 0.0)  # also NaN (-inf w: no active toxin)
-        g = np.clip(np.nan_to_num(g, nan=0.0, neginf=0.0), 0.0, n_w - 1.000001)
-        g0 = g.astype(np.intp)
-        frac = (g - g0)[..., None]
-        if segments is None:
-            rows = np.asarray(r)[:, None]
-            v0 = table[rows, :, g0]  # (N, T, S)
-            v1 = table[rows, :, g0 + 1]
-        else:  # index the segments directly (no copy of the table's segments)
-            rows3 = np.asarray(r)[:, None, None]
-            segs = np.asarray(segments)[None, None, :]
-            v0 = table[rows3, segs, g0[..., None]]
-            v1 = table[rows3, segs, g0[..., None] + 1]
-        out = v0 * (1.0 - frac) + v1 * frac
-        out[below] = 0.0
-        return np.asarray(out)
+        segs = np.arange(self.table.shape[2]) if segments is None else np.asarray(segments)
+        return table_lookup(self.table, np.asarray(r), np.asarray(w), self.w0, self.dw, segs)
 
 
 EXPRESSION_OF = {name: EXPRESSIONS.index(name) for name in EXPRESSIONS}

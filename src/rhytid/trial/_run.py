@@ -260,9 +260,11 @@ def _shared_toxin(
             tables = BlockTables(
                 rows[0].w0, rows[0].dw, np.concatenate([t.table.astype(np.float32) for t in rows])
             )
-            blocked = np.flatnonzero(tables.table.max(axis=(0, 2)) > BLOCKED)
+            blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
             segs = fm.fused(blocked, tp.tissue).segments
-            out = _Toxin(techs, None, tables, w_max, blocked, np.ascontiguousarray(tables.table[:, segs, :]))
+            every = np.array_equal(segs, np.arange(tables.table.shape[2]))  # then no second copy
+            fused_table = tables.table if every else np.ascontiguousarray(tables.table[:, :, segs])
+            out = _Toxin(techs, None, tables, w_max, blocked, fused_table)
         if len(_TOXIN) >= 4:
             _TOXIN.pop(next(iter(_TOXIN)), None)
         _TOXIN[key] = out
@@ -461,10 +463,10 @@ def run_chunk(
             if shared and mine_blocked is not None:
                 blocked, fused_table = mine_blocked, toxin[s].fused_table
             else:
-                blocked = np.flatnonzero(tables.table.max(axis=(0, 2)) > BLOCKED)
+                blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
             fa = fm.fused(blocked, tissue)
             if fused_table is None:
-                fused_table = tables.table[:, fa.segments, :]
+                fused_table = tables.table[:, :, fa.segments]
             n_max = fa.s0.shape[2]
             st_pad = np.zeros((len(fm.areas), len(idx), n_max), dtype=np.float32)
             for a, st in enumerate(st_t):
