@@ -52,6 +52,7 @@ __all__ = [
     "table_lookup",
     "treated_grades",
     "uptake_rows",
+    "weighted_percentile_rows",
 ]
 
 Array = NDArray[np.float64]
@@ -743,6 +744,32 @@ def percentile_rows(d: F32, q: float) -> Array:
     out = np.empty(d.shape[0])
     _percentile_rows(np.ascontiguousarray(d), lo, hi, k - lo, out)
     return out
+
+
+def weighted_percentile_rows(d: F32, counts: NDArray[np.int64], q: float) -> Array:
+    """The smallest value of each row of ``d`` ``(M, n)`` whose cells at or below it hold at least
+    ``q`` % of the integer cluster ``counts`` ``(n,)`` — the weighted percentile of
+    :func:`rhytid._kernels.percentile`, one sort per row in one numba pass (ties give the same
+    value in any order)."""
+    c = np.ascontiguousarray(counts, dtype=np.int64)
+    out = np.empty(d.shape[0])
+    _weighted_rows(np.ascontiguousarray(d), c, q / 100.0 * float(np.sum(c)), out)
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _weighted_rows(d, counts, target, out):  # type: ignore[no-untyped-def]
+    n = d.shape[1]
+    for i in range(d.shape[0]):
+        order = np.argsort(d[i])
+        c = 0
+        pos = n - 1
+        for j in range(n):
+            c += counts[order[j]]
+            if c >= target:
+                pos = j
+                break
+        out[i] = d[i, order[pos]]
 
 
 @nb.njit(nogil=True, cache=True)

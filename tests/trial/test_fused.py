@@ -19,6 +19,7 @@ from rhytid._fused import (
     table_lookup,
     treated_grades,
     uptake_rows,
+    weighted_percentile_rows,
 )
 from rhytid._kernels import percentile
 from rhytid.tissue import grade_from_depth
@@ -51,6 +52,31 @@ def test_grade_from_counts_equals_grade_from_weighted_percentile(
     expected = grade_from_depth(stat * factor, thr)
     got = grade_by_counts(x, counts, q, np.array([factor]), thr)
     assert got[0] == expected[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(d=st.lists(depths, min_size=1, max_size=4), data=st.data(), q=st.floats(0.0, 100.0))
+def test_weighted_percentile_is_the_first_value_whose_counts_reach_q(
+    d: list[list[float]], data: st.DataObject, q: float
+) -> None:
+    """The weighted percentile of a reduced cell set: the smallest depth with at least ``q`` % of
+    the cluster counts at or below it (here by a Python sort of each row, ties included)."""
+    n = min(len(r) for r in d)
+    x = np.array([r[:n] for r in d], dtype=np.float32)
+    counts = np.array(data.draw(st.lists(st.integers(1, 30), min_size=n, max_size=n)), dtype=np.int64)
+    target = q / 100.0 * float(counts.sum())
+    expected = []
+    for row in x:
+        pairs = sorted(zip(row.tolist(), counts.tolist(), strict=True))
+        total, value = 0, pairs[-1][0]
+        for v, c in pairs:
+            total += c
+            if total >= target:
+                value = v
+                break
+        expected.append(value)
+    assert weighted_percentile_rows(x, counts, q).tolist() == expected
+    assert percentile(x, q, counts / counts.sum(), counts).tolist() == expected
 
 
 @settings(max_examples=100, deadline=None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from rhytid.store import _models as m
@@ -41,14 +41,17 @@ __all__ = [
 ]
 
 
+_LATEST_ASSESSMENT = (  # built once: every planner tap reads it
+    select(m.Assessment)
+    .where(m.Assessment.patient_id == bindparam("patient_id"))
+    .order_by(m.Assessment.assessed_on.desc(), m.Assessment.id.desc())
+    .limit(1)
+)
+
+
 def latest_assessment(db: Session, patient_id: int) -> dict[str, Any] | None:
     """The patient's latest assessment (by date, then entry) as ``{"assessed_on", "grades"}``."""
-    row = db.scalars(
-        select(m.Assessment)
-        .where(m.Assessment.patient_id == patient_id)
-        .order_by(m.Assessment.assessed_on.desc(), m.Assessment.id.desc())
-        .limit(1)
-    ).first()
+    row = db.scalars(_LATEST_ASSESSMENT, {"patient_id": patient_id}).first()
     return {"assessed_on": row.assessed_on, "grades": row.grades} if row is not None else None
 
 

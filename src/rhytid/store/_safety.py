@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from rhytid.anatomy import Face
@@ -83,14 +83,25 @@ def _alert_summary(row: m.AftercareReport) -> str:
     return f"{row.level.replace('_', ' ')} — {reasons}"
 
 
+# The record's reads, built once (every planner tap runs them): bound to ``patient_id``.
+_PATIENT: BindParameter[int] = bindparam("patient_id", type_=Integer)
+_IN_FORCE = (
+    select(m.MedicalHistory)
+    .where(m.MedicalHistory.patient_id == _PATIENT, m.MedicalHistory.status == "accepted")
+    .order_by(m.MedicalHistory.version.desc())
+    .limit(1)
+)
+_TREATMENTS = select(m.Treatment).where(m.Treatment.patient_id == _PATIENT)
+_ALERTS = select(m.AftercareReport).where(
+    m.AftercareReport.patient_id == _PATIENT,
+    m.AftercareReport.level.in_(("contact_clinic", "emergency")),
+)
+_ADVERSE_EVENTS = select(m.AdverseEvent).where(m.AdverseEvent.patient_id == _PATIENT)
+
+
 def in_force_history(db: Session, patient_id: int) -> m.MedicalHistory | None:
     """The newest accepted history of a patient (proposals and rejected ones are not in force)."""
-    return db.scalar(
-        select(m.MedicalHistory)
-        .where(m.MedicalHistory.patient_id == patient_id, m.MedicalHistory.status == "accepted")
-        .order_by(m.MedicalHistory.version.desc())
-        .limit(1)
-    )
+    return db.scalar(_IN_FORCE, {"patient_id": patient_id})
 
 
 def patient_safety(db: Session, patient: m.Patient) -> PatientSafety:
@@ -104,21 +115,16 @@ def patient_safety(db: Session, patient: m.Patient) -> PatientSafety:
     )
     treatments = tuple(
         RecordedTreatment(t.performed_at, t.product, t.total_units, tuple(t.areas))
-        for t in db.scalars(select(m.Treatment).where(m.Treatment.patient_id == patient.id))
+        for t in db.scalars(_TREATMENTS, {"patient_id": patient.id})
     )
-    alerts = db.scalars(
-        select(m.AftercareReport).where(
-            m.AftercareReport.patient_id == patient.id,
-            m.AftercareReport.level.in_(("contact_clinic", "emergency")),
-        )
-    )
+    alerts = db.scalars(_ALERTS, {"patient_id": patient.id})
     events = [
         RecordEvent(
             f"aftercare_report:{r.id}", "aftercare_alert", r.created_at, _alert_summary(r), r.alert_open
         )
         for r in alerts
     ]
-    for ae in db.scalars(select(m.AdverseEvent).where(m.AdverseEvent.patient_id == patient.id)):
+    for ae in db.scalars(_ADVERSE_EVENTS, {"patient_id": patient.id}):
         outcome = f", outcome {ae.outcome}" if ae.outcome else ""
         events.append(
             RecordEvent(
