@@ -760,16 +760,49 @@ def weighted_percentile_rows(d: F32, counts: NDArray[np.int64], q: float) -> Arr
 @nb.njit(nogil=True, cache=True)
 def _weighted_rows(d, counts, target, out):  # type: ignore[no-untyped-def]
     n = d.shape[1]
+    vals = np.empty(n, dtype=d.dtype)
+    wts = np.empty(n, dtype=np.int64)
     for i in range(d.shape[0]):
-        order = np.argsort(d[i])
-        c = 0
-        pos = n - 1
-        for j in range(n):
-            c += counts[order[j]]
-            if c >= target:
-                pos = j
-                break
-        out[i] = d[i, order[pos]]
+        vals[:] = d[i]
+        wts[:] = counts
+        out[i] = _weighted_select(vals, wts, n, target)
+
+
+@nb.njit(nogil=True, cache=True)
+def _weighted_select(vals, wts, n, target):  # type: ignore[no-untyped-def]
+    """Weighted quickselect in place: the smallest value of ``vals[:n]`` whose ``wts`` at or below it
+    reach ``target`` (the largest value when none does). Three-way partitions around a median of
+    three, so equal depths (the many cells at zero) are settled in one pass; expected O(n)."""
+    lo, hi = 0, n  # the answer lies in vals[lo:hi]; ``target`` counts from lo
+    while hi - lo > 1:
+        a, b, c = vals[lo], vals[(lo + hi) // 2], vals[hi - 1]
+        pivot = max(min(a, b), min(max(a, b), c))
+        # [lo, lt) < pivot, [lt, j) == pivot, (gt, hi) > pivot
+        lt, j, gt = lo, lo, hi - 1
+        below, equal = 0, 0
+        while j <= gt:
+            v = vals[j]
+            if v < pivot:
+                vals[lt], vals[j] = v, vals[lt]
+                wts[lt], wts[j] = wts[j], wts[lt]
+                below += wts[lt]
+                lt += 1
+                j += 1
+            elif v > pivot:
+                vals[gt], vals[j] = v, vals[gt]
+                wts[gt], wts[j] = wts[j], wts[gt]
+                gt -= 1
+            else:
+                equal += wts[j]
+                j += 1
+        if below >= target and lt > lo:
+            hi = lt
+        elif below + equal >= target or gt + 1 >= hi:
+            return pivot
+        else:
+            target -= below + equal
+            lo = gt + 1
+    return vals[lo]
 
 
 @nb.njit(nogil=True, cache=True)
