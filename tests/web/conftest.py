@@ -143,9 +143,13 @@ def serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        # the app (its outbox worker included) ends before the caller drops its database
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "the test server did not stop within 120 s"
 
 
 @contextmanager

@@ -39,6 +39,8 @@ from rhytid.web._settings import Settings
 __all__ = ["DeliveryError", "Worker", "delivery_of", "send_email", "send_webhook", "sign_webhook"]
 
 log = logging.getLogger("rhytid.outbox")
+#: while the database stays away, a pass's failure is logged at most this often (s), with the count
+_OUTAGE_LOG_S = 60.0
 _TIMEOUT_S = 15.0
 
 
@@ -149,11 +151,22 @@ class Worker:
             self._delivery = delivery_of(self._settings, base_url)
 
     def _run(self) -> None:
+        failed, told = 0, 0.0  # passes failed in a row; when that was last logged (monotonic s)
         while not self._stop.is_set():
             try:
                 self.run_once()
             except SQLAlchemyError as exc:  # database busy or away: try again next pass
-                log.warning("outbox pass failed: %s", exc)
+                failed += 1
+                if failed == 1:
+                    log.warning("outbox pass failed: %s", exc)
+                    told = time.monotonic()
+                elif time.monotonic() - told >= _OUTAGE_LOG_S:
+                    log.warning("outbox pass failed, %d in a row: %s", failed, exc)
+                    told = time.monotonic()
+            else:
+                if failed:
+                    log.info("outbox delivery works again after %d failed passes", failed)
+                failed = 0
             self._wake.wait(self._settings.outbox_poll_seconds)
             self._wake.clear()
 
