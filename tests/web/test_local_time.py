@@ -70,14 +70,16 @@ def test_vial_time_entered_and_shown_in_clinic_time(base: str, doc: httpx.Client
     assert local.strftime("%a %-d %b %Y %H:%M") in doc.get("/vials").text  # readable, clinic time
 
 
+def _patient_and_me(api: httpx.Client, given: str, family: str) -> tuple[int, int]:
+    """A new patient's id (through the API) and the signed-in clinician's."""
+    body = {"given_name": given, "family_name": family, "birth_date": "1980-01-01", "sex": "female"}
+    pid = api.post("/api/patients", auth=auth("clinician"), json=body).json()["id"]
+    return int(pid), int(api.get("/api/me", auth=auth("clinician")).json()["id"])
+
+
 def test_appointment_time_entered_and_shown_in_clinic_time(base: str, doc: httpx.Client) -> None:
     with httpx.Client(base_url=base, timeout=30) as api:
-        pid = api.post(
-            "/api/patients",
-            auth=auth("clinician"),
-            json={"given_name": "Tz", "family_name": "Patient", "birth_date": "1980-01-01", "sex": "female"},
-        ).json()["id"]
-        me = api.get("/api/me", auth=auth("clinician")).json()["id"]
+        pid, me = _patient_and_me(api, "Tz", "Patient")
         page = doc.get("/appointments", params={"day": "2031-07-01"})
         assert "Times in America/New_York" in page.text
         form = {
@@ -99,6 +101,29 @@ def test_appointment_time_entered_and_shown_in_clinic_time(base: str, doc: httpx
         assert late.status_code == 303
         assert "22:00" in doc.get("/appointments", params={"day": "2031-07-01"}).text
         assert "22:00" not in doc.get("/appointments", params={"day": "2031-07-02"}).text
+
+
+def test_calendar_export_is_in_the_clinic_zone(base: str) -> None:
+    """The booking of 09:00 New York time (13:00 UTC in summer) leaves as 09:00 America/New_York,
+    with the zone's rules, and is the same instant (the export of a UTC clinic: test_exports)."""
+    from icalendar import Calendar
+
+    with httpx.Client(base_url=base, timeout=30) as api:
+        pid, me = _patient_and_me(api, "Ics", "Zone")
+        body = {"patient_id": pid, "clinician_id": me, "kind": "review", "minutes": 30}
+        made = api.post(
+            "/api/appointments", auth=auth("clinician"), json={**body, "starts_at": "2031-08-05T13:00:00Z"}
+        )
+        assert made.status_code == 201, made.text
+        r = api.get("/api/appointments.ics", auth=auth("front_desk"))
+    assert r.status_code == 200, r.text
+    cal = Calendar.from_ical(r.content)
+    assert [str(z["tzid"]) for z in cal.walk("VTIMEZONE")] == ["America/New_York"]
+    [ev] = [e for e in cal.walk("VEVENT") if str(e["uid"]) == f"appointment-{made.json()['id']}@rhytid"]
+    assert ev["dtstart"].params["TZID"] == "America/New_York"
+    start = ev.decoded("dtstart")
+    assert start.replace(tzinfo=None) == dt.datetime(2031, 8, 5, 9, 0)
+    assert start == dt.datetime(2031, 8, 5, 13, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(

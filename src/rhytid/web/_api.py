@@ -754,6 +754,7 @@ def appointments_ics(
         {k: v.given_name[:1] + v.family_name[:1] for k, v in names.items()},
         location=place or None,
         clinicians=staff,
+        time_zone=clinic.time_zone if clinic else "UTC",
     )
     repo.audit(db, actor_of(user), "export", "appointment", None, None, f"ics: {len(rows)} appointments")
     db.commit()  # after the calendar was built: a failed export is not logged as done
