@@ -749,8 +749,8 @@ def percentile_rows(d: F32, q: float) -> Array:
 def weighted_percentile_rows(d: F32, counts: NDArray[np.int64], q: float) -> Array:
     """The smallest value of each row of ``d`` ``(M, n)`` whose cells at or below it hold at least
     ``q`` % of the integer cluster ``counts`` ``(n,)`` — the weighted percentile of
-    :func:`rhytid._kernels.percentile`, one sort per row in one numba pass (ties give the same
-    value in any order)."""
+    :func:`rhytid._kernels.percentile`, by a weighted quickselect of each row in one numba pass
+    (expected O(n) per row; ties give the same value in any order)."""
     c = np.ascontiguousarray(counts, dtype=np.int64)
     out = np.empty(d.shape[0])
     _weighted_rows(np.ascontiguousarray(d), c, q / 100.0 * float(np.sum(c)), out)

@@ -44,6 +44,7 @@ STARTS = [
     dt.datetime(2031, 3, 30, 1, 30),  # Berlin: 03:30 CEST, an hour after the clocks went forward
     dt.datetime(2045, 1, 1, 14, 0),
     dt.datetime(2045, 7, 1, 13, 0),
+    dt.datetime(2046, 1, 1, 0, 30),  # New York: 19:30 on 31 December, the year before in UTC
 ]
 
 

@@ -54,8 +54,31 @@ def test_grade_from_counts_equals_grade_from_weighted_percentile(
     assert got[0] == expected[0]
 
 
+@pytest.mark.parametrize(
+    ("row", "counts", "q", "expected"),
+    [
+        ([1, 2, 3, 4], [1, 1, 1, 1], 50.0, 2.0),  # the counts reach half exactly at 2, not at 3
+        ([4, 3, 2, 1], [1, 1, 1, 1], 75.0, 3.0),
+        ([0, 0, 0, 5, 7], [1, 1, 2, 4, 2], 40.0, 0.0),  # four of ten at zero
+        ([0, 0, 0, 5, 7], [1, 1, 2, 4, 2], 41.0, 5.0),
+        ([2, 2, 2], [3, 1, 1], 0.0, 2.0),
+        ([9, 1], [1, 1], 100.0, 9.0),
+    ],
+)
+def test_weighted_percentile_at_an_exact_share(
+    row: list[float], counts: list[int], q: float, expected: float
+) -> None:
+    x = np.array([row], dtype=np.float32)
+    assert weighted_percentile_rows(x, np.array(counts, dtype=np.int64), q).tolist() == [expected]
+
+
 @settings(max_examples=300, deadline=None)
-@given(d=st.lists(depths, min_size=1, max_size=4), data=st.data(), q=st.floats(0.0, 100.0))
+@given(
+    d=st.lists(depths, min_size=1, max_size=4),
+    data=st.data(),
+    # round shares too: counts that reach the target exactly (a tie of the cumulative count)
+    q=st.one_of(st.sampled_from([0.0, 25.0, 50.0, 75.0, 90.0, 100.0]), st.floats(0.0, 100.0)),
+)
 def test_weighted_percentile_is_the_first_value_whose_counts_reach_q(
     d: list[list[float]], data: st.DataObject, q: float
 ) -> None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from icalendar import Calendar
 
 from rhytid._cli_web import create_demo_data
 from rhytid.store.testing import temporary_database
@@ -106,8 +107,6 @@ def test_appointment_time_entered_and_shown_in_clinic_time(base: str, doc: httpx
 def test_calendar_export_is_in_the_clinic_zone(base: str) -> None:
     """The booking of 09:00 New York time (13:00 UTC in summer) leaves as 09:00 America/New_York,
     with the zone's rules, and is the same instant (the export of a UTC clinic: test_exports)."""
-    from icalendar import Calendar
-
     with httpx.Client(base_url=base, timeout=30) as api:
         pid, me = _patient_and_me(api, "Ics", "Zone")
         body = {"patient_id": pid, "clinician_id": me, "kind": "review", "minutes": 30}

@@ -71,9 +71,10 @@ def appointments_calendar(
         ev.add("sequence", 1 if cancelled else 0)
         cal.add_component(ev)
     if tz is not dt.UTC and rows:
-        # the VTIMEZONE of the zone's rules over the calendar's own years (not only 1970-2037)
-        days = [a.starts_at.date() for a in rows]
-        cal.add_missing_timezones(dt.date(min(days).year, 1, 1), dt.date(max(days).year + 2, 1, 1))
+        # the VTIMEZONE of the zone's rules over the calendar's own years (not only 1970-2037),
+        # a year to spare on each side: a local date may lie in the year before or after UTC's
+        years = [a.starts_at.year for a in rows]
+        cal.add_missing_timezones(dt.date(min(years) - 1, 1, 1), dt.date(max(years) + 2, 1, 1))
         _one_date_per_rdate(cal)
     out: bytes = cal.to_ical()
     return out
