@@ -220,7 +220,7 @@ def _at(table, r, k, g0, frac):  # type: ignore[no-untyped-def]
     return table[r, g0, k] * (1.0 - frac) + table[r, g0 + 1, k] * frac
 
 
-def _table(table: Array) -> Array:
+def _table(table: F32 | Array) -> F32 | Array:
     """The block table as the kernels read it: float32 tables stay float32 (no float64 copy; the
     arithmetic is float64 either way)."""
     t = np.asarray(table)
@@ -238,7 +238,7 @@ def _lookup_rows(table, r, w, segments, w0, dw, out):  # type: ignore[no-untyped
 
 
 def table_lookup(
-    table: Array, r: NDArray[np.intp], w: Array, w0: float, dw: float, segments: NDArray[np.intp]
+    table: F32 | Array, r: NDArray[np.intp], w: Array, w0: float, dw: float, segments: NDArray[np.intp]
 ) -> Array:
     """Blocks ``(N, T, len(segments))`` of table rows ``r`` ``(N,)`` at ``w`` ``(N, T)``, linear
     in ``w`` on the grid ``w0 + g dw`` (0 below it or where ``w`` is NaN, the last bin's value
@@ -300,7 +300,7 @@ def _grade_stage(
     tone: Array,
     per_patient: tuple[F32, F32, F32, F32],
     static: F32,
-    table: Array,
+    table: F32 | Array,
     w0: float,
     dw: float,
     thr: Array,
@@ -346,7 +346,7 @@ def treated_grades(
     scale: Array,
     buckling: tuple[Array, Array, Array],
     static: F32,
-    table: Array,
+    table: F32 | Array,
     w0: float,
     dw: float,
     thresholds: tuple[float, float, float],
@@ -855,35 +855,21 @@ def uptake_rows(
 
 
 @nb.njit(nogil=True, cache=True)
-def _adverse(  # type: ignore[no-untyped-def]
-    r, w, table, w0, dw, coef_a, coef_t, tone, scale, uy, lev, lev_coef, target_w, n_vis, droop, drop, block
-):
-    n_w, n_s = table.shape[1], table.shape[2]
-    b = np.empty(n_s)
-    acc = np.empty(uy.shape[0])
+def _adverse(r, w, table, w0, dw, n_brow, tone, scale, lev_mm, n_vis, droop, drop, block):  # type: ignore[no-untyped-def]
+    n_w = table.shape[1]
     for p in range(len(r)):
         tm1 = tone[p] - 1.0
         d_max = -np.inf
         b_max = -np.inf
         for t in range(w.shape[1]):
             g0, frac = _bin(w[p, t], w0, dw, n_w)
-            for s in range(n_s):
-                b[s] = _at(table, r[p], s, g0, frac)
-            acc[:] = 0.0
-            for s in range(n_s):
-                c = (coef_a[s] + tm1 * coef_t[s]) * b[s]
-                if c != 0.0:
-                    for k in range(uy.shape[0]):
-                        acc[k] += c * uy[k, s]
-            for k in range(uy.shape[0]):
-                b_max = max(b_max, scale[p] * acc[k])
-            for i in range(len(lev)):
-                d_max = max(d_max, lev_coef[i] * b[lev[i]])
+            for k in range(n_brow):
+                v = _at(table, r[p], k, g0, frac) + tm1 * _at(table, r[p], n_brow + k, g0, frac)
+                b_max = max(b_max, scale[p] * v)
+            for i in range(len(lev_mm)):
+                d_max = max(d_max, lev_mm[i] * _at(table, r[p], 2 * n_brow + 1 + i, g0, frac))
             if t < n_vis:
-                m = 0.0
-                for s in range(n_s):
-                    m += target_w[s] * b[s]
-                block[t] += m
+                block[t] += _at(table, r[p], 2 * n_brow, g0, frac)
         droop[p] = d_max
         drop[p] = b_max
 
@@ -891,25 +877,24 @@ def _adverse(  # type: ignore[no-untyped-def]
 def adverse_and_block(
     r: NDArray[np.intp],
     w: Array,
-    table: Array,
+    readouts: Array,
     w0: float,
     dw: float,
-    rest: tuple[Array, Array],
+    n_brow: int,
     tone: Array,
     scale: Array,
-    brow_uy: Array,
-    levator: tuple[NDArray[np.intp], Array],
-    target_weights: Array,
+    levator_mm: Array,
     n_visits: int,
 ) -> tuple[Array, Array, Array]:
-    """For patients on realisation ``r`` at log-activities ``w`` ``(N, T)`` (the block tables
-    ``table`` ``(R, n_w, n_seg)``): the largest lid droop (mm) and brow drop at rest (mm) over the
-    days, and the sum over patients of the target muscles' mean block on the first ``n_visits``
-    days — :meth:`rhytid.trial._engine.FaceModel.lid_droop_mm`, ``brow_mm`` and ``muscle_block``
-    without the ``(N, T, n_seg)`` blocks: the droop is :math:`E\\,a_{rest}\\,b_{lev}`, the drop
-    :math:`s \\sum_s (A_s + (\\tau - 1) T_s)\\,b_s\\,u_{ks}` of the rest activation ``rest``
-    (``A``, ``T`` per segment), each brow point's unit displacement ``brow_uy`` ``(6, n_seg)``,
-    the patient's scale :math:`s` and tone :math:`\\tau`."""
+    """For patients on realisation ``r`` at log-activities ``w`` ``(N, T)``, from the read-outs
+    of the block tables ``readouts`` ``(R, n_w, F)`` on ``w0 + g dw``
+    (:meth:`rhytid.trial._engine.FaceModel.readout_weights`: each brow point's drop per unit scale
+    from the rest activation, ``n_brow`` columns, and from the tone, ``n_brow``; the target
+    muscles' mean block; the levators' block): the largest lid droop (mm) and brow drop at rest
+    (mm) over the days, and the sum over patients of the target muscles' mean block on the first
+    ``n_visits`` days — the droop is :math:`E\\,a_{rest}\\,b_{lev}` (``levator_mm`` :math:`=
+    E\\,a_{rest}`), the drop :math:`s\\,(D_A + (\\tau - 1) D_T)` with the patient's scale
+    :math:`s` and tone :math:`\\tau`."""
     n = len(r)
     droop = np.empty(n)
     drop = np.empty(n)
@@ -917,17 +902,13 @@ def adverse_and_block(
     _adverse(
         np.ascontiguousarray(r, dtype=np.int64),
         np.ascontiguousarray(w, dtype=np.float64),
-        _table(table),
+        _table(readouts),
         float(w0),
         float(dw),
-        np.ascontiguousarray(rest[0], dtype=np.float64),
-        np.ascontiguousarray(rest[1], dtype=np.float64),
+        int(n_brow),
         np.ascontiguousarray(tone, dtype=np.float64),
         np.ascontiguousarray(scale, dtype=np.float64),
-        np.ascontiguousarray(brow_uy, dtype=np.float64),
-        np.ascontiguousarray(levator[0], dtype=np.int64),
-        np.ascontiguousarray(levator[1], dtype=np.float64),
-        np.ascontiguousarray(target_weights, dtype=np.float64),
+        np.ascontiguousarray(levator_mm, dtype=np.float64),
         int(n_visits),
         droop,
         drop,

@@ -87,6 +87,7 @@ __all__ = [
     "area_buckling",
     "block_state",
     "brow_height_mm",
+    "eased_share",
     "effective_activation",
     "expression_activation",
     "face_engine",
@@ -515,7 +516,12 @@ def static_ease(
     and the etched depth is multiplied by :math:`1 - e_{max} R` (``static_ease_max``). Before day 0
     nothing is eased.
     """
-    eased = fold_relaxation(grid, muscle_block[..., targets].mean(axis=-1), p.static_ease_tau_days)
+    return eased_share(p, grid, muscle_block[..., targets].mean(axis=-1), days)
+
+
+def eased_share(p: TissueParameters, grid: Array, relaxed: Array, days: Array) -> Array:
+    """:func:`static_ease` of the fold's relaxation ``relaxed`` ``(..., G)`` (0..1) on ``grid``."""
+    eased = fold_relaxation(grid, relaxed, p.static_ease_tau_days)
     step = grid[1] - grid[0]
     q = np.clip(np.asarray(days, dtype=float) / step, 0.0, len(grid) - 1.000001)
     k = q.astype(np.intp)

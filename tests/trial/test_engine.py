@@ -15,7 +15,7 @@ from rhytid.model import block_state, face_engine
 from rhytid.tissue import buckling, dynamic_depth_um, grade_from_depth
 from rhytid.toxin import active_fraction, get_product
 from rhytid.trial import Population, TrialDesign, TrialParameters
-from rhytid.trial._engine import BlockTables, Pattern, face_model, nominal_technique
+from rhytid.trial._engine import BlockTables, Pattern, Readouts, face_model, nominal_technique
 from rhytid.trial._run import _log_active
 
 DAYS = (0.0, 2.0, 7.0, 14.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0)
@@ -118,7 +118,8 @@ def test_vectorised_engine_reproduces_simulate(
     def log_active(grid: np.ndarray) -> np.ndarray:
         return _log_active(grid[None], product.onset_days, kr[:, None], np.ones(1), tp.ec50_u_per_mm3)
 
-    ease = fm.static_ease(fm.areas[0], tables, np.zeros(1, dtype=np.intp), log_active, days[None], tp.tissue)
+    readouts = Readouts.build(tables, *fm.readout_weights(list(fm.areas[0].target_index), tp.tissue))
+    ease = fm.static_ease(0, readouts, np.zeros(1, dtype=np.intp), log_active, days[None], tp.tissue)
     depth = fm.area_depth(fm.areas[0], pop, seg, static, tp, ease=ease)[0]
     model_depth = np.array([v.areas["glabellar"].max_depth_um for v in outcome.timeline])
     model_grade = np.array([v.areas["glabellar"].max_grade for v in outcome.timeline])

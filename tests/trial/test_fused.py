@@ -22,9 +22,12 @@ from rhytid._fused import (
     weighted_percentile_rows,
 )
 from rhytid._kernels import percentile
+from rhytid.model import relaxation_grid, static_ease
 from rhytid.tissue import grade_from_depth
 from rhytid.toxin import bolus_radius_mm, uptake_density
 from rhytid.trial import TrialDesign
+from rhytid.trial._engine import BlockTables, Readouts, draw_technique, face_model
+from rhytid.trial._population import draw_population
 from rhytid.trial._run import TrialResult, durations, run_chunk
 
 depths = st.lists(
@@ -247,3 +250,45 @@ def test_one_pass_uptake_equals_uptake_density() -> None:
             dist = np.sqrt(((pts - xy[r, i]) ** 2).sum(axis=1) + (pz - depth[r, i]) ** 2)
             want = uptake_density(dist, units[i], radius[r, i], 3.0) * trans
             assert np.allclose(got[r, i], want, rtol=1e-12, atol=0.0)
+
+
+def test_read_outs_of_the_tables_equal_the_segment_blocks_read_out() -> None:
+    """The adverse events, the mean block and the fold relaxation read out of the block tables
+    (:class:`Readouts`: interpolation and the linear read-out commute) equal those computed from
+    every segment's interpolated block, as the numpy engine does."""
+    tp = default_parameters()
+    design = TrialDesign("forehead+glabellar", "onabotulinumtoxinA", 40, patients=8)
+    fm = face_model("female", design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
+    pattern = design.pattern("female")
+    rng = np.random.default_rng(11)
+    techs = draw_technique(rng, 6, len(pattern.sites), tp.population)
+    tables = BlockTables.build(fm, fm.uptake(pattern, techs, tp), tp, -np.log(tp.ec50_u_per_mm3) + 3.0)
+    targets = [fm.engine.muscles.index(m) for m in ("corrugator_l", "procerus", "frontalis_l")]
+    readouts = Readouts.build(tables, *fm.readout_weights(targets, tp.tissue))
+    n = 40
+    r = rng.integers(0, 6, n)
+    w = tables.w0 + rng.uniform(-3.0, 1.1, (n, 7)) * (tables.table.shape[1] * tables.dw)  # some off the grid
+    seg = tables.lookup(r, w)
+    pop = draw_population(rng, n, tp.population, tp.tissue.reference_age)
+
+    droop, drop, block = fm.adverse(pop, r, w, readouts, 4, tp.tissue)
+    want_droop = fm.lid_droop_mm(seg, tp.tissue).max(axis=(1, 2))
+    brow = fm.brow_mm(pop, seg, tp.tissue) - fm.brow_mm(pop, np.zeros((n, 1, seg.shape[2])), tp.tissue)
+    want_block = fm.muscle_block(seg)[:, :4, targets].mean(axis=2).sum(axis=0)
+    assert np.allclose(droop, want_droop, rtol=1e-9, atol=1e-12)
+    assert np.allclose(drop, (-brow).max(axis=(1, 2)), rtol=1e-9, atol=1e-12)
+    assert np.allclose(block, want_block, rtol=1e-9, atol=1e-12)
+    assert want_droop.max() > 0.0 and (-brow).max() > 0.0  # the test has droops and drops
+
+    for a, area in enumerate(fm.areas):
+        days = np.sort(rng.uniform(0.0, 200.0, (n, 5)), axis=1)
+
+        def log_active(grid: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(np.linspace(tables.w0 + 1.0, -2.0, len(grid)), (n, len(grid)))
+
+        grid = relaxation_grid(float(days.max()), tp.tissue)
+        muscles = tables.lookup(r, log_active(grid)) @ fm.engine.aggregate
+        want = static_ease(tp.tissue, area.target_index, grid, muscles, days)
+        got = fm.static_ease(a, readouts, r, log_active, days, tp.tissue)
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
+        assert want.max() > 0.0

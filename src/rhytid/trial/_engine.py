@@ -66,6 +66,7 @@ from rhytid.model import (
     REST,
     Engine,
     brow_height_mm,
+    eased_share,
     effective_activation,
     expression_activation,
     face_engine,
@@ -82,6 +83,7 @@ __all__ = [
     "BlockTables",
     "FaceModel",
     "Pattern",
+    "Readouts",
     "Technique",
     "draw_technique",
     "face_model",
@@ -309,20 +311,15 @@ class FaceModel:
         )
         return np.asarray(y.reshape(n, t, -1))
 
-    def adverse(
-        self,
-        pop: Population,
-        r: NDArray[np.intp],
-        w: Array,
-        tables: BlockTables,
-        targets: list[int],
-        n_visits: int,
-        p: TissueParameters,
-    ) -> tuple[Array, Array, Array]:
-        """The largest lid droop and brow drop (mm) of each patient over the days of ``w``
-        ``(N, T)`` and the summed mean block of the ``targets`` muscles on the first
-        ``n_visits`` days: :meth:`lid_droop_mm`, :meth:`brow_mm` and :meth:`muscle_block`
-        fused (:func:`rhytid._fused.adverse_and_block`)."""
+    def readout_weights(self, targets: list[int], p: TissueParameters) -> tuple[Array, Array]:
+        """The linear read-outs of a segment block :math:`b` ``(n_seg,)`` that the adverse events,
+        the mean block and the static ease need, as the columns of ``phi`` ``(n_seg, F)``
+        (:class:`Readouts`), and the levator's droop per unit of its block (mm, per side).
+
+        Columns: each brow point's drop at rest per unit scale :math:`\\sum_s A_s b_s u_{ks}`
+        (6, rest activation ``A``) and its tone part :math:`\\sum_s T_s b_s u_{ks}` (6), the
+        ``targets`` muscles' mean block (1), the levators' block (2), and each graded area's fold
+        relaxation, the mean block of its target muscles (one per area; :meth:`static_ease`)."""
         e = self.engine
         n_seg = len(e.basis.segments)
         skin = e.basis.skin_rows
@@ -332,21 +329,46 @@ class FaceModel:
         rest_t = np.zeros(n_seg)
         rest_a[skin] = e.activation[REST, skin]
         rest_t[skin] = e.tone_rows[REST, skin]
-        lev_coef = p.levator_excursion_mm * e.activation[REST, e.levator]
+        levator = np.zeros((n_seg, len(e.levator)))
+        levator[e.levator, np.arange(len(e.levator))] = 1.0
+        folds = [e.aggregate[:, a.target_index].mean(axis=1) for a in self.areas]
+        phi = np.column_stack(
+            [
+                (rest_a[None, :] * uy).T,
+                (rest_t[None, :] * uy).T,
+                e.aggregate[:, targets].mean(axis=1),
+                levator,
+                *folds,
+            ]
+        )
+        return phi, p.levator_excursion_mm * e.activation[REST, e.levator]
+
+    def adverse(
+        self,
+        pop: Population,
+        r: NDArray[np.intp],
+        w: Array,
+        readouts: Readouts,
+        n_visits: int,
+        p: TissueParameters,
+    ) -> tuple[Array, Array, Array]:
+        """The largest lid droop and brow drop (mm) of each patient over the days of ``w``
+        ``(N, T)`` and the summed mean block of the target muscles on the first ``n_visits``
+        days: :meth:`lid_droop_mm`, :meth:`brow_mm` and :meth:`muscle_block` as read-outs of the
+        block tables (:meth:`readout_weights`), without the ``(N, T, n_seg)`` blocks: the droop
+        is :math:`E\\,a_{rest}\\,b_{lev}`, the drop :math:`s \\sum_s (A_s + (\\tau - 1) T_s)\\,
+        b_s\\,u_{ks}` with the patient's scale :math:`s` and tone :math:`\\tau`."""
         scale, _ = self.scales(pop, p)
-        target_w = e.aggregate[:, targets].mean(axis=1)
         return adverse_and_block(
             r,
             w,
-            tables.table,
-            tables.w0,
-            tables.dw,
-            (rest_a, rest_t),
+            readouts.table,
+            readouts.w0,
+            readouts.dw,
+            self.brow_uy.shape[0],
             pop.tone,
             scale,
-            uy,
-            (e.levator, lev_coef),
-            target_w,
+            readouts.levator_mm,
             n_visits,
         )
 
@@ -359,22 +381,21 @@ class FaceModel:
 
     def static_ease(
         self,
-        area: AreaCells,
-        tables: BlockTables,
+        area_index: int,
+        readouts: Readouts,
         r: NDArray[np.intp],
         log_active: Callable[[Array], Array],
         times: Array,
         p: TissueParameters,
     ) -> Array:
-        """Eased share of the area's etched depth at ``times`` ``(N, T)`` (the model's
-        :func:`~rhytid.model.static_ease`): the target muscles' block on the model's weekly grid,
-        ``log_active(grid)`` giving each patient's ``w`` there."""
+        """Eased share of the etched depth of graded area ``area_index`` at ``times`` ``(N, T)``
+        (the model's :func:`~rhytid.model.static_ease`): its fold relaxation read from the block
+        tables (:meth:`readout_weights`) on the model's weekly grid, ``log_active(grid)`` giving
+        each patient's ``w`` there."""
         grid = relaxation_grid(float(np.max(times)), p)
-        agg = self.engine.aggregate
-        segs = np.flatnonzero(agg[:, area.target_index].sum(axis=1) > 0)
-        seg_g = tables.lookup(r, log_active(grid), segs)  # (N, G, s)
-        muscles = seg_g @ agg[np.ix_(segs, area.target_index)]  # (N, G, targets)
-        return static_ease(p, np.arange(len(area.target_index)), grid, muscles, times)
+        col = readouts.table.shape[2] - len(self.areas) + area_index
+        relaxed = readouts.lookup(r, log_active(grid), np.array([col]))[..., 0]  # (N, G)
+        return eased_share(p, grid, relaxed, times)
 
     def muscle_block(self, seg_block: Array) -> Array:
         """Endplate-weighted block per muscle: ``(..., n_muscles)``."""
@@ -480,7 +501,8 @@ class BlockTables:
 
     w0: float
     dw: float
-    table: Array
+    #: float32: the products of one float32 GEMM (:meth:`build`)
+    table: F32
 
     @classmethod
     def build(
@@ -489,11 +511,17 @@ class BlockTables:
         """Compress the uptake ``q`` (R, P) per segment and tabulate the block up to ``w_max``;
         ``hi``: the largest ``ln Q`` the grids reach (default: of ``q``; given, the tables of
         blocks of realisations share one grid and are the rows of the whole's)."""
+        with np.errstate(divide="ignore"):
+            return cls.from_log(face, np.log(q), tp, w_max, hi)
+
+    @classmethod
+    def from_log(
+        cls, face: FaceModel, lq: Array, tp: TrialParameters, w_max: float, hi: float | None = None
+    ) -> BlockTables:
+        """:meth:`build` from the log uptake ``lq`` = :math:`\\ln Q` (R, P)."""
         dw = tp.log_bin_width
         n_seg = len(face.engine.basis.segments)
-        r_count = q.shape[0]
-        with np.errstate(divide="ignore"):
-            lq = np.log(q)
+        r_count = lq.shape[0]
         if hi is None:
             hi = float(np.max(lq))
         lo = -_Z_NEGLIGIBLE - w_max
@@ -521,7 +549,7 @@ class BlockTables:
         z = tp.hill * (wg[None, :] + logq[:, None])
         hmat = tp.max_block / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
         # one float32 GEMM: the blocks feed float32 activations (error < 1e-6 of the block)
-        table = (mass.astype(np.float32) @ hmat.astype(np.float32)).astype(np.float64)
+        table = mass.astype(np.float32) @ hmat.astype(np.float32)
         table = np.ascontiguousarray(table.reshape(r_count, n_seg, n_w).transpose(0, 2, 1))
         return cls(w0, dw, table)
 
@@ -530,6 +558,31 @@ class BlockTables:
         (only the given ``segments``, in that order, when given)."""
         segs = np.arange(self.table.shape[2]) if segments is None else np.asarray(segments)
         return table_lookup(self.table, np.asarray(r), np.asarray(w), self.w0, self.dw, segs)
+
+
+@dataclass(frozen=True)
+class Readouts:
+    """Linear read-outs of the segment block tables, tabulated on their grid: ``table[r, g, f] =
+    sum_s BlockTables.table[r, g, s] phi[s, f]`` (:meth:`FaceModel.readout_weights`), so that a
+    read-out of a patient's block on a day is one interpolation instead of a sum over segments
+    (interpolation in ``w`` and the linear read-out commute)."""
+
+    w0: float
+    dw: float
+    table: Array
+    #: the levators' droop per unit of block (mm)
+    levator_mm: Array
+
+    @classmethod
+    def build(cls, tables: BlockTables, phi: Array, levator_mm: Array) -> Readouts:
+        """The read-outs ``phi`` ``(n_seg, F)`` of ``tables`` (float64)."""
+        r, n_w, n_seg = tables.table.shape
+        flat = tables.table.reshape(r * n_w, n_seg).astype(np.float64) @ phi
+        return cls(tables.w0, tables.dw, np.ascontiguousarray(flat.reshape(r, n_w, -1)), levator_mm)
+
+    def lookup(self, r: NDArray[np.intp], w: Array, columns: NDArray[np.intp]) -> Array:
+        """Read-outs ``columns`` ``(N, T, len(columns))`` of patients on realisation ``r`` at ``w``."""
+        return table_lookup(self.table, np.asarray(r), np.asarray(w), self.w0, self.dw, columns)
 
 
 EXPRESSION_OF = {name: EXPRESSIONS.index(name) for name in EXPRESSIONS}

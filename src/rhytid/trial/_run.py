@@ -79,7 +79,15 @@ from rhytid.errors import TrialError
 from rhytid.tissue import grade_from_depth
 from rhytid.toxin import active_fraction, peak_active_day
 from rhytid.trial._design import TrialDesign
-from rhytid.trial._engine import BlockTables, FaceModel, Pattern, Technique, draw_technique, face_model
+from rhytid.trial._engine import (
+    BlockTables,
+    FaceModel,
+    Pattern,
+    Readouts,
+    Technique,
+    draw_technique,
+    face_model,
+)
 from rhytid.trial._params import TrialParameters
 from rhytid.trial._population import Population, draw_population
 
@@ -95,6 +103,7 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
+F32 = NDArray[np.float32]
 SEXES = ("female", "male")
 _Z95 = 1.959963984540054
 _MAX_SCREENING_ROUNDS = 60
@@ -189,7 +198,8 @@ class _Toxin:
     tables: BlockTables | None
     w_max: float
     blocked: NDArray[np.intp] | None
-    fused_table: Array | None
+    fused_table: F32 | None
+    readouts: Readouts | None = None
 
 
 _TOXIN: dict[tuple[object, ...], _Toxin] = {}
@@ -245,26 +255,33 @@ def _shared_toxin(
         techs = draw_technique(rng, n_real, len(pattern.sites), pp)
         step = max(pp.realisations, 1)
         parts = [np.arange(lo, min(lo + step, n_real)) for lo in range(0, n_real, step)]
-        with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(parts))) as pool:
-            q = np.concatenate(list(pool.map(lambda i: fm.uptake(pattern, techs.take(i), tp), parts)))
         sigma = math.sqrt(math.log1p(pp.toxin_sensitivity_cv**2))
         w_max = _W_MAX_SD * sigma - math.log(tp.ec50_u_per_mm3) + 0.5
-        if exact:
-            out = _Toxin(techs, q, None, w_max, None, None)
-        else:
-            with np.errstate(divide="ignore"):
-                hi = float(np.max(np.log(q)))
-            with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(parts))) as pool:
-                rows = list(pool.map(lambda i: BlockTables.build(fm, q[i], tp, w_max, hi), parts))
-            # float32: the tables are float32 products (BlockTables.build): the same numbers, half the memory
-            tables = BlockTables(
-                rows[0].w0, rows[0].dw, np.concatenate([t.table.astype(np.float32) for t in rows])
-            )
+
+        def uptake(i: NDArray[np.intp]) -> Array:
+            q = fm.uptake(pattern, techs.take(i), tp)
+            if not exact:  # the tables need ln Q only: in place, on the worker
+                with np.errstate(divide="ignore"):
+                    np.log(q, out=q)
+            return q
+
+        with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(parts))) as pool:
+            q_parts = list(pool.map(uptake, parts))
+            if exact:
+                out = _Toxin(techs, np.concatenate(q_parts), None, w_max, None, None)
+            else:
+                hi = max(float(np.max(lq)) for lq in q_parts)
+                rows = list(pool.map(lambda lq: BlockTables.from_log(fm, lq, tp, w_max, hi), q_parts))
+        if not exact:
+            del q_parts
+            tables = BlockTables(rows[0].w0, rows[0].dw, np.concatenate([t.table for t in rows]))
+            del rows
             blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
             segs = fm.fused(blocked, tp.tissue).segments
             every = np.array_equal(segs, np.arange(tables.table.shape[2]))  # then no second copy
             fused_table = tables.table if every else np.ascontiguousarray(tables.table[:, :, segs])
-            out = _Toxin(techs, None, tables, w_max, blocked, fused_table)
+            readouts = Readouts.build(tables, *fm.readout_weights(_target_muscles(fm), tp.tissue))
+            out = _Toxin(techs, None, tables, w_max, blocked, fused_table, readouts)
         if len(_TOXIN) >= 4:
             _TOXIN.pop(next(iter(_TOXIN)), None)
         _TOXIN[key] = out
@@ -446,7 +463,13 @@ def run_chunk(
                 t = np.broadcast_to(days, (len(g), len(days)))
                 return _log_active(t, onset, kr[:, None], g.sensitivity, tp.ec50_u_per_mm3)
 
-            ease = [fm.static_ease(area, tables, r, log_active, times, tissue) for area in fm.areas]
+            pooled_readouts = toxin[s].readouts
+            readouts = (
+                pooled_readouts
+                if shared and pooled is not None and pooled_readouts is not None
+                else Readouts.build(tables, *fm.readout_weights(_target_muscles(fm), tissue))
+            )
+            ease = [fm.static_ease(a, readouts, r, log_active, times, tissue) for a in range(len(fm.areas))]
         if not fast:
             # the day of peak block serves the adverse events only: no area depth is evaluated there
             graded = np.delete(np.arange(times.shape[1]), n_visits)
@@ -458,7 +481,7 @@ def run_chunk(
         else:
             # fused: block → grade per patient-timepoint; the day of peak block (column n_visits)
             # serves the adverse events only, and follow-up stops once both durations are known
-            fused_table: Array | None = None
+            fused_table: F32 | Array | None = None
             mine_blocked = toxin[s].blocked
             if shared and mine_blocked is not None:
                 blocked, fused_table = mine_blocked, toxin[s].fused_table
@@ -493,9 +516,10 @@ def run_chunk(
                 r0_all[idx],
             )
             rated_treated[idx] = rated_vis
-        targets = [fm.engine.muscles.index(m) for m in _targets(fm)]
-        if fast:  # droop, brow drop and mean block from the tables, without (N, T, n_seg) blocks
-            droop, drop, summed = fm.adverse(g, r, w_all, tables, targets, n_visits, tissue)
+        targets = _target_muscles(fm)
+        if fast:  # droop, brow drop and mean block read out of the tables, without (N, T, n_seg) blocks
+            assert readouts is not None  # built with the tables above
+            droop, drop, summed = fm.adverse(g, r, w_all, readouts, n_visits, tissue)
             eyelid[idx] = droop >= droop_thr
             brow[idx] = drop >= brow_thr
             block_sum += summed
@@ -549,6 +573,11 @@ def _targets(fm: FaceModel) -> list[str]:
         if area.name in {a.name for a in fm.areas}:
             out.extend(m for m in area.targets if m not in out)
     return out
+
+
+def _target_muscles(fm: FaceModel) -> list[int]:
+    """The engine's muscle indices of :func:`_targets`."""
+    return [fm.engine.muscles.index(m) for m in _targets(fm)]
 
 
 def follow_up_days(tp: TrialParameters) -> Array:
