@@ -28,7 +28,7 @@ from rhytid.toxin import bolus_radius_mm, uptake_density
 from rhytid.trial import TrialDesign
 from rhytid.trial._engine import BlockTables, Readouts, draw_technique, face_model
 from rhytid.trial._population import draw_population
-from rhytid.trial._run import TrialResult, durations, run_chunk
+from rhytid.trial._run import TrialResult, durations, follow_up_days, run_chunk
 
 depths = st.lists(
     st.one_of(st.sampled_from([0.0, 100.0, 250.0]), st.floats(0.0, 3000.0, width=32)),
@@ -292,3 +292,18 @@ def test_read_outs_of_the_tables_equal_the_segment_blocks_read_out() -> None:
         got = fm.static_ease(a, readouts, r, log_active, days, tp.tissue)
         assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
         assert want.max() > 0.0
+
+
+def test_simulated_visits_count_screening_scheduled_and_the_follow_up_held() -> None:
+    """Every treated patient is followed at every duration visit by the numpy engine; the fused
+    one ends a patient's follow-up once both durations are known, so it holds fewer; the trial's
+    simulated visits are the screening visits, the scheduled visits and those follow-up visits."""
+    design = TrialDesign("glabellar", "onabotulinumtoxinA", 20.0, patients=160, seed=4)
+    tp = default_parameters()
+    seed = np.random.SeedSequence(4).spawn(1)[0]
+    fused = run_chunk(design, tp, 160, seed, fused=True)
+    ref = run_chunk(design, tp, 160, seed, fused=False)
+    assert ref.follow_up_visits == ref.n_arm[1] * len(follow_up_days(tp))
+    assert 0 < fused.follow_up_visits < ref.follow_up_visits
+    result = TrialResult(design, [fused], tp)
+    assert result.simulated_visits == 160 * len(design.visits) + fused.screened + fused.follow_up_visits

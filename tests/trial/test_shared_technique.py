@@ -22,8 +22,17 @@ def test_shared_realisations_are_deterministic_and_within_noise(monkeypatch: pyt
     own = run_trial(DESIGN)  # 2 chunks x 256 realisations: the chunks' own (under the cap)
     monkeypatch.setattr(trial_run, "_REALISATIONS_MAX", 256)  # 2 chunks x 256 > 256: shared
     trial_run._TOXIN.clear()
+    built: list[object] = []
+    build = trial_run.Readouts.build
+
+    def counted(*args: object) -> trial_run.Readouts:
+        built.append(args)
+        return build(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trial_run.Readouts, "build", counted)
     threaded = _json(workers=2)
-    assert len(trial_run._TOXIN) == 2  # one entry per sex, computed once for both chunks
+    assert len(built) == 2  # one set of tables per sex, computed once for both chunks
+    assert not trial_run._TOXIN  # and released when the trial is done: memory stays flat
     trial_run._TOXIN.clear()
     assert _json(workers=1) == threaded  # serial, from a fresh cache: the same numbers
     shared = json.loads(threaded)

@@ -149,6 +149,8 @@ class ChunkResult:
     screened: int
     baseline_grades: NDArray[np.int64]  # (4,) rated baseline grades of the enrolled
     mean_block: Array  # (T,) mean block of the graded areas' target muscles, treated
+    #: duration follow-up visits held (treated; a patient's end once both durations are known)
+    follow_up_visits: int = 0
 
 
 @dataclass
@@ -234,6 +236,11 @@ def shares_realisations(design: TrialDesign, tp: TrialParameters) -> bool:
     return tp.population.realisations * n_chunks > _REALISATIONS_MAX
 
 
+def _toxin_key(design: TrialDesign, tp: TrialParameters, sex: str, exact: bool) -> tuple[object, ...]:
+    d = design
+    return (d.area, d.product, d.dose_units, d.seed, d.patients, sex, exact, tp.digest())
+
+
 def _shared_toxin(
     design: TrialDesign, tp: TrialParameters, fm: FaceModel, pattern: Pattern, sex: str, exact: bool
 ) -> _Toxin:
@@ -243,8 +250,7 @@ def _shared_toxin(
     share them. The uptake is computed in blocks of ``realisations_per_chunk`` realisations on
     the cores (each realisation's uptake and table row is independent of the others: the same
     numbers however they are split)."""
-    d = design
-    key: tuple[object, ...] = (d.area, d.product, d.dose_units, d.seed, d.patients, sex, exact, tp.digest())
+    key = _toxin_key(design, tp, sex, exact)
     with _TOXIN_LOCK:
         hit = _TOXIN.get(key)
         if hit is not None:
@@ -414,6 +420,7 @@ def run_chunk(
     dur_nm: list[Array] = []
     dur_base: list[Array] = []
     block_sum = np.zeros(n_visits)
+    follow_up_visits = 0
     droop_thr = tissue.risk_eyelid_droop_mm[tp.ptosis_level]
     brow_thr = tissue.risk_brow_drop_mm[tp.brow_ptosis_level]
     for s in SEXES:
@@ -478,6 +485,7 @@ def run_chunk(
             rated_follow = grade_from_depth(
                 d[:, n_visits:] * np.exp(pp.rater_noise_sd * eps_follow[idx]), thr
             )
+            follow_up_visits += rated_follow.size
         else:
             # fused: block → grade per patient-timepoint; the day of peak block (column n_visits)
             # serves the adverse events only, and follow-up stops once both durations are known
@@ -496,7 +504,7 @@ def run_chunk(
                 st_pad[a, :, : st.shape[1]] = st
             ease_all = np.stack(ease)
             scale, _ = fm.scales(g, tissue)
-            rated_vis, rated_follow, _ = treated_grades(
+            rated_vis, rated_follow, evaluated = treated_grades(
                 fa,
                 r,
                 g.tone,
@@ -516,6 +524,7 @@ def run_chunk(
                 r0_all[idx],
             )
             rated_treated[idx] = rated_vis
+            follow_up_visits += evaluated - len(idx) * n_visits
         targets = _target_muscles(fm)
         if fast:  # droop, brow drop and mean block read out of the tables, without (N, T, n_seg) blocks
             assert readouts is not None  # built with the tables above
@@ -564,6 +573,7 @@ def run_chunk(
         screened=screened,
         baseline_grades=np.bincount(r0_all, minlength=4)[:4],
         mean_block=block_sum / max(n_treated, 1),
+        follow_up_visits=follow_up_visits,
     )
 
 
@@ -628,6 +638,14 @@ class TrialResult:
 
     def _sum(self, name: str) -> NDArray[np.int64]:
         return np.asarray(sum(getattr(c, name) for c in self.chunks))
+
+    @property
+    def simulated_visits(self) -> int:
+        """Patient-visits the trial simulated: the screening visit of every candidate, every
+        enrolled patient's scheduled visits and the treated patients' duration follow-up visits
+        (until both durations are known)."""
+        scheduled = int(self._sum("n_arm").sum()) * len(self.design.visits)
+        return scheduled + sum(c.screened + c.follow_up_visits for c in self.chunks)
 
     @property
     def n_placebo(self) -> int:
@@ -785,4 +803,7 @@ def run_trial(
                 results[j] = fut.result()
                 if progress:
                     progress(j + 1, len(sizes))
+        with _TOXIN_LOCK:  # the trial's shared tables served its chunks only: memory stays flat
+            for s in SEXES:
+                _TOXIN.pop(_toxin_key(design, tp, s, exact), None)
     return TrialResult(design, [r for r in results if r is not None], tp)
