@@ -290,6 +290,61 @@ def _grade_rows(  # type: ignore[no-untyped-def]
 _ROWS = 128
 
 
+@nb.njit(nogil=True, cache=True)
+def _grade_blocks(  # type: ignore[no-untyped-def]
+    pid,
+    w,
+    keep,
+    e,
+    r,
+    tone,
+    scale,
+    e0,
+    ec,
+    h1000,
+    static,
+    table,
+    w0,
+    dw,
+    thr,
+    gemm,
+    acoef,
+    tcoef,
+    n_cells,
+    counts,
+    qn,
+    grades,
+):
+    n_a, k2, n3 = gemm.shape
+    n_max = n3 // 3
+    m = len(pid)
+    coef = np.empty((_ROWS, k2), dtype=np.float32)
+    strain = np.empty((_ROWS, n3), dtype=np.float32)
+    for lo in range(0, m, _ROWS):
+        hi = min(lo + _ROWS, m)
+        c = coef[: hi - lo]
+        s = strain[: hi - lo]
+        for a in range(n_a):
+            _coefs(pid[lo:hi], w[lo:hi], r, tone, table, w0, dw, acoef[a], tcoef[a], c)
+            np.dot(c, gemm[a], s)
+            _grade_rows(
+                s.reshape(hi - lo, 3, n_max),
+                pid[lo:hi],
+                keep[a, lo:hi],
+                e[lo:hi],
+                n_cells[a],
+                scale,
+                e0[a],
+                ec[a],
+                h1000[a],
+                static[a],
+                counts[a],
+                qn[a],
+                thr,
+                grades[lo:hi],
+            )
+
+
 def _grade_stage(
     fa: FusedAreas,
     pid: NDArray[np.int64],
@@ -307,35 +362,33 @@ def _grade_stage(
 ) -> NDArray[np.int64]:
     """Grades of the rows (patient ``pid``, log-activity ``w``, static share ``keep`` ``(A, M)``,
     rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → one float32 GEMM per area →
-    depths and counts."""
+    depths and counts, in one call that holds no GIL."""
     scale, e0, ec, h1000 = per_patient
-    m = len(pid)
-    grades = np.zeros(m, dtype=np.int64)
-    n_a, n_max = fa.s0.shape[0], fa.s0.shape[2]
-    k2 = fa.fb.shape[1] + 2
-    coef = np.empty((_ROWS, k2), dtype=np.float32)
-    for lo in range(0, m, _ROWS):
-        hi = min(lo + _ROWS, m)
-        for a in range(n_a):
-            c = coef[: hi - lo]
-            _coefs(pid[lo:hi], w[lo:hi], r, tone, table, w0, dw, fa.acoef[a], fa.tcoef[a], c)
-            strain = (c @ fa.gemm[a]).reshape(hi - lo, 3, n_max)
-            _grade_rows(
-                strain,
-                pid[lo:hi],
-                keep[a, lo:hi],
-                e[lo:hi],
-                int(fa.n[a]),
-                scale,
-                e0[a],
-                ec[a],
-                h1000[a],
-                static[a],
-                fa.counts[a],
-                float(fa.qn[a]),
-                thr,
-                grades[lo:hi],
-            )
+    grades = np.zeros(len(pid), dtype=np.int64)
+    _grade_blocks(
+        pid,
+        w,
+        keep,
+        e,
+        r,
+        tone,
+        scale,
+        e0,
+        ec,
+        h1000,
+        static,
+        table,
+        float(w0),
+        float(dw),
+        thr,
+        fa.gemm,
+        fa.acoef,
+        fa.tcoef,
+        fa.n,
+        fa.counts,
+        fa.qn,
+        grades,
+    )
     return grades
 
 
