@@ -291,53 +291,33 @@ _ROWS = 128
 
 
 @nb.njit(nogil=True, cache=True)
-def _grade_blocks(  # type: ignore[no-untyped-def]
-    pid,
-    w,
-    keep,
-    e,
-    r,
-    tone,
-    scale,
-    e0,
-    ec,
-    h1000,
-    static,
-    table,
-    w0,
-    dw,
-    thr,
-    gemm,
-    acoef,
-    tcoef,
-    n_cells,
-    counts,
-    qn,
-    grades,
-):
+def _grade_blocks(rows, patients, static, blocks, thr, areas, grades):  # type: ignore[no-untyped-def]
+    """:func:`_grade_stage` on tuples: ``rows`` (pid, w, keep, e), ``patients`` (r, tone, scale,
+    e0, ec, h1000), ``blocks`` (table, w0, dw), ``areas`` (gemm, acoef, tcoef, n, counts, qn)."""
+    pid, w, keep, e = rows
+    r, tone, scale, e0, ec, h1000 = patients
+    table, w0, dw = blocks
+    gemm, acoef, tcoef, n_cells, counts, qn = areas
     n_a, k2, n3 = gemm.shape
     n_max = n3 // 3
-    m = len(pid)
     coef = np.empty((_ROWS, k2), dtype=np.float32)
     strain = np.empty((_ROWS, n3), dtype=np.float32)
-    for lo in range(0, m, _ROWS):
-        hi = min(lo + _ROWS, m)
+    for lo in range(0, len(pid), _ROWS):
+        hi = min(lo + _ROWS, len(pid))
         c = coef[: hi - lo]
         s = strain[: hi - lo]
         for a in range(n_a):
             _coefs(pid[lo:hi], w[lo:hi], r, tone, table, w0, dw, acoef[a], tcoef[a], c)
             np.dot(c, gemm[a], s)
+            strain_rows = s.reshape(hi - lo, 3, n_max)
+            per_patient = (scale, e0[a], ec[a], h1000[a], static[a])
             _grade_rows(
-                s.reshape(hi - lo, 3, n_max),
+                strain_rows,
                 pid[lo:hi],
                 keep[a, lo:hi],
                 e[lo:hi],
                 n_cells[a],
-                scale,
-                e0[a],
-                ec[a],
-                h1000[a],
-                static[a],
+                *per_patient,
                 counts[a],
                 qn[a],
                 thr,
@@ -363,32 +343,10 @@ def _grade_stage(
     """Grades of the rows (patient ``pid``, log-activity ``w``, static share ``keep`` ``(A, M)``,
     rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → one float32 GEMM per area →
     depths and counts, in one call that holds no GIL."""
-    scale, e0, ec, h1000 = per_patient
     grades = np.zeros(len(pid), dtype=np.int64)
-    _grade_blocks(
-        pid,
-        w,
-        keep,
-        e,
-        r,
-        tone,
-        scale,
-        e0,
-        ec,
-        h1000,
-        static,
-        table,
-        float(w0),
-        float(dw),
-        thr,
-        fa.gemm,
-        fa.acoef,
-        fa.tcoef,
-        fa.n,
-        fa.counts,
-        fa.qn,
-        grades,
-    )
+    areas = (fa.gemm, fa.acoef, fa.tcoef, fa.n, fa.counts, fa.qn)
+    blocks = (table, float(w0), float(dw))
+    _grade_blocks((pid, w, keep, e), (r, tone, *per_patient), static, blocks, thr, areas, grades)
     return grades
 
 
