@@ -258,8 +258,9 @@ def table_lookup(
 
 
 @nb.njit(nogil=True, cache=True)
-def _coefs(pid, w, r, tone, table, w0, dw, acoef, tcoef, out):  # type: ignore[no-untyped-def]
-    """Row coefficients ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of the strain GEMM (module docstring)."""
+def _coefs(pid, w, r, tone, table, cols, w0, dw, acoef, tcoef, out):  # type: ignore[no-untyped-def]
+    """Row coefficients ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of the strain GEMM (module
+    docstring); ``b_k`` from table column ``cols[k]``."""
     n_w = table.shape[1]
     for i in range(len(pid)):
         p = pid[i]
@@ -268,7 +269,7 @@ def _coefs(pid, w, r, tone, table, w0, dw, acoef, tcoef, out):  # type: ignore[n
         out[i, 0] = np.float32(1.0)
         out[i, 1] = np.float32(tm1)
         for k in range(acoef.shape[0]):
-            b = _at(table, r[p], k, g0, frac)
+            b = _at(table, r[p], cols[k], g0, frac)
             out[i, 2 + k] = -np.float32(b * (acoef[k] + tm1 * tcoef[k]))
 
 
@@ -293,10 +294,11 @@ _ROWS = 128
 @nb.njit(nogil=True, cache=True)
 def _grade_blocks(rows, patients, static, blocks, thr, areas, grades):  # type: ignore[no-untyped-def]
     """:func:`_grade_stage` on tuples: ``rows`` (pid, w, keep, e), ``patients`` (r, tone, scale,
-    e0, ec, h1000), ``blocks`` (table, w0, dw), ``areas`` (gemm, acoef, tcoef, n, counts, qn)."""
+    e0, ec, h1000), ``blocks`` (table, its columns of the blocked segments, w0, dw), ``areas``
+    (gemm, acoef, tcoef, n, counts, qn)."""
     pid, w, keep, e = rows
     r, tone, scale, e0, ec, h1000 = patients
-    table, w0, dw = blocks
+    table, cols, w0, dw = blocks
     gemm, acoef, tcoef, n_cells, counts, qn = areas
     n_a, k2, n3 = gemm.shape
     n_max = n3 // 3
@@ -307,7 +309,7 @@ def _grade_blocks(rows, patients, static, blocks, thr, areas, grades):  # type: 
         c = coef[: hi - lo]
         s = strain[: hi - lo]
         for a in range(n_a):
-            _coefs(pid[lo:hi], w[lo:hi], r, tone, table, w0, dw, acoef[a], tcoef[a], c)
+            _coefs(pid[lo:hi], w[lo:hi], r, tone, table, cols, w0, dw, acoef[a], tcoef[a], c)
             np.dot(c, gemm[a], s)
             strain_rows = s.reshape(hi - lo, 3, n_max)
             per_patient = (scale, e0[a], ec[a], h1000[a], static[a])
@@ -345,7 +347,7 @@ def _grade_stage(
     depths and counts, in one call that holds no GIL."""
     grades = np.zeros(len(pid), dtype=np.int64)
     areas = (fa.gemm, fa.acoef, fa.tcoef, fa.n, fa.counts, fa.qn)
-    blocks = (table, float(w0), float(dw))
+    blocks = (table, np.asarray(fa.segments, dtype=np.int64), float(w0), float(dw))
     _grade_blocks((pid, w, keep, e), (r, tone, *per_patient), static, blocks, thr, areas, grades)
     return grades
 
@@ -371,7 +373,8 @@ def treated_grades(
 
     ``r``: each patient's realisation; ``tone``, ``scale``: ``(N,)``; ``buckling``: film thickness
     (mm), critical strain and pre-strain ``(A, N)``; ``static``: ``(A, N, n)`` etched depths;
-    ``table``: the block tables of the blocked segments ``(R, n_w, K)`` on ``w0 + g dw``;
+    ``table``: the block tables ``(R, n_w, n_seg)`` on ``w0 + g dw`` (the kernels read the columns
+    of the blocked segments, ``fa.segments``);
     ``visits``/``follow``: (log-activity ``w`` ``(N, T)``, eased share ``(A, N, T)``, rater factor
     ``(N, T)``); ``baseline``: the baseline ratings. ``stop``: end the follow-up once both
     durations are known (module docstring)."""

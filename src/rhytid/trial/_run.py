@@ -103,7 +103,6 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
-F32 = NDArray[np.float32]
 SEXES = ("female", "male")
 _Z95 = 1.959963984540054
 _MAX_SCREENING_ROUNDS = 60
@@ -192,15 +191,14 @@ def _log_active(t: Array, onset: float, kr: Array, sens: Array, ec50: float) -> 
 @dataclass(frozen=True)
 class _Toxin:
     """The technique realisations of a trial for one sex, their bound uptake ``q`` ``(R, P)``
-    (exact only), block tables up to ``w_max`` and the tables of the segments they block
-    (``blocked``, ``fused_table``; none when exact)."""
+    (exact only), block tables up to ``w_max``, the segments they block (``blocked``) and the
+    tables' read-outs (none when exact)."""
 
     techs: Technique
     q: Array | None
     tables: BlockTables | None
     w_max: float
     blocked: NDArray[np.intp] | None
-    fused_table: F32 | None
     readouts: Readouts | None = None
 
 
@@ -274,7 +272,7 @@ def _shared_toxin(
         with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(parts))) as pool:
             q_parts = list(pool.map(uptake, parts))
             if exact:
-                out = _Toxin(techs, np.concatenate(q_parts), None, w_max, None, None)
+                out = _Toxin(techs, np.concatenate(q_parts), None, w_max, None)
             else:
                 hi = max(float(np.max(lq)) for lq in q_parts)
                 rows = list(pool.map(lambda lq: BlockTables.from_log(fm, lq, tp, w_max, hi), q_parts))
@@ -283,11 +281,8 @@ def _shared_toxin(
             tables = BlockTables(rows[0].w0, rows[0].dw, np.concatenate([t.table for t in rows]))
             del rows
             blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
-            segs = fm.fused(blocked, tp.tissue).segments
-            every = np.array_equal(segs, np.arange(tables.table.shape[2]))  # then no second copy
-            fused_table = tables.table if every else np.ascontiguousarray(tables.table[:, :, segs])
             readouts = Readouts.build(tables, *fm.readout_weights(_target_muscles(fm), tp.tissue))
-            out = _Toxin(techs, None, tables, w_max, blocked, fused_table, readouts)
+            out = _Toxin(techs, None, tables, w_max, blocked, readouts)
         if len(_TOXIN) >= 4:
             _TOXIN.pop(next(iter(_TOXIN)), None)
         _TOXIN[key] = out
@@ -329,7 +324,7 @@ def run_chunk(
         # the trial's realisations instead (the chunk's own draws are kept: its patients stay the same)
         toxin = {s: _shared_toxin(design, tp, fms[s], patterns[s], s, exact) for s in SEXES}
     else:  # the chunk's own realisations, uptake and tables (computed below)
-        toxin = {s: _Toxin(own[s], None, None, -math.inf, None, None) for s in SEXES}
+        toxin = {s: _Toxin(own[s], None, None, -math.inf, None) for s in SEXES}
     n_real = {s: toxin[s].techs.size for s in SEXES}
 
     # --- screening: enrol candidates rated moderate or severe at maximum contraction --------------
@@ -489,15 +484,12 @@ def run_chunk(
         else:
             # fused: block → grade per patient-timepoint; the day of peak block (column n_visits)
             # serves the adverse events only, and follow-up stops once both durations are known
-            fused_table: F32 | Array | None = None
             mine_blocked = toxin[s].blocked
             if shared and mine_blocked is not None:
-                blocked, fused_table = mine_blocked, toxin[s].fused_table
+                blocked = mine_blocked
             else:
                 blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
             fa = fm.fused(blocked, tissue)
-            if fused_table is None:
-                fused_table = tables.table[:, :, fa.segments]
             n_max = fa.s0.shape[2]
             st_pad = np.zeros((len(fm.areas), len(idx), n_max), dtype=np.float32)
             for a, st in enumerate(st_t):
@@ -511,7 +503,7 @@ def run_chunk(
                 scale,
                 fm.buckling(g, tissue),
                 st_pad,
-                fused_table,
+                tables.table,
                 tables.w0,
                 tables.dw,
                 thr,
@@ -790,8 +782,9 @@ def run_trial(
         for s in SEXES:  # build the cached face models once, before threads share them
             face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact)
         n_workers = max(workers or min(os.cpu_count() or 1, len(sizes)), 1)
-        # workers × BLAS threads never exceed the cores (threads of a busy BLAS spin on the others)
-        blas = max((os.cpu_count() or 1) // n_workers, 1)
+        # workers × BLAS threads never exceed the cores (threads of a busy BLAS spin on the others);
+        # the reduced engine's GEMMs are of 128 rows: one BLAS thread each, however few the workers
+        blas = max((os.cpu_count() or 1) // n_workers, 1) if exact else 1
         with (
             _blas_threads(blas),
             ThreadPoolExecutor(max_workers=n_workers) as pool,
