@@ -327,9 +327,9 @@ def calibrate(
     """Fit the shared parameters to the glabellar and forehead trials, then the posterior, leave-one-group-out
     and held-out predictions, Sobol indices and validation/REPORT.md (rhytid.trial._credibility).
 
-    Expected time of every part with the defaults on a 2-core machine: fit ~4 min, posterior (with the
-    held-out Jacobian) ~2.5 min, leave-one-group-out ~0.5 min, Sobol ~6 min (354 s measured), report
-    ~20 s; ~14 min in all. The estimate for the options given is
+    Time of every part with the defaults, measured on an idle 2-core machine: fit 14 s, posterior
+    (with the held-out Jacobian) 14 s, leave-one-group-out 2 s, Sobol 72 s, report 2 s; 104 s in all
+    (a machine shared with other jobs took 6-9 times longer). The estimate for the options given is
     printed at the start."""
     from rhytid.trial._credibility import PARTS, expected_seconds, run_credibility
     from rhytid.trial._sensitivity import DEFAULT_N, SOBOL_PATIENTS

@@ -106,6 +106,10 @@ def test_report_sections_keep_fit_logo_and_held_out_apart(tmp_path: Path) -> Non
         and "leave-one-group-out 0 of 1 (0%)" in text
         and "held out 0 of 1" in text
     )
+    assert (
+        "outside the 90 % interval** (a failed validation, not a fit to redo): h model 0.4 vs published 0.3"
+        in text
+    )
     assert "Free parameters: 2" in text and "from 2 independent studies" in text
     assert "| b | forehead | 120 | 90 |" in text and "without forehead: p2 -0.40" in text
     assert (tmp_path / "coverage.png").stat().st_size > 1000 and (
@@ -126,3 +130,19 @@ def test_targets_the_parameters_were_not_fitted_to_are_marked(tmp_path: Path) ->
     text = "\n".join(credibility_sections(run, tmp_path))
     assert "fitted without 1 of these targets** (b)" in text
     assert "| b (not in the fit) | forehead |" in text and "| a | glabellar" in text
+
+
+def test_every_held_out_outcome_has_a_model_value_and_is_never_fitted() -> None:
+    """Each outcome of ``calibration_targets.yaml validation`` (the glabellar 60/80 U rates, the
+    30 U relapse and the prabo 20 U adverse events) is computed by the held-out part and is no
+    calibration target; the adverse events are rates of the treated arm."""
+    from rhytid import default_parameters
+    from rhytid.trial._credibility import HELDOUT_ARM_N, _heldout_targets, _heldout_values
+
+    held = _heldout_targets()
+    values = _heldout_values(default_parameters(), 400, 1)
+    assert [t.name for t in held] == list(values)
+    assert {"prabo20_eyelid_ptosis", "prabo20_brow_ptosis"} <= set(values)
+    assert set(values) <= set(HELDOUT_ARM_N)
+    assert not set(values) & {t.name for t in load_targets()}
+    assert all(0.0 <= v <= 1.0 for v in values.values())

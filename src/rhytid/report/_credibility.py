@@ -111,6 +111,15 @@ def credibility_sections(run: CredibilityRun, folder: Path) -> list[str]:
         )
         + (f"; held out {_coverage(run.heldout)}" if run.heldout else "")
         + ".",
+        *(
+            [
+                "- **Held out and outside the 90 % interval** (a failed validation, not a fit to redo): "
+                + "; ".join(f"{r.name} model {r.model:.3g} vs published {r.published:.3g}" for r in missed)
+                + "."
+            ]
+            if (missed := [r for r in run.heldout if not r.inside])
+            else []
+        ),
         "- Run times of this command (s): " + ", ".join(f"{k} {v:.0f}" for k, v in run.timings.items()) + ".",
         *(
             [f"- Posterior and its Jacobians from `{run.posterior_command}` (data/posterior.yaml)."]

@@ -68,6 +68,8 @@ HELDOUT_ARM_N = {
     "ona60_improve1_week24": 226 / 4,
     "ona80_improve1_week24": 226 / 4,
     "ona30_relapse_by_4_months": 80 / 4,
+    "prabo20_eyelid_ptosis": 570,  # EV-006: one arm
+    "prabo20_brow_ptosis": 570,
 }
 
 
@@ -119,18 +121,20 @@ class CredibilityRun:
 
 
 #: cost model of :func:`expected_seconds`: one virtual trial of P patients takes about
-#: TRIAL_FIXED_S + TRIAL_PER_PATIENT_S * P seconds (measured 2026-12-02 on the 2-core development
-#: machine while other jobs shared it: 800 patients 0.6-0.9 s, 1600 patients 0.9-1.3 s)
-TRIAL_FIXED_S = 0.35
-TRIAL_PER_PATIENT_S = 0.0006
+#: TRIAL_FIXED_S + TRIAL_PER_PATIENT_S * P seconds (measured 2026-12-03 on the idle 2-core
+#: development machine: the default run's 39 fit evaluations of 6 trials of 1200 patients took
+#: 14 s; on 2026-12-02, shared with other jobs and before the engine's last changes, 800 patients
+#: took 0.6-0.9 s, about 8 times longer)
+TRIAL_FIXED_S = 0.03
+TRIAL_PER_PATIENT_S = 0.000025
 #: trials per evaluation of every target (model_values: five glabellar and one forehead trial;
 #: the displacement course is cheap)
 TRIALS_PER_EVALUATION = 6
 #: a Sobol trial (one seed for all, common random numbers) costs about this per patient: 1288
-#: trials of 800 patients took 354 s on 2026-12-02 (2-core machine, no other job)
-SOBOL_TRIAL_PER_PATIENT_S = 0.00035
-HELDOUT_TRIALS = 3
-REPORT_S = 20.0
+#: trials of 800 patients took 72 s on 2026-12-03 (2-core machine, no other job)
+SOBOL_TRIAL_PER_PATIENT_S = 0.00007
+HELDOUT_TRIALS = 4
+REPORT_S = 5.0
 SEPTUM_ITERATIONS = 14
 
 
@@ -181,7 +185,8 @@ def logo_step(jac: Array, residuals: Array, left_out: list[int], prior_sd: float
 
 
 def _heldout_values(tp: TrialParameters, patients: int, seed: int) -> dict[str, float]:
-    """The model's value of each held-out outcome (glabellar ona trials at 30, 60, 80 U)."""
+    """The model's value of each held-out outcome (glabellar ona trials at 30, 60, 80 U; the
+    adverse events of a glabellar prabo 20 U trial)."""
     out: dict[str, float] = {}
     for dose, key in ((60.0, "ona60_improve1_week24"), (80.0, "ona80_improve1_week24")):
         d = TrialDesign(
@@ -191,6 +196,13 @@ def _heldout_values(tp: TrialParameters, patients: int, seed: int) -> dict[str, 
     d = TrialDesign("glabellar", "onabotulinumtoxinA", 30.0, patients=patients, seed=seed, visits=(120.0,))
     days = run_trial(d, tp, workers=2).days_to_baseline
     out["ona30_relapse_by_4_months"] = float(np.mean(days <= 120.0)) if len(days) else 1.0
+    prabo = run_trial(
+        TrialDesign("glabellar", "prabotulinumtoxinA", 20.0, patients=patients, seed=seed, visits=(30.0,)),
+        tp,
+        workers=2,
+    )
+    out["prabo20_eyelid_ptosis"] = prabo.adverse_rate("eyelid_ptosis")
+    out["prabo20_brow_ptosis"] = prabo.adverse_rate("brow_ptosis")
     return out
 
 
