@@ -23,10 +23,12 @@ Units: days, U/mm³ (ona-equivalent).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
@@ -86,23 +88,32 @@ def onset_rate(onset_days: float) -> float:
     return ONSET_CONSTANT / onset_days
 
 
-def _chain(x: Array) -> Array:
-    """:math:`(1 - e^{-x}(1 + x)) / x^2` for any real ``x`` (its series near 0)."""
-    small = np.abs(x) < 1e-4
-    xs = np.where(small, 1.0, x)
-    exact = (-np.expm1(-xs) - xs * np.exp(-xs)) / xs**2
-    return np.where(small, 0.5 - x / 3.0 + x**2 / 8.0, exact)
+@nb.njit(nogil=True, cache=True)
+def _active(t, k, kr, out):  # type: ignore[no-untyped-def]
+    """:math:`k^2 e^{-k_r t}\\,t^2\\,(1 - e^{-x}(1 + x)) / x^2`, :math:`x = (k - k_r) t` (its
+    series near 0), for ``t > 0``; 0 before."""
+    for i in range(len(t)):
+        ti = t[i]
+        if not ti > 0.0:
+            out[i] = 0.0
+            continue
+        x = (k - kr[i]) * ti
+        if abs(x) < 1e-4:
+            chain = 0.5 - x / 3.0 + x * x / 8.0
+        else:
+            chain = (-math.expm1(-x) - x * math.exp(-x)) / (x * x)
+        out[i] = k * k * math.exp(-kr[i] * ti) * (ti * ti) * chain
 
 
 def active_fraction(t_days: Array, onset_days: float, recovery_rate: float | Array) -> Array:
     """The fraction :math:`I(t)/q` of taken-up toxin actively blocking at time ``t`` (0 before);
     ``recovery_rate`` may be an array (per patient), broadcast against ``t_days``."""
-    t = np.asarray(t_days, dtype=float)
-    k = onset_rate(onset_days)
-    kr = np.asarray(recovery_rate, dtype=float)
-    tp = np.maximum(t, 0.0)
-    f = k**2 * np.exp(-kr * tp) * tp**2 * _chain((k - kr) * tp)
-    return np.asarray(np.where(t > 0.0, f, 0.0), dtype=np.float64)
+    t, kr = np.broadcast_arrays(np.asarray(t_days, dtype=float), np.asarray(recovery_rate, dtype=float))
+    out = np.empty(t.shape)
+    _active(
+        np.ascontiguousarray(t).ravel(), onset_rate(onset_days), np.ascontiguousarray(kr).ravel(), out.ravel()
+    )
+    return out
 
 
 def peak_active_day(onset_days: float, recovery_rate: float | Array) -> Array:
