@@ -142,9 +142,18 @@ def _hung(server: uvicorn.Server) -> str:
     )
     scopes = [getattr(c, "scope", None) or {} for c in list(server.server_state.connections)]
     requests = [f"{s.get('method')} {s.get('path')}" for s in scopes]
+    life = getattr(server, "lifespan", None)  # uvicorn's LifespanOn: where its shutdown stands
+    events = {name: getattr(life, name, None) for name in ("startup_event", "shutdown_event")}
+    queue = getattr(life, "receive_queue", None)
+    lifespan = (
+        f"{', '.join(f'{k} set {e.is_set()}' for k, e in events.items() if e is not None)}, "
+        f"error {getattr(life, 'error_occurred', None)}, "
+        f"messages not yet received {None if queue is None else queue.qsize()}"
+    )
     return (
         f"the test server did not stop within 60 s: open requests {requests}, "
-        f"{len(server.server_state.tasks)} tasks; the threads:\n{stacks}"
+        f"{len(server.server_state.tasks)} tasks; started {server.started}, should_exit "
+        f"{server.should_exit}; lifespan: {lifespan}; the threads:\n{stacks}"
     )
 
 
@@ -155,7 +164,7 @@ def serve(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, daemon=True, name=f"uvicorn-{port}")
     thread.start()
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
