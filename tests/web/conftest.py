@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sys
@@ -153,8 +154,27 @@ def _hung(server: uvicorn.Server) -> str:
     return (
         f"the test server did not stop within 60 s: open requests {requests}, "
         f"{len(server.server_state.tasks)} tasks; started {server.started}, should_exit "
-        f"{server.should_exit}; lifespan: {lifespan}; the threads:\n{stacks}"
+        f"{server.should_exit}; lifespan: {lifespan}, receivers waiting "
+        f"{len(getattr(queue, '_getters', ()))}; the pending asyncio tasks:\n{_pending_tasks()}"
+        f"the threads:\n{stacks}"
     )
+
+
+def _pending_tasks() -> str:
+    """Every pending asyncio task of the process (any thread's loop) and its chain of awaits."""
+    out = []
+    registry = getattr(asyncio.tasks, "_all_tasks", ())  # every loop's tasks (gc misses frozen ones)
+    for task in [t for t in list(registry) if not t.done()]:
+        chain, step = [], task.get_coro()
+        while step is not None and len(chain) < 30:
+            frame = getattr(step, "cr_frame", None) or getattr(step, "gi_frame", None)
+            if frame is None:  # a future or another awaitable: what the chain waits on
+                chain.append(f"  awaits {step!r}")
+                break
+            chain.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+            step = getattr(step, "cr_await", None) or getattr(step, "gi_yieldfrom", None)
+        out.append(f"--- task {task.get_name()}\n" + "\n".join(chain) + "\n")
+    return "".join(out)
 
 
 @contextmanager
