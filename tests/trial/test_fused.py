@@ -158,16 +158,17 @@ def test_fused_trial_equals_the_numpy_trial(area: str, product: str, units: floa
     assert _trial_json(area, product, units, 160, True) == _trial_json(area, product, units, 160, False)
 
 
-def test_stopping_the_follow_up_changes_no_duration() -> None:
-    rng = np.random.default_rng(3)
-    n, tv, tf, n_cells = 300, 3, 16, 24
+def _toy_treated(blocked: np.ndarray, table: np.ndarray, n: int, tv: int, tf: int) -> tuple:  # type: ignore[type-arg]
+    """Arguments of :func:`treated_grades` for a toy area of 24 cells over 4 skin segments, with
+    the ``blocked`` segments and block ``table`` ``(5, 40, 4)``."""
     from rhytid._fused import FusedAreas
+    from rhytid._kernels import AreaCells
 
+    rng = np.random.default_rng(3)
+    n_cells = 24
     skin = np.arange(4)
     act = np.array([[0.9, 0.6, 0.3, 0.5]])
     fields = rng.normal(0.0, 0.05, (4, 3 * n_cells)).astype(np.float32)
-    from rhytid._kernels import AreaCells
-
     counts = rng.integers(1, 9, n_cells)
     area = AreaCells(
         name="a",
@@ -186,10 +187,9 @@ def test_stopping_the_follow_up_changes_no_duration() -> None:
         weights=counts / counts.sum(),
         counts=counts,
     )
-    fa = FusedAreas.build([area], act, np.zeros_like(act), skin, np.arange(4), 90.0)
-    table = np.clip(np.linspace(0.0, 1.0, 40)[None, None, :] * rng.random((5, 4, 1)), 0.0, 0.95)
+    fa = FusedAreas.build([area], act, np.zeros_like(act), skin, blocked, 90.0)
     w_follow = np.sort(rng.uniform(-2.0, 40.0, (n, tf)), axis=1)[:, ::-1]  # recovering over time
-    args = (
+    return (
         fa,
         rng.integers(0, 5, n),
         rng.lognormal(0.0, 0.3, n),
@@ -204,6 +204,36 @@ def test_stopping_the_follow_up_changes_no_duration() -> None:
         (w_follow, rng.uniform(0.0, 0.3, (1, n, tf)), rng.lognormal(0.0, 0.2, (n, tf))),
         rng.integers(2, 4, n),
     )
+
+
+def _toy_table(seed: int) -> np.ndarray:  # type: ignore[type-arg]
+    rng = np.random.default_rng(seed)
+    return np.clip(np.linspace(0.0, 1.0, 40)[None, :, None] * rng.random((5, 1, 4)), 0.0, 0.95)
+
+
+def test_the_kernels_read_the_blocked_segments_columns_of_the_tables() -> None:
+    """The tables hold every segment; the kernels read only the blocked ones' columns (here 0, 2
+    and 3): what an unblocked segment's column holds changes no grade, and moving a blocked
+    segment's column does."""
+    n, tv, tf = 300, 3, 6
+    table = _toy_table(7)
+    other = table.copy()
+    other[:, :, 1] = 0.95  # segment 1 is not among the blocked: its column is never read
+    blocked = np.array([0, 2, 3])
+    got = treated_grades(*_toy_treated(blocked, table, n, tv, tf))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(got[:2], treated_grades(*_toy_treated(blocked, other, n, tv, tf))[:2], strict=True)
+    )
+    moved = table.copy()
+    moved[:, :, 2] = 0.0  # a blocked segment's column is read
+    changed = treated_grades(*_toy_treated(blocked, moved, n, tv, tf))
+    assert not np.array_equal(got[0], changed[0])
+
+
+def test_stopping_the_follow_up_changes_no_duration() -> None:
+    n, tv, tf = 300, 3, 16
+    args = _toy_treated(np.arange(4), _toy_table(3), n, tv, tf)
     vis_a, fol_a, evaluated_a = treated_grades(*args, stop=True)
     vis_b, fol_b, evaluated_b = treated_grades(*args, stop=False)
     assert np.array_equal(vis_a, vis_b)
