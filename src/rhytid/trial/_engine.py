@@ -311,10 +311,11 @@ class FaceModel:
         )
         return np.asarray(y.reshape(n, t, -1))
 
-    def readout_weights(self, targets: list[int], p: TissueParameters) -> tuple[Array, Array]:
+    def readout_weights(self, targets: list[int], p: TissueParameters) -> tuple[Array, Array, int]:
         """The linear read-outs of a segment block :math:`b` ``(n_seg,)`` that the adverse events,
         the mean block and the static ease need, as the columns of ``phi`` ``(n_seg, F)``
-        (:class:`Readouts`), and the levator's droop per unit of its block (mm, per side).
+        (:class:`Readouts`), the levator's droop per unit of its block (mm, per side) and the number
+        of brow points.
 
         Columns: each brow point's drop at rest per unit scale :math:`\\sum_s A_s b_s u_{ks}`
         (6, rest activation ``A``) and its tone part :math:`\\sum_s T_s b_s u_{ks}` (6), the
@@ -341,7 +342,7 @@ class FaceModel:
                 *folds,
             ]
         )
-        return phi, p.levator_excursion_mm * e.activation[REST, e.levator]
+        return phi, p.levator_excursion_mm * e.activation[REST, e.levator], len(uy)
 
     def adverse(
         self,
@@ -365,7 +366,7 @@ class FaceModel:
             readouts.table,
             readouts.w0,
             readouts.dw,
-            self.brow_uy.shape[0],
+            readouts.n_brow,
             pop.tone,
             scale,
             readouts.levator_mm,
@@ -393,8 +394,7 @@ class FaceModel:
         tables (:meth:`readout_weights`) on the model's weekly grid, ``log_active(grid)`` giving
         each patient's ``w`` there."""
         grid = relaxation_grid(float(np.max(times)), p)
-        col = readouts.table.shape[2] - len(self.areas) + area_index
-        relaxed = readouts.lookup(r, log_active(grid), np.array([col]))[..., 0]  # (N, G)
+        relaxed = readouts.lookup(r, log_active(grid), np.array([readouts.fold_column(area_index)]))[..., 0]
         return eased_share(p, grid, relaxed, times)
 
     def muscle_block(self, seg_block: Array) -> Array:
@@ -572,13 +572,22 @@ class Readouts:
     table: Array
     #: the levators' droop per unit of block (mm)
     levator_mm: Array
+    #: brow points: the columns are their rest-activation drops, their tone drops (``n_brow``
+    #: each), the target muscles' mean block, the levators' blocks, then one fold per area
+    n_brow: int
 
     @classmethod
-    def build(cls, tables: BlockTables, phi: Array, levator_mm: Array) -> Readouts:
-        """The read-outs ``phi`` ``(n_seg, F)`` of ``tables`` (float64)."""
+    def build(cls, tables: BlockTables, phi: Array, levator_mm: Array, n_brow: int) -> Readouts:
+        """The read-outs ``phi`` ``(n_seg, F)`` of ``tables`` (float64), in the column order of
+        :meth:`FaceModel.readout_weights`."""
         r, n_w, n_seg = tables.table.shape
         flat = tables.table.reshape(r * n_w, n_seg).astype(np.float64) @ phi
-        return cls(tables.w0, tables.dw, np.ascontiguousarray(flat.reshape(r, n_w, -1)), levator_mm)
+        table = np.ascontiguousarray(flat.reshape(r, n_w, -1))
+        return cls(tables.w0, tables.dw, table, levator_mm, n_brow)
+
+    def fold_column(self, area_index: int) -> int:
+        """The column of graded area ``area_index``'s fold relaxation."""
+        return 2 * self.n_brow + 1 + len(self.levator_mm) + area_index
 
     def lookup(self, r: NDArray[np.intp], w: Array, columns: NDArray[np.intp]) -> Array:
         """Read-outs ``columns`` ``(N, T, len(columns))`` of patients on realisation ``r`` at ``w``."""
