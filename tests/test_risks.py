@@ -3,6 +3,8 @@ its level from the predicted droop, drop, difference or block, and not raised wi
 
 from __future__ import annotations
 
+import pytest
+
 import rhytid
 from rhytid import Injection, Patient, Plan, ProductChoice
 from rhytid.anatomy import reference_face
@@ -69,3 +71,51 @@ def test_unintended_muscle_from_spread_to_an_untargeted_muscle() -> None:
         for s in "lr"
     ]
     assert "unintended_muscle" not in _kinds(_risks(*label))
+
+
+def _level(value: float, thresholds: tuple[float, float, float]) -> str | None:
+    """The documented rule, written out here: the highest level whose threshold is reached."""
+    hit = [name for name, t in zip(("low", "moderate", "high"), thresholds, strict=True) if value >= t]
+    return hit[-1] if hit else None
+
+
+_ONE_SIDED = [
+    # (points, patient tone): one-sided low forehead rows and lid-side points, doses swept so that
+    # the drops, droops and left-right differences cross the levels' thresholds
+    ([Injection(x_mm=x, y_mm=BROW_Y + 10.0, units=u) for x in (12.0, 28.0, 44.0)], tone)
+    for u in (1.0, 2.0, 4.0)
+    for tone in (0.13, 0.3, 0.6)
+] + [([Injection(x_mm=RIM_X, y_mm=RIM_Y + h, units=u)], None) for h in (2.0, 5.0) for u in (3.0, 6.0, 12.0)]
+_ONE_SIDED += [  # medial points low on the forehead: the medial brow drops most
+    ([Injection(x_mm=x, y_mm=BROW_Y + 4.0, units=u) for x in (4.0, 14.0)], 0.6) for u in (1.0, 3.0)
+]
+
+
+@pytest.mark.parametrize(("points", "tone"), _ONE_SIDED)
+def test_risk_levels_follow_the_outcome_s_own_drop_droop_and_difference(
+    points: list[Injection], tone: float | None
+) -> None:
+    """Each brow-ptosis, eyelid-ptosis and asymmetry level is the highest of `tissue.yaml risk`
+    whose threshold the Outcome's own timeline reaches (every injection above the rim: no floor)."""
+    p = rhytid.default_parameters().tissue
+    plan = Plan.model_validate(
+        {"product": ONA, "injection": points, "simulation": {"days": (0, 7, 14, 30, 60, 90)}}
+    )
+    out = rhytid.simulate(plan, Patient(frontalis_tone=tone))
+    got = {(r.kind, r.side): r.level for r in out.risks if r.kind != "unintended_muscle"}
+    want: dict[tuple[str, str | None], str | None] = {}
+    brow = [v.brow_height_change_mm for v in out.timeline]
+    droop = [v.eyelid_droop_mm for v in out.timeline]
+    for s in "lr":
+        want["brow_ptosis", s] = _level(
+            max(-b[k] for b in brow for k in b if k.endswith(s)), p.risk_brow_drop_mm
+        )
+        want["eyelid_ptosis", s] = _level(max(d[s] for d in droop), p.risk_eyelid_droop_mm)
+    points_ = {k[:-2] for k in brow[0]}
+    diff = max(
+        [abs(b[f"{k}_l"] - b[f"{k}_r"]) for b in brow for k in points_]
+        + [abs(d["l"] - d["r"]) for d in droop]
+    )
+    a = p.risk_asymmetry_mm
+    want["asymmetry", None] = _level(diff, (a, 2 * a, 3 * a))
+    assert got == {k: v for k, v in want.items() if v is not None}
