@@ -414,8 +414,13 @@ def lid_lift_mm(engine: Engine, seg_block: Array, p: TissueParameters | None = N
     BoNT-A) adds a constant share that cancels in the droop.
     """
     p = p or default_parameters().tissue
-    a = engine.activation[REST, engine.levator]
-    return np.asarray(p.levator_excursion_mm * a[None, :] * (1.0 - seg_block[:, engine.levator]))
+    return np.asarray(levator_lift_mm(engine, p)[None, :] * (1.0 - seg_block[:, engine.levator]))
+
+
+def levator_lift_mm(engine: Engine, p: TissueParameters) -> Array:
+    r"""Lift of each upper lid by its unblocked levator at rest, :math:`E\,a_{rest}` (mm, sides
+    l, r): the droop per unit of the levator's block (:func:`lid_lift_mm`)."""
+    return np.asarray(p.levator_excursion_mm * engine.activation[REST, engine.levator])
 
 
 def _compression3(strain: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -70,6 +70,7 @@ from rhytid.model import (
     effective_activation,
     expression_activation,
     face_engine,
+    levator_lift_mm,
     lid_lift_mm,
     relaxation_grid,
     static_ease,
@@ -342,7 +343,7 @@ class FaceModel:
                 *folds,
             ]
         )
-        return phi, p.levator_excursion_mm * e.activation[REST, e.levator], len(uy)
+        return phi, levator_lift_mm(e, p), len(uy)
 
     def adverse(
         self,
