@@ -63,9 +63,9 @@ from rhytid._kernels import (
 from rhytid._reduced import ReducedError, reduced_area
 from rhytid.anatomy import reference_face
 from rhytid.model import (
-    REST,
     Engine,
     brow_height_mm,
+    brow_rest_weights,
     eased_share,
     effective_activation,
     expression_activation,
@@ -182,7 +182,6 @@ class FaceModel:
             reduced = reduced_area(e, a, cells_max, p)
             self.areas.append(reduced.area)
             self.errors[name] = reduced.error
-        self.brow_uy = np.array(list(e.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
         self.brow_keys = tuple(e.brow_uy)
         # nerve-ending quadrature at the trial resolution: every quad_stride-th lattice point in x
         # and y, each segment's weights renormalised to sum to 1 (exact: every point)
@@ -324,26 +323,20 @@ class FaceModel:
         relaxation, the mean block of its target muscles (one per area; :meth:`static_ease`)."""
         e = self.engine
         n_seg = len(e.basis.segments)
-        skin = e.basis.skin_rows
-        uy = np.zeros((self.brow_uy.shape[0], n_seg))
-        uy[:, skin] = self.brow_uy
-        rest_a = np.zeros(n_seg)
-        rest_t = np.zeros(n_seg)
-        rest_a[skin] = e.activation[REST, skin]
-        rest_t[skin] = e.tone_rows[REST, skin]
+        w_a, w_t = brow_rest_weights(e)
         levator = np.zeros((n_seg, len(e.levator)))
         levator[e.levator, np.arange(len(e.levator))] = 1.0
         folds = [e.aggregate[:, a.target_index].mean(axis=1) for a in self.areas]
         phi = np.column_stack(
             [
-                (rest_a[None, :] * uy).T,
-                (rest_t[None, :] * uy).T,
+                w_a.T,
+                w_t.T,
                 e.aggregate[:, targets].mean(axis=1),
                 levator,
                 *folds,
             ]
         )
-        return phi, levator_lift_mm(e, p), len(uy)
+        return phi, levator_lift_mm(e, p), len(w_a)
 
     def adverse(
         self,
