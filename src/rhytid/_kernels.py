@@ -36,7 +36,6 @@ from rhytid.toxin import (
     active_fraction,
     binding_factor,
     block_fraction,
-    bolus_radius_mm,
 )
 
 #: the block below which a point counts as unblocked (``point_block`` skips such points)
@@ -90,11 +89,16 @@ def injection_uptake(
     share :math:`q_i/Q` of what is bound."""
     from rhytid._fused import uptake_rows
 
-    transmission = np.where(points.behind_septum, spread.septum_transmission, 1.0)
     # uptake_density of every injection at every point, in one numba pass
-    radius = np.asarray(bolus_radius_mm(volume_ml, spread.interstitial_fraction))
     out = uptake_rows(
-        xy, depth_mm, units_ona, radius, points.xy, points.depth_mm, transmission, spread.length_mm
+        xy,
+        depth_mm,
+        units_ona,
+        spread.bolus_radius_mm(volume_ml),
+        points.xy,
+        points.depth_mm,
+        spread.transmission(points.behind_septum),
+        spread.length_mm,
     )
     for d in np.unique(day):
         same = np.flatnonzero(day == d)

@@ -54,6 +54,15 @@ class SpreadParameters:
     #: depth (mm) toxin is deposited at for each non-intramuscular layer and ``no_muscle_below``
     injection_depth_mm: dict[str, float]
 
+    def transmission(self, behind_septum: NDArray[np.bool_]) -> Array:
+        """Share of the uptake that reaches each point: ``septum_transmission`` behind the orbital
+        septum, 1 elsewhere."""
+        return np.where(behind_septum, self.septum_transmission, 1.0)
+
+    def bolus_radius_mm(self, volume_ml: Array) -> Array:
+        """Radius (mm) of the tissue ball that holds each bolus (:func:`bolus_radius_mm`)."""
+        return np.asarray(bolus_radius_mm(volume_ml, self.interstitial_fraction))
+
 
 def load_spread_parameters(lookup: Callable[..., Any] = value) -> SpreadParameters:
     """The spread parameters, each read as ``lookup("toxins.yaml", "spread", ...)``."""

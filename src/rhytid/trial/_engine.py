@@ -76,7 +76,6 @@ from rhytid.model import (
     static_ease,
 )
 from rhytid.tissue import EXPRESSIONS, TissueParameters
-from rhytid.toxin import bolus_radius_mm
 from rhytid.trial._params import PopulationParameters, TrialParameters
 from rhytid.trial._population import Population, lognormal
 
@@ -449,15 +448,14 @@ class FaceModel:
         depth = np.maximum(pattern.depth_mm[None, :] + tech.dz, _MIN_DEPTH_MM)
         volume = pattern.volume_ml[None, :] * tech.volume_factor
         spread = tp.spread
-        transmission = np.where(self.points.behind_septum, spread.septum_transmission, 1.0)
         return bound_uptake(
             xy,
             depth,
             pattern.units_ona,
-            np.asarray(bolus_radius_mm(volume, spread.interstitial_fraction)),
+            spread.bolus_radius_mm(volume),
             self.points.xy,
             self.points.depth_mm,
-            transmission,
+            spread.transmission(self.points.behind_septum),
             spread.length_mm,
             tp.binding_capacity_u_per_mm3,
         )
