@@ -272,3 +272,27 @@ def test_missing_answers_are_reported_never_assumed_no(base: dict[str, Any]) -> 
         assert result.decision in ("incomplete", "do_not_treat")
     else:
         assert result.decision in ("ok", "treat_with_precautions")
+
+
+@pytest.mark.parametrize("product", sorted(rules().products))
+def test_a_treatment_one_day_inside_the_interval_is_recent(product: str) -> None:
+    """The product's re-treatment interval is the boundary: one day short of it is too soon."""
+    interval = rules().products[product].retreatment_interval_days.value
+    date = (TODAY - dt.timedelta(days=interval - 1)).isoformat()
+    history = parse_history(complete_history(previous_toxin=[{"date": date}]))
+    result = screen(history, product=product, today=TODAY)
+    assert [f.code for f in result.findings] == ["recent_toxin"]
+    assert f"{interval - 1} days before" in result.findings[0].reason
+
+
+def test_side_effects_of_every_previous_treatment_are_reported() -> None:
+    history = parse_history(
+        complete_history(
+            previous_toxin=[
+                {"date": LONG_AGO, "side_effects": ["none"]},
+                {"date": (TODAY - dt.timedelta(days=200)).isoformat(), "side_effects": ["eyelid_ptosis"]},
+            ]
+        )
+    )
+    finding = {f.code: f for f in screen(history, today=TODAY).findings}["previous_side_effect"]
+    assert "eyelid_ptosis" in finding.reason

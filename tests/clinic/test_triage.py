@@ -215,3 +215,31 @@ def test_interview_stops_at_the_first_emergency() -> None:
     assert triage(report).level == "emergency"
     assert not any("bruise" in q for q in asked)
     assert said[-1] == rules().triage.interview.value["stop"]
+
+
+_TIMED = [(c, r) for c, r in rules().triage.symptoms.items() if r.expected_days is not None and r.later]
+_LASTING = [(c, r) for c, r in rules().triage.symptoms.items() if r.lasting_days is not None and r.lasting]
+
+
+def _higher(a: str, b: str) -> str:
+    return max(a, b, key=TRIAGE_LEVELS.index)
+
+
+@pytest.mark.parametrize(("code", "rule"), _TIMED, ids=[c for c, _ in _TIMED])
+def test_a_symptom_is_expected_up_to_its_expected_days_after_treatment(code: str, rule: Any) -> None:
+    """clinic.yaml ``expected_days``: up to that day after treatment the symptom keeps its own
+    level; a day later the ``later`` level applies."""
+    assert _level(rule.expected_days, {"code": code}) == rule.level
+    assert _level(rule.expected_days + 1, {"code": code}) == _higher(rule.level, rule.later)
+
+
+@pytest.mark.parametrize(("code", "rule"), _LASTING, ids=[c for c, _ in _LASTING])
+def test_a_symptom_escalates_once_it_has_lasted_longer_than_its_lasting_days(code: str, rule: Any) -> None:
+    """clinic.yaml ``lasting_days``: a symptom that has lasted that many days keeps the level it
+    has then; one that has lasted longer reaches the ``lasting`` level too."""
+    since = rule.lasting_days + 1  # days since treatment, so that it can have lasted that long
+    before = rule.level
+    if rule.expected_days is not None and rule.later is not None and since > rule.expected_days:
+        before = _higher(before, rule.later)
+    assert _level(since, {"code": code, "days": rule.lasting_days}) == before
+    assert _level(since, {"code": code, "days": rule.lasting_days + 0.5}) == _higher(before, rule.lasting)
