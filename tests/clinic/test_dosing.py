@@ -219,3 +219,51 @@ def test_cumulative_dose_keeps_products_apart() -> None:
     previous = [PreviousDose(planned - dt.timedelta(days=10), "abobotulinumtoxinA", 500)]
     findings = check_cumulative_dose("onabotulinumtoxinA", previous, planned, 20)
     assert [(f.code, f.severity) for f in findings] == [("other_products_in_window", "note")]
+
+
+def _glabellar(face: Face, product: str, units: list[float]) -> PlanView:
+    per_ml = ([float(c) for c in rules().products[product].label_units_per_ml.value] or [40.0])[0]
+    injections = tuple(
+        PlannedInjection(*face.sites[s].xy, units=u, volume_ml=u / per_ml, site=s)
+        for s, u in zip(GLABELLAR_SITES, units, strict=True)
+    )
+    return PlanView(product=product, units_per_ml=per_ml, injections=injections)
+
+
+@pytest.mark.parametrize("product", sorted(rules().products))
+def test_label_doses_are_limits_reached_not_exceeded(face: Face, product: str) -> None:
+    """Each label dose (per point, per area, per session) is allowed exactly and warned 0.1 U above."""
+    p = rules().products[product]
+    cases = []
+    if p.label_units_per_site.value is not None:
+        site = float(p.label_units_per_site.value)
+        cases.append(("site_units_above_label", [site] * 5, [site + 0.1] + [site] * 4))
+    area = float(p.label_area_units.value["glabellar"])
+    cases.append(("area_units_above_label", [area / 5] * 5, [area / 5 + 0.1] + [area / 5] * 4))
+    if p.label_session_units.value is not None:
+        session = float(p.label_session_units.value)
+        cases.append(
+            ("session_units_above_label", [session / 5] * 5, [session / 5 + 0.1] + [session / 5] * 4)
+        )
+    for code, at_limit, above in cases:
+        assert code not in codes(check_doses(_glabellar(face, product, at_limit), face)), code
+        assert code in codes(check_doses(_glabellar(face, product, above), face)), code
+
+
+@pytest.mark.parametrize(
+    "product", sorted(k for k, v in rules().products.items() if v.max_units_in_3_months.value is not None)
+)
+def test_the_cumulative_window_and_maximum_are_boundaries(product: str) -> None:
+    """A dose given window - 1 days before counts and one given window days before does not; the
+    label maximum itself is allowed."""
+    limit = float(rules().products[product].max_units_in_3_months.value)
+    window = int(rules().schedule["cumulative_window_days"].value)
+    planned = dt.date(2025, 6, 1)
+
+    def findings(days_before: int, planned_units: float) -> set[str]:
+        previous = [PreviousDose(planned - dt.timedelta(days=days_before), product, limit - 20)]
+        return codes(check_cumulative_dose(product, previous, planned, planned_units))
+
+    assert findings(window - 1, 20) == set()  # exactly the maximum
+    assert findings(window - 1, 20.1) == {"cumulative_dose_above_max"}
+    assert findings(window, 20.1) == set()  # outside the window
