@@ -244,3 +244,48 @@ def test_only_open_unacknowledged_alerts_escalate(factory: sessionmaker[Session]
     assert [r.recipient for r in first] == [world.clinician.label]  # nobody on call: every clinician
     with transaction(factory) as db:  # escalates once
         assert msg.escalate_due(db, now=utcnow() + dt.timedelta(minutes=5), delivery=DELIVERY) == []
+
+
+def test_an_alert_escalates_at_its_time_to_the_active_admins_only(
+    factory: sessionmaker[Session], world: World
+) -> None:
+    """Unacknowledged at ``escalate_at`` (not a moment later): the clinic's active admins get the
+    escalation; a deactivated admin's account no longer receives patient alerts."""
+    emails = {}
+    with transaction(factory) as db:
+        for who, active in (("on", True), ("off", False)):
+            user = repo.create_user(
+                db=db,
+                clinic_id=world.clinic_id,
+                data=s.UserCreate(
+                    email=f"admin-{who}-{world.clinic_id}@example.org",
+                    name=f"Admin {who}",
+                    role="admin",
+                    password="a-long-password",
+                ),
+            )
+            user.active = active
+            emails[who] = user.email
+    pid = new_patient(factory, world.clinician)
+    with transaction(factory) as db:
+        report = repo.submit_aftercare(
+            db=db,
+            patient_id=pid,
+            treatment_id=None,
+            actor=world.clinician,
+            report={"days_since_treatment": 2, "symptoms": [{"code": "trouble_breathing"}]},
+            delivery=msg.Delivery(email=True, escalation_seconds=60),
+        )
+        notice = msg.notice_of(db, report.id)
+        assert notice is not None
+        due = notice.escalate_at
+    with transaction(factory) as db:
+        assert msg.escalate_due(db, now=due - dt.timedelta(microseconds=1), delivery=DELIVERY) == []
+    with transaction(factory) as db:
+        assert [n.report_id for n in msg.escalate_due(db, now=due, delivery=DELIVERY)] == [report.id]
+    with factory() as db:
+        to = {
+            r.recipient
+            for r in db.scalars(select(m.OutboxMessage).where(m.OutboxMessage.kind == "escalation")).all()
+        }
+    assert emails["on"] in to and emails["off"] not in to
