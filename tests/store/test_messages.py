@@ -195,6 +195,18 @@ def test_a_claim_is_exclusive_until_it_runs_out_and_a_restart_makes_it_due(
     assert [r.status for r in _outbox(factory, pid)] == ["sent"]
 
 
+def _breathing_trouble(db: Session, world: World, pid: int) -> m.AftercareReport:
+    """An emergency aftercare report (an open alert that escalates after 60 s unacknowledged)."""
+    return repo.submit_aftercare(
+        db=db,
+        patient_id=pid,
+        treatment_id=None,
+        actor=world.clinician,
+        report={"days_since_treatment": 2, "symptoms": [{"code": "trouble_breathing"}]},
+        delivery=msg.Delivery(email=True, escalation_seconds=60),
+    )
+
+
 def test_only_open_unacknowledged_alerts_escalate(factory: sessionmaker[Session], world: World) -> None:
     with transaction(factory) as db:
         admin = repo.create_user(
@@ -211,16 +223,7 @@ def test_only_open_unacknowledged_alerts_escalate(factory: sessionmaker[Session]
     for _ in range(3):
         pid = new_patient(factory, world.clinician)
         with transaction(factory) as db:
-            ids.append(
-                repo.submit_aftercare(
-                    db=db,
-                    patient_id=pid,
-                    treatment_id=None,
-                    actor=world.clinician,
-                    report={"days_since_treatment": 2, "symptoms": [{"code": "trouble_breathing"}]},
-                    delivery=msg.Delivery(email=True, escalation_seconds=60),
-                ).id
-            )
+            ids.append(_breathing_trouble(db, world, pid).id)
     with transaction(factory) as db:
         msg.acknowledge_alert(db=db, report_id=ids[1], actor=world.clinician)
         repo.close_alert(db=db, report_id=ids[2], note="called 112 with the patient", actor=world.clinician)
@@ -268,14 +271,7 @@ def test_an_alert_escalates_at_its_time_to_the_active_admins_only(
             emails[who] = user.email
     pid = new_patient(factory, world.clinician)
     with transaction(factory) as db:
-        report = repo.submit_aftercare(
-            db=db,
-            patient_id=pid,
-            treatment_id=None,
-            actor=world.clinician,
-            report={"days_since_treatment": 2, "symptoms": [{"code": "trouble_breathing"}]},
-            delivery=msg.Delivery(email=True, escalation_seconds=60),
-        )
+        report = _breathing_trouble(db, world, pid)
         notice = msg.notice_of(db, report.id)
         assert notice is not None
         due = notice.escalate_at
