@@ -15,6 +15,7 @@ from rhytid.errors import RhytidError
 from rhytid.store import ConflictError, is_migrated, migrate, repo, transaction
 from rhytid.store import models as m
 from rhytid.store import schemas as s
+from rhytid.store._vials import vial_flags
 
 from .conftest import GLABELLAR, World, new_patient
 
@@ -147,9 +148,10 @@ def test_screening_acknowledgement_and_treatment(factory, world: World) -> None:
         ({"hours_ago": 30}, "must be used within 24 h"),
         ({"expiry": dt.date.today() - dt.timedelta(days=1)}, "expired"),
         ({"units": 10}, "10 U left"),
+        ({"units": 19.9}, "19.9 U left"),
         ({"product": "incobotulinumtoxinA"}, "the vial holds incobotulinumtoxinA"),
     ],
-    ids=["over-24h", "expired-lot", "short-of-units", "other-product"],
+    ids=["over-24h", "expired-lot", "short-of-units", "short-by-a-tenth", "other-product"],
 )
 def test_unusable_vials_are_refused(factory, world: World, vial_kw: dict[str, object], message: str) -> None:
     pid = new_patient(factory, world.clinician)
@@ -163,6 +165,40 @@ def test_unusable_vials_are_refused(factory, world: World, vial_kw: dict[str, ob
             actor=world.clinician,
         )
     assert _count(factory, m.Treatment) == treatments
+
+
+def test_a_vial_is_used_to_its_last_unit_then_flagged_empty_and_a_discarded_one_is_refused(
+    factory, world: World
+) -> None:
+    pid = new_patient(factory, world.clinician)
+    vial_id = _vial(factory, world)
+    with transaction(factory) as db:
+        left = db.get(m.Vial, vial_id)
+        assert left is not None
+        left.units_left = 20  # used before; the label glabellar plan needs exactly 20 U
+    with transaction(factory) as db:
+        repo.create_treatment(
+            db=db,
+            patient_id=pid,
+            data=s.TreatmentCreate(plan_id=_plan(factory, world, pid), vial_id=vial_id),
+            actor=world.clinician,
+        )
+    with factory() as db:
+        vial = db.get(m.Vial, vial_id)
+        assert vial is not None and vial.units_left == 0
+        assert "empty" in vial_flags(vial, m.utcnow())
+    other, second = _vial(factory, world), new_patient(factory, world.clinician)
+    with transaction(factory) as db:
+        row = db.get(m.Vial, other)
+        assert row is not None
+        row.discarded = True
+    with pytest.raises(RhytidError, match=r"vial_id: .*discarded"), transaction(factory) as db:
+        repo.create_treatment(
+            db=db,
+            patient_id=second,
+            data=s.TreatmentCreate(plan_id=_plan(factory, world, second), vial_id=other),
+            actor=world.clinician,
+        )
 
 
 def test_inventory_refuses_an_expired_vial_and_flags_one_past_its_use_by(factory, world: World) -> None:
