@@ -392,35 +392,33 @@ def tone_factor(engine: Engine, patient: Patient) -> float:
 
 
 def brow_rest_weights(engine: Engine) -> tuple[Array, Array]:
-    r"""Brow displacement at rest (mm per unit strength, up positive) of each segment's resting
-    activation, :math:`W^A_{ks} = A_s u_{ks}`, and of its tone row, :math:`W^T_{ks} = T_s u_{ks}`:
-    ``(6, n_seg)`` each, brow points in the order of ``engine.brow_uy``, zero off the skin rows
-    (:math:`u_{ks}` the vertical displacement of brow point :math:`k` by segment :math:`s`)."""
+    r"""The linear form of :func:`brow_height_mm`: brow displacement at rest (mm per unit
+    strength, up positive) of each segment's resting activation, :math:`W^A_{ks} = A_s u_{ks}`, and
+    of its tone row, :math:`W^T_{ks} = T_s u_{ks}`, so that a block :math:`b` lowers brow point
+    :math:`k` by :math:`s \sum_s b_s (W^A_{ks} + (\tau - 1) W^T_{ks})`. ``(6, n_seg)`` each, brow
+    points in the order of ``engine.brow_uy``, zero off the skin rows. :math:`A` and :math:`T` are
+    read from :func:`expression_activation` (no block; tone 1 and 2)."""
     n_seg = len(engine.basis.segments)
     skin = engine.basis.skin_rows
+    zero = np.zeros((1, n_seg))
+    rest_a = expression_activation(engine, zero, REST, 1.0, 1.0)[0]
+    rest_t = expression_activation(engine, zero, REST, 1.0, 2.0)[0] - rest_a
     uy = np.zeros((len(engine.brow_uy), n_seg))
     uy[:, skin] = np.array(list(engine.brow_uy.values()), dtype=np.float64)
-    rest_a = np.zeros(n_seg)
-    rest_t = np.zeros(n_seg)
-    rest_a[skin] = engine.activation[REST, skin]
-    rest_t[skin] = engine.tone_rows[REST, skin]
     return rest_a[None, :] * uy, rest_t[None, :] * uy
 
 
 def brow_height_mm(engine: Engine, seg_block: Array, strength: float | Array, tone: float | Array) -> Array:
-    r"""Brow displacement at rest (mm, up positive) of each brow point: ``(M, 6)`` in the order of
-    ``engine.brow_uy``, for segment blocks ``(M, n_seg)``:
-    :math:`y_k = s \sum_s (1 - b_s)\,(W^A_{ks} + (\tau - 1) W^T_{ks})` (:func:`brow_rest_weights`).
+    """Brow displacement at rest (mm, up positive) of each brow point: ``(M, 6)`` in the order of
+    ``engine.brow_uy``, for segment blocks ``(M, n_seg)``.
 
     The brow's rest position is the balance of the resting tone of the elevator (frontalis) and
     the depressors against the skin's support (the sheet on its foundation); the sheet is linear,
     so gravity, a constant load, sets the absolute height and cancels in every change.
     """
-    w_a, w_t = brow_rest_weights(engine)
-    free = 1.0 - np.asarray(seg_block, dtype=np.float64)
-    t = np.asarray(tone, dtype=float).reshape(-1, 1)
-    s = np.asarray(strength, dtype=float).reshape(-1, 1)
-    return np.asarray(s * (free @ w_a.T + (t - 1.0) * (free @ w_t.T)))
+    rest = expression_activation(engine, seg_block, REST, strength, tone)[:, engine.basis.skin_rows]
+    uy = np.array(list(engine.brow_uy.values()), dtype=np.float64)  # (6, n_skin)
+    return np.asarray(rest @ uy.T)
 
 
 def lid_lift_mm(engine: Engine, seg_block: Array, p: TissueParameters | None = None) -> Array:
