@@ -13,19 +13,14 @@ from rhytid.store import repo, transaction
 from rhytid.store import schemas as s
 
 from .conftest import World, new_patient
-from .test_store import _plan, _vial
+from .test_store import _plan, _treat, _vial
 
 
 def _treated(factory: sessionmaker[Session], world: World) -> tuple[int, m.Treatment]:
     pid = new_patient(factory, world.clinician)
     plan_id, vial_id = _plan(factory, world, pid), _vial(factory, world)
     with transaction(factory) as db:
-        t = repo.create_treatment(
-            db=db,
-            patient_id=pid,
-            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
-            actor=world.clinician,
-        )
+        t = _treat(db, world, pid, plan_id, vial_id)
         db.expunge(t)
     return pid, t
 

@@ -67,6 +67,13 @@ def _plan(
         ).id
 
 
+def _treat(db: Session, world: World, pid: int, plan_id: int, vial_id: int) -> m.Treatment:
+    """Record the treatment of plan ``plan_id`` from vial ``vial_id`` (the clinician of ``world``)."""
+    return repo.create_treatment(
+        db=db, patient_id=pid, data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id), actor=world.clinician
+    )
+
+
 def test_migrations_are_idempotent(engine) -> None:
     migrate(engine)
     assert is_migrated(engine)
@@ -113,12 +120,7 @@ def test_screening_acknowledgement_and_treatment(factory, world: World) -> None:
         ),
         transaction(factory) as db,
     ):
-        repo.create_treatment(
-            db=db,
-            patient_id=pid,
-            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
-            actor=world.clinician,
-        )
+        _treat(db, world, pid, plan_id, vial_id)
     with pytest.raises(RhytidError, match="role"), transaction(factory) as db:
         repo.acknowledge_precautions(db=db, patient_id=pid, codes=["antithrombotic"], actor=world.front_desk)
     with pytest.raises(RhytidError, match="codes"), transaction(factory) as db:
@@ -129,12 +131,7 @@ def test_screening_acknowledgement_and_treatment(factory, world: World) -> None:
         )
         assert h.acknowledgements[0]["codes"] == ["antithrombotic"]
     with transaction(factory) as db:
-        t = repo.create_treatment(
-            db=db,
-            patient_id=pid,
-            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
-            actor=world.clinician,
-        )
+        t = _treat(db, world, pid, plan_id, vial_id)
         assert (t.lot, t.total_units, t.areas, len(t.injections)) == ("L-1", 20.0, ["glabellar"], 5)
         assert repo.treatment_follow_up(t).review_date == t.performed_at.date() + dt.timedelta(days=14)
     with factory() as db:
@@ -158,12 +155,7 @@ def test_unusable_vials_are_refused(factory, world: World, vial_kw: dict[str, ob
     plan_id, vial_id = _plan(factory, world, pid), _vial(factory, world, **vial_kw)  # type: ignore[arg-type]
     treatments = _count(factory, m.Treatment)
     with pytest.raises(RhytidError, match=rf"vial_id: .*{message}"), transaction(factory) as db:
-        repo.create_treatment(
-            db=db,
-            patient_id=pid,
-            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
-            actor=world.clinician,
-        )
+        _treat(db, world, pid, plan_id, vial_id)
     assert _count(factory, m.Treatment) == treatments
 
 
@@ -177,12 +169,7 @@ def test_a_vial_is_used_to_its_last_unit_then_flagged_empty_and_a_discarded_one_
         assert left is not None
         left.units_left = 20  # used before; the label glabellar plan needs exactly 20 U
     with transaction(factory) as db:
-        repo.create_treatment(
-            db=db,
-            patient_id=pid,
-            data=s.TreatmentCreate(plan_id=_plan(factory, world, pid), vial_id=vial_id),
-            actor=world.clinician,
-        )
+        _treat(db, world, pid, _plan(factory, world, pid), vial_id)
     with factory() as db:
         vial = db.get(m.Vial, vial_id)
         assert vial is not None and vial.units_left == 0
@@ -193,12 +180,7 @@ def test_a_vial_is_used_to_its_last_unit_then_flagged_empty_and_a_discarded_one_
         assert row is not None
         row.discarded = True
     with pytest.raises(RhytidError, match=r"vial_id: .*discarded"), transaction(factory) as db:
-        repo.create_treatment(
-            db=db,
-            patient_id=second,
-            data=s.TreatmentCreate(plan_id=_plan(factory, world, second), vial_id=other),
-            actor=world.clinician,
-        )
+        _treat(db, world, second, _plan(factory, world, second), other)
 
 
 def test_inventory_refuses_an_expired_vial_and_flags_one_past_its_use_by(factory, world: World) -> None:
@@ -239,12 +221,7 @@ def test_daxibotulinumtoxin_vial_keeps_72_hours(factory, world: World) -> None:
     plan_id = _plan(factory, world, pid, product="daxibotulinumtoxinA")
     vial_id = _vial(factory, world, hours_ago=48, product="daxibotulinumtoxinA")
     with transaction(factory) as db:
-        repo.create_treatment(
-            db=db,
-            patient_id=pid,
-            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
-            actor=world.clinician,
-        )
+        _treat(db, world, pid, plan_id, vial_id)
 
 
 def test_contraindication_blocks_treatment(factory, world: World) -> None:
@@ -254,12 +231,7 @@ def test_contraindication_blocks_treatment(factory, world: World) -> None:
         _plan(factory, world, pid)
     plan_id, vial_id = _plan(factory, world, pid, status="draft"), _vial(factory, world)
     with pytest.raises(RhytidError, match=r"plan_id: .* is a draft"), transaction(factory) as db:
-        repo.create_treatment(
-            db=db,
-            patient_id=pid,
-            data=s.TreatmentCreate(plan_id=plan_id, vial_id=vial_id),
-            actor=world.clinician,
-        )
+        _treat(db, world, pid, plan_id, vial_id)
     with pytest.raises(RhytidError, match=r"status: .*contraindication"), transaction(factory) as db:
         repo.mark_plan_ready(db=db, patient_id=pid, plan_id=plan_id, actor=world.clinician)
     with factory() as db:
