@@ -10,6 +10,11 @@ carried from its block to its grade in registers and a few kilobytes of cache:
   unblocked strains :math:`S_0 = \sum_s A_s F_s`, :math:`S_T = \sum_s T_s F_s` precomputed per
   area and the sum only over the segments :math:`B` that some realisation blocks at all
   (:data:`BLOCKED`; a segment whose block stays below it changes no float32 activation).
+* **Strain modes** (large trials). The strains of a trial's states lie close to a subspace of
+  few dimensions: :class:`StrainModes` keeps the leading modes of a sample of them (proper
+  orthogonal decomposition), the fewest whose strain error on that sample stays within a
+  tolerance, and measures the error on a second sample; the GEMM then runs through the modes,
+  half its width or less.
 * **Grade by weighted counts.** The area's statistic is the weighted ``q``-th percentile of the
   cell depths (:func:`rhytid._kernels.percentile`: the smallest depth whose cluster count at or
   below it reaches :math:`qN/100`), and the rating is that statistic times the rater's factor
@@ -43,12 +48,15 @@ from rhytid._kernels import NEGLIGIBLE_BLOCK, AreaCells
 __all__ = [
     "BLOCKED",
     "FusedAreas",
+    "StrainModes",
     "adverse_and_block",
     "baseline_depths",
     "baseline_grades",
     "cell_depths",
     "grade_by_counts",
     "percentile_rows",
+    "state_coefficients",
+    "strain_modes",
     "table_lookup",
     "treated_grades",
     "uptake_rows",
@@ -292,25 +300,34 @@ _ROWS = 128
 
 
 @nb.njit(nogil=True, cache=True)
-def _grade_blocks(rows, patients, static, blocks, thr, areas, grades):  # type: ignore[no-untyped-def]
+def _grade_blocks(rows, patients, static, blocks, thr, areas, modes, grades):  # type: ignore[no-untyped-def]
     """:func:`_grade_stage` on tuples: ``rows`` (pid, w, keep, e), ``patients`` (r, tone, scale,
     e0, ec, h1000), ``blocks`` (table, its columns of the blocked segments, w0, dw), ``areas``
-    (gemm, acoef, tcoef, n, counts, qn)."""
+    (gemm, acoef, tcoef, n, counts, qn), ``modes`` (projection ``(A, K + 2, r)``, modes ``(A,
+    r, 3 n)``; ``r`` = 0: the full GEMM)."""
     pid, w, keep, e = rows
     r, tone, scale, e0, ec, h1000 = patients
     table, cols, w0, dw = blocks
     gemm, acoef, tcoef, n_cells, counts, qn = areas
+    proj, basis = modes
     n_a, k2, n3 = gemm.shape
+    rank = proj.shape[2]
     n_max = n3 // 3
     coef = np.empty((_ROWS, k2), dtype=np.float32)
+    amp = np.empty((_ROWS, rank), dtype=np.float32)
     strain = np.empty((_ROWS, n3), dtype=np.float32)
     for lo in range(0, len(pid), _ROWS):
         hi = min(lo + _ROWS, len(pid))
         c = coef[: hi - lo]
         s = strain[: hi - lo]
+        z = amp[: hi - lo]
         for a in range(n_a):
             _coefs(pid[lo:hi], w[lo:hi], r, tone, table, cols, w0, dw, acoef[a], tcoef[a], c)
-            np.dot(c, gemm[a], s)
+            if rank:
+                np.dot(c, proj[a], z)
+                np.dot(z, basis[a], s)
+            else:
+                np.dot(c, gemm[a], s)
             strain_rows = s.reshape(hi - lo, 3, n_max)
             per_patient = (scale, e0[a], ec[a], h1000[a], static[a])
             _grade_rows(
@@ -341,15 +358,124 @@ def _grade_stage(
     w0: float,
     dw: float,
     thr: Array,
+    modes: StrainModes | None = None,
 ) -> NDArray[np.int64]:
     """Grades of the rows (patient ``pid``, log-activity ``w``, static share ``keep`` ``(A, M)``,
-    rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → one float32 GEMM per area →
-    depths and counts, in one call that holds no GIL."""
+    rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → one float32 GEMM per area
+    (two through the ``modes``, when given) → depths and counts, in one call that holds no GIL."""
     grades = np.zeros(len(pid), dtype=np.int64)
     areas = (fa.gemm, fa.acoef, fa.tcoef, fa.n, fa.counts, fa.qn)
     blocks = (table, np.asarray(fa.segments, dtype=np.int64), float(w0), float(dw))
-    _grade_blocks((pid, w, keep, e), (r, tone, *per_patient), static, blocks, thr, areas, grades)
+    if modes is None:
+        n_a, k2, n3 = fa.gemm.shape
+        factors = (np.zeros((n_a, k2, 0), dtype=np.float32), np.zeros((n_a, 0, n3), dtype=np.float32))
+    else:
+        factors = (modes.projection, modes.modes)
+    _grade_blocks((pid, w, keep, e), (r, tone, *per_patient), static, blocks, thr, areas, factors, grades)
     return grades
+
+
+@dataclass(frozen=True)
+class StrainModes:
+    r"""A low-rank form of the strain GEMM of :class:`FusedAreas` for one trial's block tables:
+    the strain rows :math:`c\,G` (coefficients :math:`c` ``(K + 2,)``, :data:`FusedAreas.gemm`
+    :math:`G` ``(K + 2, 3 n)``) lie close to the span of the ``rank`` leading right singular
+    vectors :math:`V_r` of the strains of a sample of the trial's states (proper orthogonal
+    decomposition), so :math:`c\,G \approx (c\,G V_r^T)\,V_r` — two GEMMs of width ``rank``
+    instead of one of width :math:`K + 2`.
+
+    projection: ``(A, K + 2, rank)`` :math:`G V_r^T`; modes: ``(A, rank, 3 n)`` :math:`V_r`;
+    max_error, p99_error: of the states of a check sample drawn apart from the sample the modes
+    came from, the largest and the 99th percentile of each state's largest absolute strain error
+    (any cell, component and area); tolerance: the largest error allowed on the fitting sample
+    (``rank`` is the least that meets it)."""
+
+    projection: F32
+    modes: F32
+    rank: int
+    max_error: float
+    p99_error: float
+    tolerance: float
+
+
+def state_coefficients(
+    fa: FusedAreas,
+    table: F32 | Array,
+    w0: float,
+    dw: float,
+    realisation: NDArray[np.intp],
+    w: Array,
+    tone: Array,
+) -> F32:
+    """The rows of the strain GEMM ``(A, M, K + 2)`` of ``M`` states: realisation, log-activity
+    ``w`` and tone factor of each (the coefficients :func:`_grade_blocks` builds)."""
+    m = len(w)
+    out = np.empty((len(fa.n), m, fa.gemm.shape[1]), dtype=np.float32)
+    pid = np.arange(m, dtype=np.int64)
+    cols = np.asarray(fa.segments, dtype=np.int64)
+    args = (
+        pid,
+        np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(realisation, dtype=np.int64),
+        np.ascontiguousarray(tone, dtype=np.float64),
+        _table(table),
+        cols,
+        float(w0),
+        float(dw),
+    )
+    for a in range(len(fa.n)):
+        _coefs(*args, fa.acoef[a], fa.tcoef[a], out[a])
+    return out
+
+
+def strain_modes(fa: FusedAreas, fit: F32, check: F32, tolerance: float) -> StrainModes:
+    r""":class:`StrainModes` of ``fa`` from the coefficient rows of two samples of states ``(A, M,
+    K + 2)`` (:func:`state_coefficients`): the modes of ``fit`` (by the eigen-decomposition of its
+    Gram matrix :math:`C^T C = Q \Lambda Q^T`, the right singular vectors of :math:`C G` are those
+    of :math:`\Lambda^{1/2} Q^T G`), the least rank whose largest strain error on ``fit`` is at
+    most ``tolerance`` (the same for every area), the errors measured on ``check``."""
+    n_a, k2 = fa.gemm.shape[:2]
+    bases = []
+    for a in range(n_a):
+        g = fa.gemm[a].astype(np.float64)
+        c = fit[a].astype(np.float64)
+        lam, q = np.linalg.eigh(c.T @ c)
+        _, _, vt = np.linalg.svd(np.sqrt(np.maximum(lam, 0.0))[:, None] * (q.T @ g), full_matrices=False)
+        bases.append(vt)
+
+    def strains(sample: F32) -> list[tuple[F32, F32]]:
+        """Per area: the sample's strains and their amplitudes on every mode (float32)."""
+        out = []
+        for a in range(n_a):
+            strain = sample[a] @ fa.gemm[a]
+            out.append((strain, strain @ bases[a].T.astype(np.float32)))
+        return out
+
+    def worst(parts: list[tuple[F32, F32]], rank: int) -> F32:
+        """Each state's largest strain error over the areas' cells and components."""
+        per_state = np.zeros(len(parts[0][0]), dtype=np.float32)
+        for a, (st, z) in enumerate(parts):
+            residual = st - z[:, :rank] @ bases[a][:rank].astype(np.float32)
+            np.maximum(per_state, np.abs(residual, out=residual).max(axis=1), out=per_state)
+        return per_state
+
+    fitted = strains(fit)
+    lo, hi = 0, k2  # the least rank meeting the tolerance lies in (lo, hi]: errors fall with rank
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if worst(fitted, mid).max() <= tolerance else (mid, hi)
+    rank = hi
+    err = worst(strains(check), rank)
+    projection = np.stack([fa.gemm[a].astype(np.float64) @ bases[a][:rank].T for a in range(n_a)])
+    modes = np.stack([bases[a][:rank] for a in range(n_a)])
+    return StrainModes(
+        np.ascontiguousarray(projection, dtype=np.float32),
+        np.ascontiguousarray(modes, dtype=np.float32),
+        rank,
+        float(err.max()),
+        float(np.percentile(err, 99)),
+        float(tolerance),
+    )
 
 
 def treated_grades(
@@ -367,6 +493,7 @@ def treated_grades(
     follow: tuple[Array, Array, Array],
     baseline: NDArray[np.intp],
     stop: bool = True,
+    modes: StrainModes | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
     """Rated grades of treated patients at their visits ``(N, Tv)`` and follow-up visits
     ``(N, Tf)``, and the number of patient-timepoints evaluated.
@@ -377,7 +504,8 @@ def treated_grades(
     of the blocked segments, ``fa.segments``);
     ``visits``/``follow``: (log-activity ``w`` ``(N, T)``, eased share ``(A, N, T)``, rater factor
     ``(N, T)``); ``baseline``: the baseline ratings. ``stop``: end the follow-up once both
-    durations are known (module docstring)."""
+    durations are known (module docstring). ``modes``: the strains through these
+    (:class:`StrainModes`) instead of the full GEMM."""
     h, ec, e0 = buckling
     n, tv = visits[0].shape
     tf = follow[0].shape[1]
@@ -396,6 +524,7 @@ def treated_grades(
         float(w0),
         float(dw),
         np.asarray(thresholds, dtype=np.float64),
+        modes,
     )
 
     def keep(ease: Array) -> F32:

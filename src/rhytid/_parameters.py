@@ -107,6 +107,7 @@ class TrialSettings:
     area_cells_max: int
     log_bin_width: float
     quadrature_stride: int
+    strain_mode_tolerance: float
 
     @classmethod
     def from_data(cls, lookup: Lookup = value) -> TrialSettings:
@@ -125,6 +126,7 @@ class TrialSettings:
             area_cells_max=int(f("area_cells_max")),
             log_bin_width=f("log_bin_width"),
             quadrature_stride=int(f("quadrature_stride")),
+            strain_mode_tolerance=f("strain_mode_tolerance"),
         )
 
 
@@ -321,6 +323,10 @@ class Parameters(BaseModel):
     @property
     def quadrature_stride(self) -> int:
         return self.trial.quadrature_stride
+
+    @property
+    def strain_mode_tolerance(self) -> float:
+        return self.trial.strain_mode_tolerance
 
 
 @cache

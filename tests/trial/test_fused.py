@@ -1,6 +1,8 @@
 """The fused kernels (rhytid._fused) against the arithmetic they replace: grading by weighted
 counts equals grading the weighted percentile, the fused trial equals the numpy one, the early
-end of the follow-up changes no duration, and simulate's one-pass kernels equal the numpy ones."""
+end of the follow-up changes no duration, simulate's one-pass kernels equal the numpy ones, and
+the strain modes of large trials keep the least rank that meets their tolerance (against a direct
+SVD) and grade as the full GEMM."""
 
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from hypothesis import strategies as st
 
 from rhytid import default_parameters
 from rhytid._fused import (
+    FusedAreas,
+    StrainModes,
     cell_depths,
     grade_by_counts,
     percentile_rows,
+    strain_modes,
     table_lookup,
     treated_grades,
     uptake_rows,
@@ -25,7 +30,7 @@ from rhytid._kernels import percentile
 from rhytid.model import relaxation_grid, static_ease
 from rhytid.tissue import grade_from_depth
 from rhytid.toxin import bolus_radius_mm, uptake_density
-from rhytid.trial import TrialDesign
+from rhytid.trial import TrialDesign, run_trial
 from rhytid.trial._engine import BlockTables, Readouts, draw_technique, face_model
 from rhytid.trial._population import draw_population
 from rhytid.trial._run import TrialResult, durations, follow_up_days, run_chunk
@@ -158,17 +163,25 @@ def test_fused_trial_equals_the_numpy_trial(area: str, product: str, units: floa
     assert _trial_json(area, product, units, 160, True) == _trial_json(area, product, units, 160, False)
 
 
-def _toy_treated(blocked: np.ndarray, table: np.ndarray, n: int, tv: int, tf: int) -> tuple:  # type: ignore[type-arg]
+def _toy_treated(
+    blocked: np.ndarray,  # type: ignore[type-arg]
+    table: np.ndarray,  # type: ignore[type-arg]
+    n: int,
+    tv: int,
+    tf: int,
+    fields: np.ndarray | None = None,  # type: ignore[type-arg]
+) -> tuple:  # type: ignore[type-arg]
     """Arguments of :func:`treated_grades` for a toy area of 24 cells over 4 skin segments, with
-    the ``blocked`` segments and block ``table`` ``(5, 40, 4)``."""
-    from rhytid._fused import FusedAreas
+    the ``blocked`` segments, block ``table`` ``(5, 40, 4)`` and unit ``fields`` ``(4, 72)``
+    (default: random)."""
     from rhytid._kernels import AreaCells
 
     rng = np.random.default_rng(3)
     n_cells = 24
     skin = np.arange(4)
     act = np.array([[0.9, 0.6, 0.3, 0.5]])
-    fields = rng.normal(0.0, 0.05, (4, 3 * n_cells)).astype(np.float32)
+    drawn = rng.normal(0.0, 0.05, (4, 3 * n_cells)).astype(np.float32)
+    fields = drawn if fields is None else np.asarray(fields, dtype=np.float32)
     counts = rng.integers(1, 9, n_cells)
     area = AreaCells(
         name="a",
@@ -337,3 +350,117 @@ def test_simulated_visits_count_screening_scheduled_and_the_follow_up_held() -> 
     assert 0 < fused.follow_up_visits < ref.follow_up_visits
     result = TrialResult(design, [fused], tp)
     assert result.simulated_visits == 160 * len(design.visits) + fused.screened + fused.follow_up_visits
+
+
+# --- strain modes (rhytid._fused.StrainModes) ---------------------------------------------------
+
+
+def _toy_fused(fields: np.ndarray | None = None) -> tuple:  # type: ignore[type-arg]
+    """The toy area with every segment blocked, and the arguments of :func:`treated_grades`."""
+    args = _toy_treated(np.arange(4), _toy_table(3), 300, 4, 5, fields)
+    return args[0], args
+
+
+def _coefficients(fa: FusedAreas, m: int, seed: int) -> np.ndarray:  # type: ignore[type-arg]
+    """Coefficient rows ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of random states ``(1, m, K + 2)``."""
+    rng = np.random.default_rng(seed)
+    k = fa.gemm.shape[1] - 2
+    tm1 = rng.lognormal(0.0, 0.4, m) - 1.0
+    b = rng.random((m, k))
+    out = np.empty((1, m, k + 2), dtype=np.float32)
+    out[0, :, 0] = 1.0
+    out[0, :, 1] = tm1
+    out[0, :, 2:] = -b * (fa.acoef[0][None, :] + tm1[:, None] * fa.tcoef[0][None, :])
+    return out
+
+
+def _modes(fa: FusedAreas, tolerance: float) -> StrainModes:
+    return strain_modes(fa, _coefficients(fa, 400, 1), _coefficients(fa, 400, 2), tolerance)
+
+
+def test_the_strain_modes_of_a_gemm_of_low_rank_are_its_rank_without_error() -> None:
+    rng = np.random.default_rng(0)
+    fields = rng.normal(0.0, 1.0, (4, 2)) @ rng.normal(0.0, 0.05, (2, 72))  # 4 fields, 2 dimensions
+    fa, _ = _toy_fused(fields)
+    modes = _modes(fa, 1e-5)
+    assert modes.rank == 2
+    assert modes.projection.shape == (1, 6, 2) and modes.modes.shape == (1, 2, 72)
+    assert modes.max_error < 1e-5 and modes.p99_error <= modes.max_error
+
+
+@pytest.mark.parametrize("share", [0.2, 0.05, 0.01])
+def test_the_rank_of_the_strain_modes_is_the_least_meeting_the_tolerance(share: float) -> None:
+    """Against a direct SVD of the fitting sample's strains (not the Gram matrix the modes come
+    from); tolerances a ``share`` of the largest strain."""
+    rng = np.random.default_rng(5)
+    fa, _ = _toy_fused(rng.normal(0.0, 0.05, (4, 72)) * (0.3 ** np.arange(4))[:, None])
+    fit = _coefficients(fa, 400, 1)
+    strain = fit[0].astype(np.float64) @ fa.gemm[0].astype(np.float64)
+    tolerance = share * float(np.abs(strain).max())
+    modes = _modes(fa, tolerance)
+    _, _, vt = np.linalg.svd(strain, full_matrices=False)
+
+    def worst(rank: int) -> float:
+        v = vt[:rank]
+        return float(np.abs(strain - strain @ v.T @ v).max())
+
+    assert 1 <= modes.rank < 5
+    assert worst(modes.rank) <= tolerance * 1.001
+    assert modes.rank == 1 or worst(modes.rank - 1) > tolerance
+    v = modes.modes[0].astype(np.float64)  # the direct SVD's subspace
+    assert np.allclose(v @ vt[: modes.rank].T @ vt[: modes.rank], v, atol=1e-4)
+
+
+def test_grades_through_full_strain_modes_are_the_gemm_s_and_through_too_few_are_not() -> None:
+    fa, args = _toy_fused()
+    full = np.concatenate(treated_grades(*args, stop=False)[:2], axis=1)
+    assert len(np.unique(full)) >= 3  # the toy reaches several grades
+
+    def through(modes: StrainModes) -> np.ndarray:  # type: ignore[type-arg]
+        return np.concatenate(treated_grades(*args, stop=False, modes=modes)[:2], axis=1)
+
+    every = _modes(fa, 0.0)
+    assert every.rank == fa.gemm.shape[1]
+    assert np.mean(through(every) != full) <= 0.002  # float32 rounding at a threshold, at most
+    one = _modes(fa, 1e3)
+    assert one.rank == 1
+    assert np.mean(through(one) != full) > 0.05
+
+
+def test_a_large_trial_through_its_strain_modes_grades_as_through_the_full_gemm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trial on shared tables (more chunks than realisations) through the modes of the default
+    tolerance and with them turned off: fewer modes than GEMM rows, the error measured on the
+    check sample near the tolerance, the same placebo arm and ptosis, the responder rates within
+    1 point at every visit."""
+    import rhytid.trial._run as trial_run
+
+    monkeypatch.setattr(trial_run, "_REALISATIONS_MAX", 256)  # 2 chunks x 256 > 256: shared
+    design = TrialDesign("forehead+glabellar", "onabotulinumtoxinA", 40, patients=4000, seed=3)
+    tp = default_parameters()
+    built: list[StrainModes | None] = []
+    fit = trial_run._strain_modes
+
+    def kept(*args: object) -> StrainModes | None:
+        out = fit(*args)  # type: ignore[arg-type]
+        built.append(out)
+        return out
+
+    monkeypatch.setattr(trial_run, "_strain_modes", kept)
+    trial_run._TOXIN.clear()
+    through = run_trial(design, tp, workers=1)
+    assert len(built) == 2  # one per sex
+    for m in built:
+        assert m is not None
+        assert m.rank < m.projection.shape[1]
+        assert m.max_error <= 2.0 * tp.strain_mode_tolerance and m.p99_error < m.max_error
+    built.clear()
+    trial_run._TOXIN.clear()
+    full = run_trial(design, tp.replace(trial={"strain_mode_tolerance": 0.0}), workers=1)
+    assert built == [None, None]
+    assert through.rate("none_or_mild", "placebo").tolist() == full.rate("none_or_mild", "placebo").tolist()
+    for endpoint in ("none_or_mild", "improve1", "improve2"):
+        assert np.abs(through.rate(endpoint) - full.rate(endpoint)).max() <= 0.01
+    assert through.adverse_rate("eyelid_ptosis") == full.adverse_rate("eyelid_ptosis")
+    trial_run._TOXIN.clear()

@@ -20,7 +20,11 @@ serves the adverse events only, and a patient's follow-up stops once both durati
 (computed once per process: threads and Dask workers get the same); each chunk still draws its
 own, unused, so that its patients and ratings are those of the unshared trial. The sampling error
 of the technique on a responder rate is then about ``sqrt(0.0035 / 2048)`` = 0.0013 (the variance
-of a patient's day-30 response between realisations, measured, over the realisations).
+of a patient's day-30 response between realisations, measured, over the realisations). The
+strains of such a trial run through the strain modes of its shared tables
+(:class:`rhytid._fused.StrainModes`, fitted once with the tables to a sample of their states,
+within ``strain_mode_tolerance``; ``benchmarks/bench_reduced.py`` prints their error and what
+they change in the rates).
 
 **Per chunk.** Candidates
 are drawn (:mod:`rhytid.trial._population`) and rated at maximum contraction at baseline;
@@ -73,7 +77,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from rhytid._fused import BLOCKED, baseline_depths, baseline_grades, treated_grades
+from rhytid._fused import (
+    BLOCKED,
+    StrainModes,
+    baseline_depths,
+    baseline_grades,
+    state_coefficients,
+    strain_modes,
+    treated_grades,
+)
 from rhytid._version import __version__
 from rhytid.errors import TrialError
 from rhytid.tissue import grade_from_depth
@@ -191,8 +203,8 @@ def _log_active(t: Array, onset: float, kr: Array, sens: Array, ec50: float) -> 
 @dataclass(frozen=True)
 class _Toxin:
     """The technique realisations of a trial for one sex, their bound uptake ``q`` ``(R, P)``
-    (exact only), block tables up to ``w_max``, the segments they block (``blocked``) and the
-    tables' read-outs (none when exact)."""
+    (exact only), block tables up to ``w_max``, the segments they block (``blocked``), the
+    tables' read-outs and the strain modes of their states (none when exact)."""
 
     techs: Technique
     q: Array | None
@@ -200,6 +212,49 @@ class _Toxin:
     w_max: float
     blocked: NDArray[np.intp] | None
     readouts: Readouts | None = None
+    modes: StrainModes | None = None
+
+
+#: states in each of the two samples the strain modes are fitted to and checked on (at least one
+#: per realisation)
+_MODE_STATES = 4096
+
+
+def _strain_modes(
+    fm: FaceModel,
+    tables: BlockTables,
+    blocked: NDArray[np.intp],
+    tp: TrialParameters,
+    w_max: float,
+    rng: np.random.Generator,
+) -> StrainModes | None:
+    """Strain modes of a trial's shared block tables (:class:`rhytid._fused.StrainModes`; none
+    when ``strain_mode_tolerance`` is 0), fitted to one sample of states and checked on another:
+    :data:`_MODE_STATES` states spread evenly over the realisations, at log-activities uniform
+    over the tables' grid (from no block to the least sensitive patient's), with tone factors of
+    the population."""
+    if tp.strain_mode_tolerance <= 0:
+        return None
+    fa = fm.fused(blocked, tp.tissue)
+    n_r, n_w = tables.table.shape[:2]
+    span = min(w_max - tables.w0, tables.dw * (n_w - 1))
+    per = max(round(_MODE_STATES / n_r), 1)
+    m = n_r * per
+    realisation = np.repeat(np.arange(n_r), per)
+    fit, check = (
+        state_coefficients(
+            fa,
+            tables.table,
+            tables.w0,
+            tables.dw,
+            realisation,
+            tables.w0 + span * rng.random(m),
+            draw_population(rng, m, tp.population, tp.tissue.reference_age).tone,
+        )
+        for _ in range(2)
+    )
+    with _blas_threads(1):  # the modes do not depend on the BLAS's thread count (its sum order)
+        return strain_modes(fa, fit, check, tp.strain_mode_tolerance)
 
 
 _TOXIN: dict[tuple[object, ...], _Toxin] = {}
@@ -282,7 +337,8 @@ def _shared_toxin(
             del rows
             blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
             readouts = Readouts.build(tables, *fm.readout_weights(_target_muscles(fm), tp.tissue))
-            out = _Toxin(techs, None, tables, w_max, blocked, readouts)
+            modes = _strain_modes(fm, tables, blocked, tp, w_max, rng)
+            out = _Toxin(techs, None, tables, w_max, blocked, readouts, modes)
         if len(_TOXIN) >= 4:
             _TOXIN.pop(next(iter(_TOXIN)), None)
         _TOXIN[key] = out
@@ -514,6 +570,8 @@ def run_chunk(
                     np.exp(pp.rater_noise_sd * eps_follow[idx]),
                 ),
                 r0_all[idx],
+                # the shared tables' strain modes (a chunk's own tables: the full GEMM)
+                modes=toxin[s].modes if shared and pooled is not None else None,
             )
             rated_treated[idx] = rated_vis
             follow_up_visits += evaluated - len(idx) * n_visits
