@@ -1,6 +1,7 @@
 """A trial with more chunks than its realisations need shares one set of technique realisations
 (drawn once from the trial's seed, their uptake and block tables computed once per process): the
-same result serial, threaded and from a fresh cache; smaller trials keep each chunk's own."""
+same result serial, threaded and from a fresh cache; smaller trials keep each chunk's own; each
+sex's tables are built once, the two sexes' at the same time."""
 
 from __future__ import annotations
 
@@ -58,3 +59,49 @@ def test_trial_realisations_grow_with_the_chunks_up_to_the_cap() -> None:
     )
     assert one == round(tp.population.realisations * tp.population.female_fraction)
     assert many == round(trial_run._REALISATIONS_MAX * tp.population.female_fraction)
+
+
+def test_each_sex_s_tables_are_built_once_and_the_two_sexes_at_the_same_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Six threads ask for the shared tables of the two sexes at once: each sex's are built once
+    (the others wait for them), and the male build runs while the female one is still under way
+    (a lock per sex, not one for all: the female build waits for the male one to start)."""
+    import threading
+
+    from rhytid._parameters import default_parameters
+    from rhytid.trial._engine import face_model
+
+    tp = default_parameters()
+    design = TrialDesign("glabellar", "onabotulinumtoxinA", 20, patients=100_000, seed=7)
+    male_started = threading.Event()
+    overlapped: list[bool] = []
+    built: list[str] = []
+
+    def build(
+        design_: TrialDesign, tp_: object, fm: object, pattern: object, sex: str, exact: bool
+    ) -> object:
+        built.append(sex)
+        if sex == "male":
+            male_started.set()
+        else:
+            overlapped.append(male_started.wait(timeout=20))
+        return object()
+
+    monkeypatch.setattr(trial_run, "_build_toxin", build)
+    trial_run._TOXIN.clear()
+    got: dict[str, list[object]] = {"female": [], "male": []}
+
+    def ask(sex: str) -> None:
+        fm = face_model(sex, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
+        got[sex].append(trial_run._shared_toxin(design, tp, fm, design.pattern(sex), sex, False))
+
+    threads = [threading.Thread(target=ask, args=(s,)) for s in ["female"] * 3 + ["male"] * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(built) == ["female", "male"]
+    assert overlapped == [True]
+    assert all(len(set(map(id, v))) == 1 and len(v) == 3 for v in got.values())  # the same tables
+    trial_run._TOXIN.clear()

@@ -259,6 +259,7 @@ def _strain_modes(
 
 _TOXIN: dict[tuple[object, ...], _Toxin] = {}
 _TOXIN_LOCK = threading.Lock()
+_BUILDING: dict[tuple[object, ...], threading.Lock] = {}  # the lock of each key being built
 _TECHNIQUE_KEY = 2**31 - 1  # spawn key of the technique's seed: no chunk has this index
 _W_MAX_SD = 6.5  # shared tables reach a sensitivity this many SD of ln σ below the median
 #: model choice: technique realisations of a trial at most (realisations_per_chunk per chunk up to
@@ -302,47 +303,68 @@ def _shared_toxin(
     computed once per process and cached, so that the chunks in threads and on a Dask worker
     share them. The uptake is computed in blocks of ``realisations_per_chunk`` realisations on
     the cores (each realisation's uptake and table row is independent of the others: the same
-    numbers however they are split)."""
+    numbers however they are split). One thread builds each key (a lock per key), so the two
+    sexes' tables can be built at once: :func:`run_trial` starts both before its chunks."""
     key = _toxin_key(design, tp, sex, exact)
     with _TOXIN_LOCK:
         hit = _TOXIN.get(key)
         if hit is not None:
             return hit
-        pp = tp.population
-        n_real = trial_realisations(design, tp, sex)
-        rng = np.random.default_rng(technique_seed(design.seed).spawn(2)[SEXES.index(sex)])
-        techs = draw_technique(rng, n_real, len(pattern.sites), pp)
-        step = max(pp.realisations, 1)
-        parts = [np.arange(lo, min(lo + step, n_real)) for lo in range(0, n_real, step)]
-        sigma = math.sqrt(math.log1p(pp.toxin_sensitivity_cv**2))
-        w_max = _W_MAX_SD * sigma - math.log(tp.ec50_u_per_mm3) + 0.5
-
-        def uptake(i: NDArray[np.intp]) -> Array:
-            q = fm.uptake(pattern, techs.take(i), tp)
-            if not exact:  # the tables need ln Q only: in place, on the worker
-                with np.errstate(divide="ignore"):
-                    np.log(q, out=q)
-            return q
-
-        with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(parts))) as pool:
-            q_parts = list(pool.map(uptake, parts))
-            if exact:
-                out = _Toxin(techs, np.concatenate(q_parts), None, w_max, None)
-            else:
-                hi = max(float(np.max(lq)) for lq in q_parts)
-                rows = list(pool.map(lambda lq: BlockTables.from_log(fm, lq, tp, w_max, hi), q_parts))
-        if not exact:
-            del q_parts
-            tables = BlockTables(rows[0].w0, rows[0].dw, np.concatenate([t.table for t in rows]))
-            del rows
-            blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
-            readouts = Readouts.build(tables, *fm.readout_weights(_target_muscles(fm), tp.tissue))
-            modes = _strain_modes(fm, tables, blocked, tp, w_max, rng)
-            out = _Toxin(techs, None, tables, w_max, blocked, readouts, modes)
-        if len(_TOXIN) >= 4:
-            _TOXIN.pop(next(iter(_TOXIN)), None)
-        _TOXIN[key] = out
+        building = _BUILDING.setdefault(key, threading.Lock())
+    with building:  # one thread builds each sex's tables; the other sex's may be built meanwhile
+        with _TOXIN_LOCK:
+            hit = _TOXIN.get(key)
+        if hit is not None:
+            return hit
+        try:
+            out = _build_toxin(design, tp, fm, pattern, sex, exact)
+            with _TOXIN_LOCK:
+                if len(_TOXIN) >= 4:
+                    _TOXIN.pop(next(iter(_TOXIN)), None)
+                _TOXIN[key] = out
+        finally:
+            with _TOXIN_LOCK:
+                _BUILDING.pop(key, None)
         return out
+
+
+def _build_toxin(
+    design: TrialDesign, tp: TrialParameters, fm: FaceModel, pattern: Pattern, sex: str, exact: bool
+) -> _Toxin:
+    """The realisations, uptake, tables, read-outs and strain modes of :func:`_shared_toxin`,
+    computed (not cached)."""
+    pp = tp.population
+    n_real = trial_realisations(design, tp, sex)
+    rng = np.random.default_rng(technique_seed(design.seed).spawn(2)[SEXES.index(sex)])
+    techs = draw_technique(rng, n_real, len(pattern.sites), pp)
+    step = max(pp.realisations, 1)
+    parts = [np.arange(lo, min(lo + step, n_real)) for lo in range(0, n_real, step)]
+    sigma = math.sqrt(math.log1p(pp.toxin_sensitivity_cv**2))
+    w_max = _W_MAX_SD * sigma - math.log(tp.ec50_u_per_mm3) + 0.5
+
+    def uptake(i: NDArray[np.intp]) -> Array:
+        q = fm.uptake(pattern, techs.take(i), tp)
+        if not exact:  # the tables need ln Q only: in place, on the worker
+            with np.errstate(divide="ignore"):
+                np.log(q, out=q)
+        return q
+
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(parts))) as pool:
+        q_parts = list(pool.map(uptake, parts))
+        if exact:
+            out = _Toxin(techs, np.concatenate(q_parts), None, w_max, None)
+        else:
+            hi = max(float(np.max(lq)) for lq in q_parts)
+            rows = list(pool.map(lambda lq: BlockTables.from_log(fm, lq, tp, w_max, hi), q_parts))
+    if not exact:
+        del q_parts
+        tables = BlockTables(rows[0].w0, rows[0].dw, np.concatenate([t.table for t in rows]))
+        del rows
+        blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
+        readouts = Readouts.build(tables, *fm.readout_weights(_target_muscles(fm), tp.tissue))
+        modes = _strain_modes(fm, tables, blocked, tp, w_max, rng)
+        out = _Toxin(techs, None, tables, w_max, blocked, readouts, modes)
+    return out
 
 
 def run_chunk(
@@ -847,6 +869,12 @@ def run_trial(
             _blas_threads(blas),
             ThreadPoolExecutor(max_workers=n_workers) as pool,
         ):
+            if shares_realisations(design, tp):  # both sexes' shared tables at once, one per worker
+                for s in SEXES:
+                    fm = face_model(
+                        s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact
+                    )
+                    pool.submit(_shared_toxin, design, tp, fm, design.pattern(s), s, exact)
             futures = [
                 pool.submit(run_chunk, design, tp, n, sq, exact) for n, sq in zip(sizes, seeds, strict=True)
             ]
