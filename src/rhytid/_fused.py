@@ -268,17 +268,33 @@ def table_lookup(
 @nb.njit(nogil=True, cache=True)
 def _coefs(pid, w, r, tone, table, cols, w0, dw, acoef, tcoef, out):  # type: ignore[no-untyped-def]
     """Row coefficients ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of the strain GEMM (module
-    docstring); ``b_k`` from table column ``cols[k]``."""
+    docstring); ``b_k`` from table column ``cols[k]`` (increasing; a run of consecutive columns
+    is read as one slice)."""
     n_w = table.shape[1]
+    contiguous = len(cols) > 0 and cols[-1] - cols[0] == len(cols) - 1  # sorted: a run of columns
     for i in range(len(pid)):
         p = pid[i]
         tm1 = tone[p] - 1.0
         g0, frac = _bin(w[i], w0, dw, n_w)
         out[i, 0] = np.float32(1.0)
         out[i, 1] = np.float32(tm1)
-        for k in range(acoef.shape[0]):
-            b = _at(table, r[p], cols[k], g0, frac)
-            out[i, 2 + k] = -np.float32(b * (acoef[k] + tm1 * tcoef[k]))
+        if g0 < 0:  # below the grid: no block (as _at)
+            for k in range(acoef.shape[0]):
+                out[i, 2 + k] = -np.float32(0.0 * (acoef[k] + tm1 * tcoef[k]))
+            continue
+        lo = table[r[p], g0]
+        hi = table[r[p], g0 + 1]
+        if contiguous:
+            lo = lo[cols[0] : cols[0] + len(cols)]
+            hi = hi[cols[0] : cols[0] + len(cols)]
+            for k in range(acoef.shape[0]):
+                b = lo[k] * (1.0 - frac) + hi[k] * frac
+                out[i, 2 + k] = -np.float32(b * (acoef[k] + tm1 * tcoef[k]))
+        else:
+            for k in range(acoef.shape[0]):
+                c = cols[k]
+                b = lo[c] * (1.0 - frac) + hi[c] * frac
+                out[i, 2 + k] = -np.float32(b * (acoef[k] + tm1 * tcoef[k]))
 
 
 @nb.njit(nogil=True, cache=True)
