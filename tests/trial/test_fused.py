@@ -455,6 +455,14 @@ def test_a_large_trial_through_its_strain_modes_grades_as_through_the_full_gemm(
         assert m is not None
         assert m.rank < m.projection.shape[1]
         assert m.max_error <= 2.0 * tp.strain_mode_tolerance and m.p99_error < m.max_error
+    # a tolerance that needs nearly every GEMM row: no modes (two GEMMs would cost more than one)
+    fm = face_model("female", design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
+    trial_run.run_chunk(design, tp, 8, np.random.SeedSequence(0))  # the shared tables, cached
+    shared = trial_run._TOXIN[trial_run._toxin_key(design, tp, "female", False)]
+    assert shared.tables is not None and shared.blocked is not None
+    strict = tp.replace(trial={"strain_mode_tolerance": 1e-12})
+    rng = np.random.default_rng(0)
+    assert fit(fm, shared.tables, shared.blocked, strict, shared.w_max, rng) is None
     built.clear()
     trial_run._TOXIN.clear()
     full = run_trial(design, tp.replace(trial={"strain_mode_tolerance": 0.0}), workers=1)

@@ -229,10 +229,10 @@ def _strain_modes(
     rng: np.random.Generator,
 ) -> StrainModes | None:
     """Strain modes of a trial's shared block tables (:class:`rhytid._fused.StrainModes`; none
-    when ``strain_mode_tolerance`` is 0), fitted to one sample of states and checked on another:
-    :data:`_MODE_STATES` states spread evenly over the realisations, at log-activities uniform
-    over the tables' grid (from no block to the least sensitive patient's), with tone factors of
-    the population."""
+    when ``strain_mode_tolerance`` is 0 or needs nearly every row of the GEMM), fitted to one
+    sample of states and checked on another: :data:`_MODE_STATES` states spread evenly over the
+    realisations, at log-activities uniform over the tables' grid (from no block to the least
+    sensitive patient's), with tone factors of the population."""
     if tp.strain_mode_tolerance <= 0:
         return None
     fa = fm.fused(blocked, tp.tissue)
@@ -254,7 +254,9 @@ def _strain_modes(
         for _ in range(2)
     )
     with _blas_threads(1):  # the modes do not depend on the BLAS's thread count (its sum order)
-        return strain_modes(fa, fit, check, tp.strain_mode_tolerance)
+        modes = strain_modes(fa, fit, check, tp.strain_mode_tolerance)
+    # two GEMMs of width r cost r (K + 2 + 3 n) against (K + 2) 3 n for one: fewer modes pay
+    return modes if modes.rank < fa.gemm.shape[1] - 1 else None
 
 
 _TOXIN: dict[tuple[object, ...], _Toxin] = {}
