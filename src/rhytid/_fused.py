@@ -459,29 +459,25 @@ def strain_modes(fa: FusedAreas, fit: F32, check: F32, tolerance: float) -> Stra
         _, _, vt = np.linalg.svd(np.sqrt(np.maximum(lam, 0.0))[:, None] * (q.T @ g), full_matrices=False)
         bases.append(vt)
 
-    def strains(sample: F32) -> list[tuple[F32, F32]]:
-        """Per area: the sample's strains and their amplitudes on every mode (float32)."""
-        out = []
-        for a in range(n_a):
-            strain = sample[a] @ fa.gemm[a]
-            out.append((strain, strain @ bases[a].T.astype(np.float32)))
-        return out
+    # a sample's strains C G have amplitudes Z = C (G V^T) on the modes, and their error at rank
+    # r is what the modes past r carry: Z[:, r:] V[r:] (no strain field is formed)
+    full = [(fa.gemm[a].astype(np.float64) @ bases[a].T).astype(np.float32) for a in range(n_a)]
+    tail = [b.astype(np.float32) for b in bases]
 
-    def worst(parts: list[tuple[F32, F32]], rank: int) -> F32:
-        """Each state's largest strain error over the areas' cells and components."""
-        per_state = np.zeros(len(parts[0][0]), dtype=np.float32)
-        for a, (st, z) in enumerate(parts):
-            residual = st - z[:, :rank] @ bases[a][:rank].astype(np.float32)
+    def worst(sample: F32, rank: int) -> F32:
+        """Each state's largest strain error over the areas' cells and components at ``rank``."""
+        per_state = np.zeros(sample.shape[1], dtype=np.float32)
+        for a in range(n_a):
+            residual = (sample[a] @ full[a][:, rank:]) @ tail[a][rank:]
             np.maximum(per_state, np.abs(residual, out=residual).max(axis=1), out=per_state)
         return per_state
 
-    fitted = strains(fit)
     lo, hi = 0, k2  # the least rank meeting the tolerance lies in (lo, hi]: errors fall with rank
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if worst(fitted, mid).max() <= tolerance else (mid, hi)
+        lo, hi = (lo, mid) if worst(fit, mid).max() <= tolerance else (mid, hi)
     rank = hi
-    err = worst(strains(check), rank)
+    err = worst(check, rank)
     projection = np.stack([fa.gemm[a].astype(np.float64) @ bases[a][:rank].T for a in range(n_a)])
     modes = np.stack([bases[a][:rank] for a in range(n_a)])
     return StrainModes(

@@ -6,6 +6,7 @@ SVD) and grade as the full GEMM."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -455,14 +456,18 @@ def test_a_large_trial_through_its_strain_modes_grades_as_through_the_full_gemm(
         assert m is not None
         assert m.rank < m.projection.shape[1]
         assert m.max_error <= 2.0 * tp.strain_mode_tolerance and m.p99_error < m.max_error
-    # a tolerance that needs nearly every GEMM row: no modes (two GEMMs would cost more than one)
+    # modes that need nearly every GEMM row are not used (two GEMMs would cost more than one)
     fm = face_model("female", design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
     trial_run.run_chunk(design, tp, 8, np.random.SeedSequence(0))  # the shared tables, cached
     shared = trial_run._TOXIN[trial_run._toxin_key(design, tp, "female", False)]
-    assert shared.tables is not None and shared.blocked is not None
-    strict = tp.replace(trial={"strain_mode_tolerance": 1e-12})
-    rng = np.random.default_rng(0)
-    assert fit(fm, shared.tables, shared.blocked, strict, shared.w_max, rng) is None
+    assert shared.tables is not None and shared.blocked is not None and shared.modes is not None
+    rows = shared.modes.projection.shape[1]
+    for rank, used in ((rows - 2, True), (rows - 1, False), (rows, False)):
+        monkeypatch.setattr(
+            trial_run, "strain_modes", lambda *a, r=rank: dataclasses.replace(shared.modes, rank=r)
+        )
+        got = fit(fm, shared.tables, shared.blocked, tp, shared.w_max, np.random.default_rng(0))
+        assert (got is not None) == used
     built.clear()
     trial_run._TOXIN.clear()
     full = run_trial(design, tp.replace(trial={"strain_mode_tolerance": 0.0}), workers=1)

@@ -357,13 +357,21 @@ def _build_toxin(
             out = _Toxin(techs, np.concatenate(q_parts), None, w_max, None)
         else:
             hi = max(float(np.max(lq)) for lq in q_parts)
-            rows = list(pool.map(lambda lq: BlockTables.from_log(fm, lq, tp, w_max, hi), q_parts))
+            phi, levator_mm, n_brow = fm.readout_weights(_target_muscles(fm), tp.tissue)
+
+            def tabulate(lq: Array) -> tuple[BlockTables, Array, Array]:
+                """A part's table rows, their read-outs and each segment's largest block."""
+                part = BlockTables.from_log(fm, lq, tp, w_max, hi)
+                return part, Readouts.build(part, phi, levator_mm, n_brow).table, part.table.max(axis=(0, 1))
+
+            rows = list(pool.map(tabulate, q_parts))
     if not exact:
         del q_parts
-        tables = BlockTables(rows[0].w0, rows[0].dw, np.concatenate([t.table for t in rows]))
+        w0, dw = rows[0][0].w0, rows[0][0].dw
+        tables = BlockTables(w0, dw, np.concatenate([t.table for t, _, _ in rows]))
+        readouts = Readouts(w0, dw, np.concatenate([r for _, r, _ in rows]), levator_mm, n_brow)
+        blocked = np.flatnonzero(np.max([m for _, _, m in rows], axis=0) > BLOCKED)
         del rows
-        blocked = np.flatnonzero(tables.table.max(axis=(0, 1)) > BLOCKED)
-        readouts = Readouts.build(tables, *fm.readout_weights(_target_muscles(fm), tp.tissue))
         modes = _strain_modes(fm, tables, blocked, tp, w_max, rng)
         out = _Toxin(techs, None, tables, w_max, blocked, readouts, modes)
     return out
