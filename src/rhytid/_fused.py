@@ -451,18 +451,16 @@ def strain_modes(fa: FusedAreas, fit: F32, check: F32, tolerance: float) -> Stra
     of :math:`\Lambda^{1/2} Q^T G`), the least rank whose largest strain error on ``fit`` is at
     most ``tolerance`` (the same for every area), the errors measured on ``check``."""
     n_a, k2 = fa.gemm.shape[:2]
-    bases = []
+    # a sample's strains C G have amplitudes Z = C (G V^T) on the modes V, and their error at rank
+    # r is what the modes past r carry: Z[:, r:] V[r:] (no strain field is formed)
+    full, tail = [], []  # per area: G V^T and V (float32)
     for a in range(n_a):
         g = fa.gemm[a].astype(np.float64)
         c = fit[a].astype(np.float64)
         lam, q = np.linalg.eigh(c.T @ c)
         _, _, vt = np.linalg.svd(np.sqrt(np.maximum(lam, 0.0))[:, None] * (q.T @ g), full_matrices=False)
-        bases.append(vt)
-
-    # a sample's strains C G have amplitudes Z = C (G V^T) on the modes, and their error at rank
-    # r is what the modes past r carry: Z[:, r:] V[r:] (no strain field is formed)
-    full = [(fa.gemm[a].astype(np.float64) @ bases[a].T).astype(np.float32) for a in range(n_a)]
-    tail = [b.astype(np.float32) for b in bases]
+        full.append((g @ vt.T).astype(np.float32))
+        tail.append(vt.astype(np.float32))
 
     def worst(sample: F32, rank: int) -> F32:
         """Each state's largest strain error over the areas' cells and components at ``rank``."""
@@ -478,11 +476,9 @@ def strain_modes(fa: FusedAreas, fit: F32, check: F32, tolerance: float) -> Stra
         lo, hi = (lo, mid) if worst(fit, mid).max() <= tolerance else (mid, hi)
     rank = hi
     err = worst(check, rank)
-    projection = np.stack([fa.gemm[a].astype(np.float64) @ bases[a][:rank].T for a in range(n_a)])
-    modes = np.stack([bases[a][:rank] for a in range(n_a)])
     return StrainModes(
-        np.ascontiguousarray(projection, dtype=np.float32),
-        np.ascontiguousarray(modes, dtype=np.float32),
+        np.ascontiguousarray(np.stack([f[:, :rank] for f in full])),
+        np.ascontiguousarray(np.stack([v[:rank] for v in tail])),
         rank,
         float(err.max()),
         float(np.percentile(err, 99)),

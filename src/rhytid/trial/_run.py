@@ -869,8 +869,11 @@ def run_trial(
             if progress:
                 progress(sum(r is not None for r in results), len(sizes))
     else:
-        for s in SEXES:  # build the cached face models once, before threads share them
-            face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact)
+        # build the cached face models once, before threads share them
+        fms = {
+            s: face_model(s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact)
+            for s in SEXES
+        }
         n_workers = max(workers or min(os.cpu_count() or 1, len(sizes)), 1)
         # workers × BLAS threads never exceed the cores (threads of a busy BLAS spin on the others);
         # the reduced engine's GEMMs are of 128 rows: one BLAS thread each, however few the workers
@@ -880,10 +883,7 @@ def run_trial(
             ThreadPoolExecutor(max_workers=n_workers) as pool,
         ):
             if shares_realisations(design, tp):  # both sexes' shared tables at once, one per worker
-                for s in SEXES:
-                    fm = face_model(
-                        s, design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue, exact
-                    )
+                for s, fm in fms.items():
                     pool.submit(_shared_toxin, design, tp, fm, design.pattern(s), s, exact)
             futures = [
                 pool.submit(run_chunk, design, tp, n, sq, exact) for n, sq in zip(sizes, seeds, strict=True)
