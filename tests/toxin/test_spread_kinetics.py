@@ -118,6 +118,27 @@ def test_two_step_onset_agrees_with_the_integrated_chain(onset: float, kr: float
     assert float(peak_active_day(onset, kr)) == pytest.approx(fine[np.argmax(f)], abs=1e-3)
 
 
+@pytest.mark.parametrize("onset", [1.0, 3.02, 5.29, 10.0])
+def test_peak_day_is_where_the_active_fraction_stops_rising(onset: float) -> None:
+    """The peak day agrees to 1e-12 with an independent root of d/dt ln I(t) = 0 (scipy's brentq
+    on the closed form's logarithmic derivative), for a range of recovery rates at once."""
+    from scipy.optimize import brentq
+
+    k = 1.6783469900166608 / onset
+    rates = np.array([1e-4, 1e-3, 0.0099, 0.0173, 0.05, 0.6 * k])
+
+    def slope(t: float, kr: float) -> float:  # d/dt ln I = 2/t - kr + d/dt ln((1 - e^-x (1 + x)) / x^2)
+        a = k - kr
+        x = a * t
+        return -kr + a * x * np.exp(-x) / (-np.expm1(-x) - x * np.exp(-x))
+
+    expected = [
+        brentq(slope, 1e-6 / (k - kr), 200.0 / (k - kr), args=(kr,), xtol=1e-14, rtol=1e-15) for kr in rates
+    ]
+    assert peak_active_day(onset, rates) == pytest.approx(expected, rel=1e-12)
+    assert peak_active_day(onset, rates).shape == rates.shape
+
+
 def test_half_of_the_light_chain_is_active_by_the_reported_onset_day() -> None:
     for onset in (3.02, 5.29):
         assert active_fraction(np.array([onset]), onset, 0.0)[0] == pytest.approx(0.5, rel=1e-12)

@@ -353,6 +353,28 @@ def test_simulated_visits_count_screening_scheduled_and_the_follow_up_held() -> 
     assert result.simulated_visits == 160 * len(design.visits) + fused.screened + fused.follow_up_visits
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_screening_in_blocks_enrols_the_patients_of_the_whole_batch(
+    monkeypatch: pytest.MonkeyPatch, fused: bool
+) -> None:
+    """Screening stops evaluating a batch of candidates once enough are eligible: the chunk is the
+    same whether its candidates are evaluated one at a time, seven at a time or all at once."""
+    import rhytid.trial._run as run
+
+    design = TrialDesign("glabellar", "onabotulinumtoxinA", 20.0, patients=120, seed=2)
+    tp = default_parameters()
+    seed = np.random.SeedSequence(2).spawn(1)[0]
+
+    def chunk(block: int) -> str:
+        monkeypatch.setattr(run, "_SCREENING_BLOCK", block)
+        return json.dumps(TrialResult(design, [run_chunk(design, tp, 120, seed, fused=fused)], tp).to_dict())
+
+    whole = chunk(10**6)
+    assert chunk(1) == whole
+    assert chunk(7) == whole
+    assert json.loads(whole)["design"]["n_screened"] > 120  # some candidates were not eligible
+
+
 # --- strain modes (rhytid._fused.StrainModes) ---------------------------------------------------
 
 

@@ -116,24 +116,46 @@ def active_fraction(t_days: Array, onset_days: float, recovery_rate: float | Arr
     return out
 
 
+@nb.njit(nogil=True, cache=True)
+def _peak_x(target):  # type: ignore[no-untyped-def]
+    r"""The root :math:`x > 0` of :math:`r(x) = x e^{-x} / (1 - e^{-x}(1 + x)) = ` ``target``
+    (:math:`r` falls from 2/x to 0): Newton's method in :math:`u = \ln x`, kept inside a bisection
+    bracket in which it falls back to halving, until the step is below 1e-15."""
+    lo = math.log(1e-6)
+    hi = math.log(200.0)
+    u = 0.5 * (lo + hi)
+    log_target = math.log(target)
+    for _ in range(200):
+        x = math.exp(u)
+        ex = math.exp(-x)
+        ratio = x * ex / (-math.expm1(-x) - x * ex)
+        g = math.log(ratio) - log_target
+        if g > 0.0:  # the ratio falls with x: the root lies higher
+            lo = u
+        else:
+            hi = u
+        nxt = u - g / (1.0 - x - x * ratio)  # d ln r / d ln x = 1 - x - x r
+        if abs(nxt - u) <= 1e-15 * max(1.0, abs(u)):
+            return math.exp(nxt)
+        u = nxt if lo < nxt < hi else 0.5 * (lo + hi)
+    return math.exp(u)
+
+
+@nb.njit(nogil=True, cache=True)
+def _peak_days(k, kr, out):  # type: ignore[no-untyped-def]
+    for i in range(len(kr)):
+        a = k - kr[i]
+        out[i] = _peak_x(kr[i] / a) / a
+
+
 def peak_active_day(onset_days: float, recovery_rate: float | Array) -> Array:
     r"""Day of the maximum of :func:`active_fraction`: where :math:`f'(t)/f(t) = k_r` for the chain
     factor :math:`f`, i.e. :math:`x e^{-x} / (1 - e^{-x}(1 + x)) = k_r / a` with :math:`x = a t`
-    (bisection in :math:`\ln x`; :math:`k > k_r`)."""
-    k = onset_rate(onset_days)
+    (:func:`_peak_x`; :math:`k > k_r`); ``recovery_rate``'s shape."""
     kr = np.asarray(recovery_rate, dtype=float)
-    a = k - kr
-    target = kr / a
-    lo = np.full(np.shape(kr), np.log(1e-6))
-    hi = np.full(np.shape(kr), np.log(200.0))
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        x = np.exp(mid)
-        ratio = x * np.exp(-x) / (-np.expm1(-x) - x * np.exp(-x))
-        above = ratio > target  # the ratio falls with x: the root lies higher
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    return np.asarray(np.exp(0.5 * (lo + hi)) / a, dtype=np.float64)
+    out = np.empty(kr.shape)
+    _peak_days(onset_rate(onset_days), np.ascontiguousarray(kr).ravel(), out.ravel())
+    return out
 
 
 def block_fraction(active: Array, params: DoseResponse) -> Array:

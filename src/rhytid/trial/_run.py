@@ -118,6 +118,8 @@ Array = NDArray[np.float64]
 SEXES = ("female", "male")
 _Z95 = 1.959963984540054
 _MAX_SCREENING_ROUNDS = 60
+#: candidates evaluated at a time at screening (a batch stops once enough are eligible)
+_SCREENING_BLOCK = 512
 
 
 def median_ci(values: Array, z: float = _Z95) -> list[float] | None:
@@ -441,37 +443,42 @@ def run_chunk(
         d0 = np.full(batch, np.nan)  # the exact engine only (fused: graded by counts)
         static = [np.zeros((batch, w), dtype=np.float32) for w in width]
         cell_d0 = [np.zeros((batch, w), dtype=np.float32) for w in width] if fast else []
-        rated_fused = np.zeros(batch, dtype=np.intp)
-        for s in SEXES:
-            idx = np.flatnonzero(cand.male == (s == "male"))
-            if not len(idx):
-                continue
-            sub = cand.take(idx)
-            fm = fms[s]
-            if not fast:
-                mine = [fm.static_um(area, sub, tp) for area in fm.areas]
-                for a, m in enumerate(mine):
-                    static[a][idx, : m.shape[1]] = m
-                d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine, tp)[:, 0]
-            else:
-                scale, _ = fm.scales(sub, tissue)
-                fa = fm.fused(np.zeros(0, dtype=np.intp), tissue)
-                stacked, dep = baseline_depths(
-                    fa, sub.tone, scale, fm.buckling(sub, tissue), fm.etch_rate(sub, tp)
-                )
-                for a, area in enumerate(fm.areas):
-                    static[a][idx, : area.n] = stacked[a, :, : area.n]
-                    cell_d0[a][idx, : area.n] = dep[a, :, : area.n]
-                rated_fused[idx] = baseline_grades(fa, dep, np.exp(pp.rater_noise_sd * eps0[idx]), thr)
-        # fused: graded by counts, the baseline statistic itself is never needed
-        rated = rated_fused if fast else grade_from_depth(d0 * np.exp(pp.rater_noise_sd * eps0), thr)
-        take = np.flatnonzero(rated >= 2)[: n - got]
+        rated0 = np.zeros(batch, dtype=np.intp)
+        # in blocks of candidates, in order, until enough are eligible: the rest of the batch is
+        # drawn (the same random stream) but not evaluated, since none of it would be enrolled
+        for lo in range(0, batch, _SCREENING_BLOCK):
+            block = np.arange(lo, min(lo + _SCREENING_BLOCK, batch))
+            for s in SEXES:
+                idx = block[cand.male[block] == (s == "male")]
+                if not len(idx):
+                    continue
+                sub = cand.take(idx)
+                fm = fms[s]
+                if not fast:
+                    mine = [fm.static_um(area, sub, tp) for area in fm.areas]
+                    for a, m in enumerate(mine):
+                        static[a][idx, : m.shape[1]] = m
+                    d0[idx] = _area_depths(fm, sub, np.zeros((len(idx), 1, n_seg)), mine, tp)[:, 0]
+                    rated0[idx] = grade_from_depth(d0[idx] * np.exp(pp.rater_noise_sd * eps0[idx]), thr)
+                else:  # graded by counts: the baseline statistic itself is never needed
+                    scale, _ = fm.scales(sub, tissue)
+                    fa = fm.fused(np.zeros(0, dtype=np.intp), tissue)
+                    stacked, dep = baseline_depths(
+                        fa, sub.tone, scale, fm.buckling(sub, tissue), fm.etch_rate(sub, tp)
+                    )
+                    for a, area in enumerate(fm.areas):
+                        static[a][idx, : area.n] = stacked[a, :, : area.n]
+                        cell_d0[a][idx, : area.n] = dep[a, :, : area.n]
+                    rated0[idx] = baseline_grades(fa, dep, np.exp(pp.rater_noise_sd * eps0[idx]), thr)
+            if np.count_nonzero(rated0[: block[-1] + 1] >= 2) >= n - got:
+                break
+        take = np.flatnonzero(rated0 >= 2)[: n - got]
         screened += int(take[-1]) + 1 if len(take) == n - got else batch
         if not len(take):
             continue
         enrolled.append(cand.take(take))
         parts_d0.append(d0[take])
-        parts_r0.append(rated[take])
+        parts_r0.append(rated0[take])
         parts_static.append([st[take] for st in static])
         parts_cell_d0.append([c[take] for c in cell_d0])
         parts_rater.append(persistent[take])
