@@ -37,6 +37,7 @@ sum differs from its GEMM only in rounding.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba as nb
@@ -44,6 +45,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rhytid._kernels import NEGLIGIBLE_BLOCK, AreaCells
+from rhytid.tissue._wrinkles import relax_row, relaxation_steps
+from rhytid.toxin._kinetics import active_at
 
 __all__ = [
     "BLOCKED",
@@ -53,6 +56,7 @@ __all__ = [
     "baseline_depths",
     "baseline_grades",
     "cell_depths",
+    "eased_shares",
     "grade_by_counts",
     "percentile_rows",
     "state_coefficients",
@@ -1002,6 +1006,79 @@ def uptake_rows(
         np.ascontiguousarray(points_depth_mm, dtype=np.float64),
         np.ascontiguousarray(np.broadcast_to(transmission, (len(points_xy),)), dtype=np.float64),
         1.0 / float(length_mm),
+        out,
+    )
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _eased(r, kr, log_sens, k, log_ec50, table, w0, dw, cols, grid, steps, decay, tau, e_max, days, out):  # type: ignore[no-untyped-def]
+    n_w = table.shape[1]
+    n_g = len(grid)
+    w = np.empty(n_g)
+    relaxed = np.empty(n_g)
+    eased = np.zeros(n_g)
+    step = grid[1] - grid[0]
+    top = n_g - 1.000001
+    for p in range(len(r)):
+        for g in range(n_g):
+            w[g] = math.log(active_at(grid[g], k, kr[p])) - log_sens[p] - log_ec50
+        for a in range(len(cols)):
+            for g in range(n_g):
+                g0, frac = _bin(w[g], w0, dw, n_w)
+                relaxed[g] = _at(table, r[p], cols[a], g0, frac)
+            relax_row(relaxed, steps, decay, tau, eased)
+            for t in range(days.shape[1]):
+                d = days[p, t]
+                q = min(max(d / step, 0.0), top)
+                i = int(q)
+                f = q - i
+                out[a, p, t] = 0.0 if d < 0 else e_max * (eased[i] * (1.0 - f) + eased[i + 1] * f)
+
+
+def eased_shares(
+    r: NDArray[np.intp],
+    recovery_rate: Array,
+    sensitivity: Array,
+    onset_rate: float,
+    ec50: float,
+    readouts: Array,
+    w0: float,
+    dw: float,
+    columns: NDArray[np.intp],
+    grid: Array,
+    tau_days: float,
+    ease_max: float,
+    days: Array,
+) -> Array:
+    """Eased share of the etched depth ``(len(columns), N, T)`` at ``days`` ``(N, T)`` of patients
+    on realisation ``r`` with recovery rates and sensitivities ``(N,)``:
+    :meth:`rhytid.trial._engine.FaceModel.static_ease` of each area whose fold relaxation is read
+    out of column ``columns[a]`` of ``readouts`` ``(R, n_w, F)`` (on ``w0 + g dw``), in one pass
+    per patient — its log-activity on the relaxation ``grid`` (:func:`rhytid.model.relaxation_grid`,
+    uniform), the read-out, :func:`rhytid.tissue.fold_relaxation` and the interpolation at the days
+    of :func:`rhytid.model.eased_share` — with no ``(N, G)`` intermediates."""
+    n, t = days.shape
+    out = np.zeros((len(columns), n, t))
+    if len(grid) < 2:
+        return out
+    steps, decay = relaxation_steps(grid, tau_days)
+    _eased(
+        np.ascontiguousarray(r, dtype=np.int64),
+        np.ascontiguousarray(recovery_rate, dtype=np.float64),
+        np.log(np.ascontiguousarray(sensitivity, dtype=np.float64)),
+        float(onset_rate),
+        math.log(ec50),
+        _table(readouts),
+        float(w0),
+        float(dw),
+        np.ascontiguousarray(columns, dtype=np.int64),
+        np.ascontiguousarray(grid, dtype=np.float64),
+        steps,
+        decay,
+        float(tau_days),
+        float(ease_max),
+        np.ascontiguousarray(days, dtype=np.float64),
         out,
     )
     return out

@@ -296,19 +296,26 @@ def test_one_pass_uptake_equals_uptake_density() -> None:
             assert np.allclose(got[r, i], want, rtol=1e-12, atol=0.0)
 
 
+def _forehead_glabellar_tables(tp, rng, targets):  # type: ignore[no-untyped-def]
+    """The female face model of forehead + glabellar 40 U, block tables of 6 realisations drawn
+    from ``rng`` and their read-outs with the ``targets`` muscles' mean block."""
+    design = TrialDesign("forehead+glabellar", "onabotulinumtoxinA", 40, patients=8)
+    fm = face_model("female", design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
+    pattern = design.pattern("female")
+    techs = draw_technique(rng, 6, len(pattern.sites), tp.population)
+    tables = BlockTables.build(fm, fm.uptake(pattern, techs, tp), tp, -np.log(tp.ec50_u_per_mm3) + 3.0)
+    muscles = [fm.engine.muscles.index(m) for m in targets]
+    return fm, tables, Readouts.build(tables, *fm.readout_weights(muscles, tp.tissue))
+
+
 def test_read_outs_of_the_tables_equal_the_segment_blocks_read_out() -> None:
     """The adverse events, the mean block and the fold relaxation read out of the block tables
     (:class:`Readouts`: interpolation and the linear read-out commute) equal those computed from
     every segment's interpolated block, as the numpy engine does."""
     tp = default_parameters()
-    design = TrialDesign("forehead+glabellar", "onabotulinumtoxinA", 40, patients=8)
-    fm = face_model("female", design.graded_areas, tp.area_cells_max, tp.quadrature_stride, tp.tissue)
-    pattern = design.pattern("female")
     rng = np.random.default_rng(11)
-    techs = draw_technique(rng, 6, len(pattern.sites), tp.population)
-    tables = BlockTables.build(fm, fm.uptake(pattern, techs, tp), tp, -np.log(tp.ec50_u_per_mm3) + 3.0)
+    fm, tables, readouts = _forehead_glabellar_tables(tp, rng, ("corrugator_l", "procerus", "frontalis_l"))
     targets = [fm.engine.muscles.index(m) for m in ("corrugator_l", "procerus", "frontalis_l")]
-    readouts = Readouts.build(tables, *fm.readout_weights(targets, tp.tissue))
     n = 40
     r = rng.integers(0, 6, n)
     w = tables.w0 + rng.uniform(-3.0, 1.1, (n, 7)) * (tables.table.shape[1] * tables.dw)  # some off the grid
@@ -336,6 +343,35 @@ def test_read_outs_of_the_tables_equal_the_segment_blocks_read_out() -> None:
         got = fm.static_ease(a, readouts, r, log_active, days, tp.tissue)
         assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
         assert want.max() > 0.0
+
+
+def test_one_pass_eased_shares_equal_the_static_ease_of_each_area() -> None:
+    """Every area's eased share in one pass per patient (:func:`rhytid._fused.eased_shares`: the
+    log-activity on the relaxation grid, the read-out, the relaxation and the interpolation) equals
+    :meth:`FaceModel.static_ease` area by area, before treatment (day < 0) and after it too."""
+    from rhytid.toxin._kinetics import onset_rate
+    from rhytid.trial._run import _log_active
+
+    tp = default_parameters()
+    rng = np.random.default_rng(12)
+    fm, _, readouts = _forehead_glabellar_tables(tp, rng, ("procerus",))
+    n, onset = 50, 3.0
+    r = rng.integers(0, 6, n)
+    kr = 0.0173 * rng.lognormal(0.0, 0.3, n)
+    sens = rng.lognormal(0.0, 0.4, n)
+    days = np.sort(rng.uniform(-10.0, 300.0, (n, 6)), axis=1)
+
+    def log_active(grid: np.ndarray) -> np.ndarray:
+        t = np.broadcast_to(grid, (n, len(grid)))
+        return _log_active(t, onset, kr[:, None], sens, tp.ec50_u_per_mm3)
+
+    got = fm.eased_shares(readouts, r, (onset_rate(onset), kr), sens, days, tp)
+    want = np.stack(
+        [fm.static_ease(a, readouts, r, log_active, days, tp.tissue) for a in range(len(fm.areas))]
+    )
+    assert got.shape == want.shape == (len(fm.areas), n, 6)
+    assert np.allclose(got, want, rtol=1e-13, atol=1e-15)
+    assert want.max() > 0.05 and np.all(got[:, days < 0] == 0.0)  # eased after treatment, not before
 
 
 def test_simulated_visits_count_screening_scheduled_and_the_follow_up_held() -> None:

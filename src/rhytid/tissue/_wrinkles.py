@@ -102,6 +102,14 @@ def static_depth_um(habitual_depth_um: Array, years: float, etch_per_year: float
     return np.asarray(etch_per_year * max(years, 0.0) * np.asarray(habitual_depth_um))
 
 
+def relaxation_steps(t: Array, tau_days: float) -> tuple[Array, Array]:
+    """The steps :math:`h_k` (days) of the grid ``t`` and their decay :math:`e^{-h_k/\\tau}` in
+    :func:`fold_relaxation`."""
+    steps = np.array([float(t[k + 1] - t[k]) for k in range(len(t) - 1)])
+    decay = np.array([np.exp(-h / tau_days) for h in steps])  # as the scalar np.exp of each step
+    return steps, decay
+
+
 def fold_relaxation(t: Array, relaxed: Array, tau_days: float) -> Array:
     r"""The eased share :math:`R` on the grid ``t`` (days, increasing) of :math:`\dot R = (r - R)/\tau`,
     :math:`R(t_0) = 0`, for the fold's relaxation ``relaxed`` (``(..., len(t))``, 0..1) taken as linear
@@ -112,21 +120,25 @@ def fold_relaxation(t: Array, relaxed: Array, tau_days: float) -> Array:
     n = len(t) - 1
     if n < 1 or r.size == 0:
         return out
-    steps = np.array([float(t[k + 1] - t[k]) for k in range(n)])
-    decay = np.array([np.exp(-h / tau_days) for h in steps])  # as the scalar np.exp of each step
+    steps, decay = relaxation_steps(t, tau_days)
     flat = out.reshape(-1, r.shape[-1])
     _relax(np.ascontiguousarray(r.reshape(-1, r.shape[-1])), steps, decay, float(tau_days), flat)
     return flat.reshape(r.shape)
 
 
 @nb.njit(nogil=True, cache=True)
+def relax_row(r, steps, decay, tau, out):  # type: ignore[no-untyped-def]
+    """The recurrence of :func:`fold_relaxation` on one row ``r`` ``(T,)`` into ``out`` (``out[0]``
+    = 0 first), the arithmetic of its numpy form (no contraction, the same order)."""
+    for k in range(len(steps)):
+        m = (r[k + 1] - r[k]) / steps[k]
+        out[k + 1] = r[k + 1] - m * tau + (out[k] - r[k] + m * tau) * decay[k]
+
+
+@nb.njit(nogil=True, cache=True)
 def _relax(r, steps, decay, tau, out):  # type: ignore[no-untyped-def]
-    """The recurrence of :func:`fold_relaxation` on rows ``r`` ``(n, T)``, the arithmetic of its
-    numpy form (no contraction, the same order)."""
     for i in range(r.shape[0]):
-        for k in range(len(steps)):
-            m = (r[i, k + 1] - r[i, k]) / steps[k]
-            out[i, k + 1] = r[i, k + 1] - m * tau + (out[i, k] - r[i, k] + m * tau) * decay[k]
+        relax_row(r[i], steps, decay, tau, out[i])
 
 
 def grade_from_depth(depth_um: Array, thresholds_um: tuple[float, float, float]) -> NDArray[np.intp]:

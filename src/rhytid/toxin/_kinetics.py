@@ -89,20 +89,22 @@ def onset_rate(onset_days: float) -> float:
 
 
 @nb.njit(nogil=True, cache=True)
-def _active(t, k, kr, out):  # type: ignore[no-untyped-def]
+def active_at(t, k, kr):  # type: ignore[no-untyped-def]
     """:math:`k^2 e^{-k_r t}\\,t^2\\,(1 - e^{-x}(1 + x)) / x^2`, :math:`x = (k - k_r) t` (its
-    series near 0), for ``t > 0``; 0 before."""
+    series near 0), for ``t > 0``; 0 before: :func:`active_fraction` of one time (numba, for the
+    fused kernels)."""
+    if not t > 0.0:
+        return 0.0
+    x = (k - kr) * t
+    if abs(x) < 1e-4:  # the series near 0
+        return k * k * math.exp(-kr * t) * (t * t) * (0.5 - x / 3.0 + x * x / 8.0)
+    return k * k * math.exp(-kr * t) * (t * t) * ((-math.expm1(-x) - x * math.exp(-x)) / (x * x))
+
+
+@nb.njit(nogil=True, cache=True)
+def _active(t, k, kr, out):  # type: ignore[no-untyped-def]
     for i in range(len(t)):
-        ti = t[i]
-        if not ti > 0.0:
-            out[i] = 0.0
-            continue
-        x = (k - kr[i]) * ti
-        if abs(x) < 1e-4:
-            chain = 0.5 - x / 3.0 + x * x / 8.0
-        else:
-            chain = (-math.expm1(-x) - x * math.exp(-x)) / (x * x)
-        out[i] = k * k * math.exp(-kr[i] * ti) * (ti * ti) * chain
+        out[i] = active_at(t[i], k, kr[i])
 
 
 def active_fraction(t_days: Array, onset_days: float, recovery_rate: float | Array) -> Array:

@@ -52,7 +52,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from rhytid._fused import FusedAreas, adverse_and_block, bound_uptake, deposit_mass, table_lookup
+from rhytid._fused import (
+    FusedAreas,
+    adverse_and_block,
+    bound_uptake,
+    deposit_mass,
+    eased_shares,
+    table_lookup,
+)
 from rhytid._kernels import (
     AreaCells,
     area_depth,
@@ -389,6 +396,36 @@ class FaceModel:
         grid = relaxation_grid(float(np.max(times)), p)
         relaxed = readouts.lookup(r, log_active(grid), np.array([readouts.fold_column(area_index)]))[..., 0]
         return eased_share(p, grid, relaxed, times)
+
+    def eased_shares(
+        self,
+        readouts: Readouts,
+        r: NDArray[np.intp],
+        kinetics: tuple[float, Array],
+        sensitivity: Array,
+        times: Array,
+        tp: TrialParameters,
+    ) -> Array:
+        """:meth:`static_ease` of every graded area ``(A, N, T)`` in one pass
+        (:func:`rhytid._fused.eased_shares`), for patients with the onset rate and recovery rates
+        ``kinetics`` ``(k, (N,))`` and toxin ``sensitivity`` ``(N,)``."""
+        p = tp.tissue
+        k, kr = kinetics
+        return eased_shares(
+            r,
+            kr,
+            sensitivity,
+            k,
+            tp.ec50_u_per_mm3,
+            readouts.table,
+            readouts.w0,
+            readouts.dw,
+            np.array([readouts.fold_column(a) for a in range(len(self.areas))]),
+            relaxation_grid(float(np.max(times)), p),
+            p.static_ease_tau_days,
+            p.static_ease_max,
+            times,
+        )
 
     def muscle_block(self, seg_block: Array) -> Array:
         """Endplate-weighted block per muscle: ``(..., n_muscles)``."""
