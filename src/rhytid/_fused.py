@@ -1012,8 +1012,8 @@ def uptake_rows(
 
 
 @nb.njit(nogil=True, cache=True)
-def _eased(r, kr, log_sens, k, log_ec50, table, w0, dw, cols, grid, steps, decay, tau, e_max, days, out):  # type: ignore[no-untyped-def]
-    n_w = table.shape[1]
+def _eased(r, kr, log_sens, k, log_ec50, folds, w0, dw, grid, steps, decay, tau, e_max, days, out):  # type: ignore[no-untyped-def]
+    n_w = folds.shape[2]
     n_g = len(grid)
     w = np.empty(n_g)
     relaxed = np.empty(n_g)
@@ -1023,10 +1023,11 @@ def _eased(r, kr, log_sens, k, log_ec50, table, w0, dw, cols, grid, steps, decay
     for p in range(len(r)):
         for g in range(n_g):
             w[g] = math.log(active_at(grid[g], k, kr[p])) - log_sens[p] - log_ec50
-        for a in range(len(cols)):
+        for a in range(folds.shape[0]):
+            fold = folds[a, r[p]]
             for g in range(n_g):
                 g0, frac = _bin(w[g], w0, dw, n_w)
-                relaxed[g] = _at(table, r[p], cols[a], g0, frac)
+                relaxed[g] = 0.0 if g0 < 0 else fold[g0] * (1.0 - frac) + fold[g0 + 1] * frac  # as _at
             relax_row(relaxed, steps, decay, tau, eased)
             for t in range(days.shape[1]):
                 d = days[p, t]
@@ -1042,24 +1043,23 @@ def eased_shares(
     sensitivity: Array,
     onset_rate: float,
     ec50: float,
-    readouts: Array,
+    folds: Array,
     w0: float,
     dw: float,
-    columns: NDArray[np.intp],
     grid: Array,
     tau_days: float,
     ease_max: float,
     days: Array,
 ) -> Array:
-    """Eased share of the etched depth ``(len(columns), N, T)`` at ``days`` ``(N, T)`` of patients
-    on realisation ``r`` with recovery rates and sensitivities ``(N,)``:
-    :meth:`rhytid.trial._engine.FaceModel.static_ease` of each area whose fold relaxation is read
-    out of column ``columns[a]`` of ``readouts`` ``(R, n_w, F)`` (on ``w0 + g dw``), in one pass
+    """Eased share of the etched depth ``(A, N, T)`` at ``days`` ``(N, T)`` of patients on
+    realisation ``r`` with recovery rates and sensitivities ``(N,)``:
+    :meth:`rhytid.trial._engine.FaceModel.static_ease` of each area whose fold relaxation is
+    tabulated in ``folds`` ``(A, R, n_w)`` (on ``w0 + g dw``; ``Readouts.folds``), in one pass
     per patient — its log-activity on the relaxation ``grid`` (:func:`rhytid.model.relaxation_grid`,
     uniform), the read-out, :func:`rhytid.tissue.fold_relaxation` and the interpolation at the days
     of :func:`rhytid.model.eased_share` — with no ``(N, G)`` intermediates."""
     n, t = days.shape
-    out = np.zeros((len(columns), n, t))
+    out = np.zeros((folds.shape[0], n, t))
     if len(grid) < 2:
         return out
     steps, decay = relaxation_steps(grid, tau_days)
@@ -1069,10 +1069,9 @@ def eased_shares(
         np.log(np.ascontiguousarray(sensitivity, dtype=np.float64)),
         float(onset_rate),
         math.log(ec50),
-        _table(readouts),
+        np.ascontiguousarray(folds, dtype=np.float64),
         float(w0),
         float(dw),
-        np.ascontiguousarray(columns, dtype=np.int64),
         np.ascontiguousarray(grid, dtype=np.float64),
         steps,
         decay,

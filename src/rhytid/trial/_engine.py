@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -417,10 +418,9 @@ class FaceModel:
             sensitivity,
             k,
             tp.ec50_u_per_mm3,
-            readouts.table,
+            readouts.folds,
             readouts.w0,
             readouts.dw,
-            np.array([readouts.fold_column(a) for a in range(len(self.areas))]),
             relaxation_grid(float(np.max(times)), p),
             p.static_ease_tau_days,
             p.static_ease_max,
@@ -613,6 +613,13 @@ class Readouts:
         flat = tables.table.reshape(r * n_w, n_seg).astype(np.float64) @ phi
         table = np.ascontiguousarray(flat.reshape(r, n_w, -1))
         return cls(tables.w0, tables.dw, table, levator_mm, n_brow)
+
+    @cached_property
+    def folds(self) -> Array:
+        """Each graded area's fold relaxation ``(A, R, n_w)``, contiguous: the few megabytes that
+        :meth:`FaceModel.eased_shares` reads at every grid day stay in cache."""
+        first = self.fold_column(0)
+        return np.ascontiguousarray(np.moveaxis(self.table[:, :, first:], 2, 0))
 
     def fold_column(self, area_index: int) -> int:
         """The column of graded area ``area_index``'s fold relaxation."""
