@@ -27,6 +27,12 @@ carried from its block to its grade in registers and a few kilobytes of cache:
   for ``q`` = 0): the grade is the number of thresholds whose count of cells below stays under
   it, found without a sort. With
   two graded areas the rating of the larger statistic is the larger grade.
+* **Stop once the grade is known.** The strains are formed and the depths counted one block of
+  cells at a time, the cells stacked deepest first (at the expression with no toxin). After a
+  block, with :math:`b_k` of the seen counts below :math:`t_k` and :math:`u` unseen, the side of
+  :math:`t_k` is known when :math:`b_k + u < qN/100` (above it, whatever the rest) or
+  :math:`b_k \ge qN/100` (below it); a row leaves once every threshold's side is known, with the
+  grade of every cell's count. About a quarter of the cells of a trial's rows are never formed.
 * **No unused days.** Follow-up visits stop once both durations of a patient are known (response
   lost after being reached, :func:`rhytid.trial._run.durations`); the later visits would not
   change them and are reported as grade 3.
@@ -39,6 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba as nb
 import numpy as np
@@ -50,11 +57,13 @@ from rhytid.toxin._kinetics import active_at
 
 __all__ = [
     "BLOCKED",
+    "CELL_BLOCK",
     "FusedAreas",
     "StrainModes",
     "adverse_and_block",
     "baseline_depths",
     "baseline_grades",
+    "cell_blocks",
     "cell_depths",
     "eased_shares",
     "grade_by_counts",
@@ -105,6 +114,11 @@ class FusedAreas:
     q: float
     #: ``(A, K + 2, 3 n)``: the right-hand side of the strain GEMM, rows S0, ST, the blocked fields
     gemm: F32
+    #: ``gemm`` by blocks of :data:`CELL_BLOCK` cells ``(A, n_blocks, K + 2, 3 CELL_BLOCK)``
+    #: (:func:`cell_blocks`): the GEMM of one block of cells at a time
+    gemm_blocks: F32
+    #: ``(A,)``: the total cluster count :math:`N` of each area
+    total: NDArray[np.int64]
 
     @staticmethod
     def build(
@@ -117,7 +131,10 @@ class FusedAreas:
     ) -> FusedAreas:
         """Stack ``areas`` (reduced, weighted with counts) of a face with the engine's
         ``activation`` and ``tone_rows`` ``(n_expr, n_seg)``, its skin rows and the ``blocked``
-        segments (segment indices, each a skin row)."""
+        segments (segment indices, each a skin row). Each area's cells are stacked in decreasing
+        order of their compression at the area's expression with no toxin (:math:`S_0`; the same
+        order whatever is blocked), so that the grading's blocks of cells meet the deepest
+        first (:func:`_grade_blocks`)."""
         n_max = max(a.n for a in areas)
         n_a, k = len(areas), len(blocked)
         n_h = areas[0].habitual.shape[0]
@@ -138,15 +155,20 @@ class FusedAreas:
             f = a.fields.reshape(len(skin), 3, a.n)
             act = activation[a.expression, skin]
             ton = tone_rows[a.expression, skin]
+            order = _deepest_first(np.einsum("s,scn->cn", act.astype(np.float64), f.astype(np.float64)))
+            f = f[:, :, order]
             s0[i, :, : a.n] = np.einsum("s,scn->cn", act.astype(np.float64), f.astype(np.float64))
             st[i, :, : a.n] = np.einsum("s,scn->cn", ton.astype(np.float64), f.astype(np.float64))
             fb[i, :, :, : a.n] = f[rows]
             acoef[i] = act[rows]
             tcoef[i] = ton[rows]
-            hab[i, :, :, : a.n] = a.habitual.reshape(n_h, 3, a.n)
-            hab_tone[i, :, :, : a.n] = a.habitual_tone.reshape(n_h, 3, a.n)
-            counts[i, : a.n] = a.counts
+            hab[i, :, :, : a.n] = a.habitual.reshape(n_h, 3, a.n)[:, :, order]
+            hab_tone[i, :, :, : a.n] = a.habitual_tone.reshape(n_h, 3, a.n)[:, :, order]
+            counts[i, : a.n] = a.counts[order]
             qn[i] = _qn(q, a.counts)
+        gemm = np.ascontiguousarray(
+            np.concatenate([s0[:, None], st[:, None], fb], axis=1).reshape(n_a, k + 2, 3 * n_max)
+        )
         return FusedAreas(
             s0,
             st,
@@ -160,10 +182,36 @@ class FusedAreas:
             np.array([a.n for a in areas], dtype=np.int64),
             np.asarray(blocked, dtype=np.intp),
             float(q),
-            np.ascontiguousarray(
-                np.concatenate([s0[:, None], st[:, None], fb], axis=1).reshape(n_a, k + 2, 3 * n_max)
-            ),
+            gemm,
+            cell_blocks(gemm),
+            counts.sum(axis=1),
         )
+
+
+def _deepest_first(strain: Array) -> NDArray[np.intp]:
+    r"""The cells of ``strain`` ``(3, n)`` in decreasing order of their compression
+    :math:`\sqrt{((\epsilon_{xx} - \epsilon_{yy})/2)^2 + \epsilon_{xy}^2} - (\epsilon_{xx} +
+    \epsilon_{yy})/2` (ties in cell order)."""
+    exx, eyy, exy = strain
+    compression = np.hypot(0.5 * (exx - eyy), exy) - 0.5 * (exx + eyy)
+    return np.argsort(-compression, kind="stable")
+
+
+#: cells per block of the grading GEMM (:func:`_grade_blocks`)
+CELL_BLOCK = 128
+
+
+def cell_blocks(m: F32) -> F32:
+    r"""The columns ``(A, R, 3 n)`` (component-major: :math:`\epsilon_{xx}` of every cell, then
+    :math:`\epsilon_{yy}`, :math:`\epsilon_{xy}`) by blocks of :data:`CELL_BLOCK` cells, each
+    component-major: ``(A, n_blocks, R, 3 CELL_BLOCK)``, the last block padded with zeros."""
+    n_a, rows, n3 = m.shape
+    n = n3 // 3
+    n_blocks = -(-n // CELL_BLOCK)
+    padded = np.zeros((n_a, rows, 3, n_blocks * CELL_BLOCK), dtype=np.float32)
+    padded[..., :n] = m.reshape(n_a, rows, 3, n)
+    split = padded.reshape(n_a, rows, 3, n_blocks, CELL_BLOCK).transpose(0, 3, 1, 2, 4)
+    return np.ascontiguousarray(split.reshape(n_a, n_blocks, rows, 3 * CELL_BLOCK))
 
 
 _FM = {"nnan", "ninf"}  # no NaN or infinity in these loops: lets max() vectorise
@@ -194,6 +242,8 @@ def _depths_py(strain, n, scale, e0, ec, h1000, static, keep, out):  # type: ign
 _depths = nb.njit(nogil=True, cache=True, fastmath=_FM)(_depths_py)
 #: the same for grading (a zero's sign changes no comparison)
 _depths_grade = nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)(_depths_py)
+#: the same, inlined into the grading loop of each block of cells (no call per row and block)
+_depths_inline = nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE, inline="always")(_depths_py)
 
 
 @nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
@@ -301,69 +351,133 @@ def _coefs(pid, w, r, tone, table, cols, w0, dw, acoef, tcoef, out):  # type: ig
                 out[i, 2 + k] = -np.float32(b * (acoef[k] + tm1 * tcoef[k]))
 
 
-@nb.njit(nogil=True, cache=True)
-def _grade_rows(  # type: ignore[no-untyped-def]
-    strain, pid, keep, e, n, scale, e0, ec, h1000, static, counts, qn, thr, grades
-):
-    """Grades of rows of strain ``(B, 3, n_max)``; ``grades`` keeps the larger (several areas)."""
-    dep = np.empty(strain.shape[2], dtype=np.float32)
-    for i in range(strain.shape[0]):
-        p = pid[i]
-        _depths_grade(strain[i], n, scale[p], e0[p], ec[p], h1000[p], static[p], keep[i], dep)
-        g = _count_grade(dep, n, counts, qn, e[i], thr[0], thr[1], thr[2])
-        if g > grades[i]:
-            grades[i] = g
+@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE, inline="always")
+def _tally(dep, n, counts, e, t0, t1, t2, below):  # type: ignore[no-untyped-def]
+    """Adds the cluster counts of ``dep[:n]`` whose depth times ``e`` lies below each threshold
+    to ``below`` (the comparisons of :func:`_count_grade`); returns their total count."""
+    seen = 0
+    b_0 = 0
+    b_1 = 0
+    b_2 = 0
+    for j in range(n):
+        v = np.float64(dep[j]) * e
+        c = counts[j]
+        seen += c
+        b_0 += c if v < t0 else 0
+        b_1 += c if v < t1 else 0
+        b_2 += c if v < t2 else 0
+    below[0] += b_0
+    below[1] += b_1
+    below[2] += b_2
+    return seen
 
 
-#: patient-timepoints per GEMM block: the strains (B, 3 n) float32 of 384 cells are 147 KB at 32
-#: rows and stay in L2 between the GEMM and the depths (grade stage 870 ns per row against 1,075 at
-#: 128 rows, 1,060 at 48 and 890 at 16; AMD Zen 4, OpenBLAS 0.3.30 SkylakeX kernels)
+@nb.njit(nogil=True, cache=True, inline="always")
+def _known(below, rest, qn):  # type: ignore[no-untyped-def]
+    """Whether every threshold's side is known with ``rest`` counts still unseen: above it when
+    even all of them below would leave fewer than ``qn`` below, under it once ``qn`` are."""
+    return (
+        (below[0] + rest < qn or below[0] >= qn)
+        and (below[1] + rest < qn or below[1] >= qn)
+        and (below[2] + rest < qn or below[2] >= qn)
+    )
+
+
+#: patient-timepoints per GEMM block (with the strains of a block of cells, 24 KB at 32 rows of 64
+#: cells, in L1 between the GEMM and the depths; 32 rows: 870 ns per row for the grade stage of
+#: 384 cells against 1,075 at 128 rows, 1,060 at 48 and 890 at 16 in one GEMM of every cell; AMD
+#: Zen 4, OpenBLAS 0.3.30 SkylakeX kernels)
 _ROWS = 32
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
 def _grade_blocks(rows, patients, static, blocks, thr, areas, modes, grades):  # type: ignore[no-untyped-def]
     """:func:`_grade_stage` on tuples: ``rows`` (pid, w, keep, e), ``patients`` (r, tone, scale,
     e0, ec, h1000), ``blocks`` (table, its columns of the blocked segments, w0, dw), ``areas``
-    (gemm, acoef, tcoef, n, counts, qn), ``modes`` (projection ``(A, K + 2, r)``, modes ``(A,
-    r, 3 n)``; ``r`` = 0: the full GEMM)."""
+    (gemm by blocks of cells, acoef, tcoef, n, counts, qn, total count), ``modes`` (projection
+    ``(A, K + 2, r)``, modes by blocks of cells ``(A, n_blocks, r, 3 CELL_BLOCK)``; ``r`` = 0:
+    the full GEMM).
+
+    Each row's strains are formed one block of cells at a time (deepest first: the cell order of
+    :class:`FusedAreas`) and its counts below the thresholds tallied; a row leaves once the side
+    of each threshold is known whatever its unseen cells hold (:func:`_known`), so the grade is
+    that of every cell's count."""
     pid, w, keep, e = rows
     r, tone, scale, e0, ec, h1000 = patients
     table, cols, w0, dw = blocks
-    gemm, acoef, tcoef, n_cells, counts, qn = areas
-    proj, basis = modes
-    n_a, k2, n3 = gemm.shape
+    gemm_blocks, acoef, tcoef, n_cells, counts, qn, total = areas
+    proj, mode_blocks = modes
+    n_a, n_blocks, k2, w3 = gemm_blocks.shape
+    nb_ = w3 // 3
     rank = proj.shape[2]
-    n_max = n3 // 3
+    width = rank if rank else k2
+    t0, t1, t2 = thr[0], thr[1], thr[2]
     coef = np.empty((_ROWS, k2), dtype=np.float32)
-    amp = np.empty((_ROWS, rank), dtype=np.float32)
-    strain = np.empty((_ROWS, n3), dtype=np.float32)
+    amp = np.empty((_ROWS, max(rank, 1)), dtype=np.float32)
+    packed = np.empty((_ROWS, width), dtype=np.float32)
+    strain = np.empty((_ROWS, w3), dtype=np.float32)
+    dep = np.empty(nb_, dtype=np.float32)
+    below = np.zeros((_ROWS, 3), dtype=np.int64)
+    seen = np.zeros(_ROWS, dtype=np.int64)
+    live = np.empty(_ROWS, dtype=np.int64)
     for lo in range(0, len(pid), _ROWS):
         hi = min(lo + _ROWS, len(pid))
-        c = coef[: hi - lo]
-        s = strain[: hi - lo]
-        z = amp[: hi - lo]
+        m = hi - lo
+        c = coef[:m]
         for a in range(n_a):
             _coefs(pid[lo:hi], w[lo:hi], r, tone, table, cols, w0, dw, acoef[a], tcoef[a], c)
             if rank:
+                z = amp[:m]
                 np.dot(c, proj[a], z)
-                np.dot(z, basis[a], s)
+                basis = mode_blocks[a]
             else:
-                np.dot(c, gemm[a], s)
-            strain_rows = s.reshape(hi - lo, 3, n_max)
-            per_patient = (scale, e0[a], ec[a], h1000[a], static[a])
-            _grade_rows(
-                strain_rows,
-                pid[lo:hi],
-                keep[a, lo:hi],
-                e[lo:hi],
-                n_cells[a],
-                *per_patient,
-                counts[a],
-                qn[a],
-                thr,
-                grades[lo:hi],
-            )
+                z = c
+                basis = gemm_blocks[a]
+            below[:m] = 0
+            seen[:m] = 0
+            n_live = m
+            for i in range(m):
+                live[i] = i
+            for b in range(n_blocks):
+                j0 = b * nb_
+                if j0 >= n_cells[a] or n_live == 0:
+                    break
+                n = min(nb_, n_cells[a] - j0)
+                src = z
+                if n_live < m:
+                    for ii in range(n_live):
+                        packed[ii] = z[live[ii]]
+                    src = packed[:n_live]
+                s = strain[:n_live]
+                np.dot(src, basis[b], s)
+                kept = 0
+                for ii in range(n_live):
+                    i = live[ii]
+                    row = lo + i
+                    p = pid[row]
+                    _depths_inline(
+                        s[ii].reshape(3, nb_),
+                        n,
+                        scale[p],
+                        e0[a, p],
+                        ec[a, p],
+                        h1000[a, p],
+                        static[a, p, j0 : j0 + n],
+                        keep[a, row],
+                        dep,
+                    )
+                    seen[i] += _tally(dep, n, counts[a, j0 : j0 + n], e[row], t0, t1, t2, below[i])
+                    if not _known(below[i], total[a] - seen[i], qn[a]):
+                        live[kept] = i
+                        kept += 1
+                n_live = kept
+            for i in range(m):
+                rest = total[a] - seen[i]
+                g = 0
+                for k in range(3):
+                    g += 1 if below[i, k] + rest < qn[a] else 0
+                if g > grades[lo + i]:
+                    grades[lo + i] = g
 
 
 def _grade_stage(
@@ -383,16 +497,20 @@ def _grade_stage(
     modes: StrainModes | None = None,
 ) -> NDArray[np.int64]:
     """Grades of the rows (patient ``pid``, log-activity ``w``, static share ``keep`` ``(A, M)``,
-    rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → one float32 GEMM per area
-    (two through the ``modes``, when given) → depths and counts, in one call that holds no GIL."""
+    rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → float32 GEMMs per area and
+    block of cells (through the ``modes``, when given) → depths and counts, until each row's grade
+    is known (:func:`_grade_blocks`), in one call that holds no GIL."""
     grades = np.zeros(len(pid), dtype=np.int64)
-    areas = (fa.gemm, fa.acoef, fa.tcoef, fa.n, fa.counts, fa.qn)
+    areas = (fa.gemm_blocks, fa.acoef, fa.tcoef, fa.n, fa.counts, fa.qn, fa.total)
     blocks = (table, np.asarray(fa.segments, dtype=np.int64), float(w0), float(dw))
     if modes is None:
-        n_a, k2, n3 = fa.gemm.shape
-        factors = (np.zeros((n_a, k2, 0), dtype=np.float32), np.zeros((n_a, 0, n3), dtype=np.float32))
+        n_a, n_blocks, k2, w3 = fa.gemm_blocks.shape
+        factors = (
+            np.zeros((n_a, k2, 0), dtype=np.float32),
+            np.zeros((n_a, n_blocks, 0, w3), dtype=np.float32),
+        )
     else:
-        factors = (modes.projection, modes.modes)
+        factors = (modes.projection, modes.blocks)
     _grade_blocks((pid, w, keep, e), (r, tone, *per_patient), static, blocks, thr, areas, factors, grades)
     return grades
 
@@ -418,6 +536,11 @@ class StrainModes:
     max_error: float
     p99_error: float
     tolerance: float
+
+    @cached_property
+    def blocks(self) -> F32:
+        """The modes by blocks of cells ``(A, n_blocks, rank, 3 CELL_BLOCK)`` (:func:`cell_blocks`)."""
+        return cell_blocks(self.modes)
 
 
 def state_coefficients(

@@ -486,6 +486,32 @@ def test_grades_through_full_strain_modes_are_the_gemm_s_and_through_too_few_are
     assert np.mean(through(one) != full) > 0.05
 
 
+@pytest.mark.parametrize("through_modes", [False, True])
+def test_grading_by_blocks_of_cells_that_stops_once_known_equals_grading_every_cell(
+    monkeypatch: pytest.MonkeyPatch, through_modes: bool
+) -> None:
+    """A row leaves the grading once each threshold's side is known whatever its unseen cells
+    hold: the grades are those of one block of every cell, for any block size, through the full
+    GEMM and through strain modes, the stacked cells deepest first at no toxin."""
+    import rhytid._fused as fused
+
+    def grades(block: int) -> np.ndarray:  # type: ignore[type-arg]
+        monkeypatch.setattr(fused, "CELL_BLOCK", block)
+        fa, args = _toy_fused()
+        modes = _modes(fa, 0.02) if through_modes else None
+        assert fa.gemm_blocks.shape[1] == -(-24 // block)
+        return np.concatenate(treated_grades(*args, stop=False, modes=modes)[:2], axis=1)
+
+    every = grades(24)
+    assert len(np.unique(every)) >= 3  # the toy reaches several grades
+    for block in (1, 5, 8):
+        assert np.array_equal(grades(block), every)
+    fa, _ = _toy_fused()
+    s0 = fa.s0[0, :, : fa.n[0]]
+    compression = np.hypot(0.5 * (s0[0] - s0[1]), s0[2]) - 0.5 * (s0[0] + s0[1])
+    assert np.all(np.diff(compression) <= 1e-6)  # deepest first
+
+
 def test_a_large_trial_through_its_strain_modes_grades_as_through_the_full_gemm(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
