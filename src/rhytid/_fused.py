@@ -246,21 +246,6 @@ _depths_grade = nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)(_depths_py)
 _depths_inline = nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE, inline="always")(_depths_py)
 
 
-@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
-def _count_grade(dep, n, counts, qn, e, t0, t1, t2):  # type: ignore[no-untyped-def]
-    """Grade of ``e ×`` the weighted percentile of ``dep[:n]`` by counts (module docstring)."""
-    w_0 = 0
-    w_1 = 0
-    w_2 = 0
-    for j in range(n):
-        v = np.float64(dep[j]) * e
-        c = counts[j]
-        w_0 += c if v < t0 else 0
-        w_1 += c if v < t1 else 0
-        w_2 += c if v < t2 else 0
-    return (1 if w_0 < qn else 0) + (1 if w_1 < qn else 0) + (1 if w_2 < qn else 0)
-
-
 @nb.njit(nogil=True, cache=True)
 def _bin(w, w0, dw, n_w):  # type: ignore[no-untyped-def]
     """Bin ``g0`` and fraction of ``w`` on the grid ``w0 + g dw`` of ``n_w`` points; ``g0 = -1``
@@ -354,7 +339,8 @@ def _coefs(pid, w, r, tone, table, cols, w0, dw, acoef, tcoef, out):  # type: ig
 @nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE, inline="always")
 def _tally(dep, n, counts, e, t0, t1, t2, below):  # type: ignore[no-untyped-def]
     """Adds the cluster counts of ``dep[:n]`` whose depth times ``e`` lies below each threshold
-    to ``below`` (the comparisons of :func:`_count_grade`); returns their total count."""
+    to ``below``; returns their total count. A row's grade is the number of thresholds with
+    fewer than ``qn`` below (module docstring)."""
     seen = 0
     b_0 = 0
     b_1 = 0
@@ -788,13 +774,16 @@ def baseline_grades(
     return out.reshape(f.shape)
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
 def _grade_counts(d, counts, qn, e, thr, out):  # type: ignore[no-untyped-def]
     t = np.full(3, np.inf)
     t[: len(thr)] = thr
+    below = np.zeros(3, dtype=np.int64)
     for m in range(d.shape[0]):
         # a missing threshold (fewer than 3) counts every cell below it, so never adds a grade
-        out[m] = _count_grade(d[m], d.shape[1], counts, qn, e[m], t[0], t[1], t[2])
+        below[:] = 0
+        _tally(d[m], d.shape[1], counts, e[m], t[0], t[1], t[2], below)
+        out[m] = (1 if below[0] < qn else 0) + (1 if below[1] < qn else 0) + (1 if below[2] < qn else 0)
 
 
 def grade_by_counts(
