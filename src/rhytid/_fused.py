@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -377,18 +378,22 @@ _ROWS = 32
 
 
 @nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
-def _grade_blocks(rows, patients, static, blocks, thr, areas, modes, grades):  # type: ignore[no-untyped-def]
-    """:func:`_grade_stage` on tuples: ``rows`` (pid, w, keep, e), ``patients`` (r, tone, scale,
-    e0, ec, h1000), ``blocks`` (table, its columns of the blocked segments, w0, dw), ``areas``
-    (gemm by blocks of cells, acoef, tcoef, n, counts, qn, total count), ``modes`` (projection
-    ``(A, K + 2, r)``, modes by blocks of cells ``(A, n_blocks, r, 3 CELL_BLOCK)``; ``r`` = 0:
-    the full GEMM).
+def _grade_blocks(rows, kernel, grades):  # type: ignore[no-untyped-def]
+    """Grades (the larger over the areas, into ``grades``) of the ``rows``: patient ``pid``,
+    log-activity ``w``, static share ``keep`` ``(A, M)``, rater factor ``e``; in blocks of
+    :data:`_ROWS` rows, coefficients → float32 GEMMs per area and block of cells → depths and
+    counts, holding no GIL. ``kernel`` (:func:`_kernel_args`): ``patients`` (r, tone, scale,
+    e0, ec, h1000), ``static`` ``(A, N, n)``, ``blocks`` (table,
+    its columns of the blocked segments, w0, dw), ``areas`` (gemm by blocks of cells, acoef,
+    tcoef, n, counts, qn, total count), ``modes`` (projection ``(A, K + 2, r)``, modes by blocks
+    of cells ``(A, n_blocks, r, 3 CELL_BLOCK)``; ``r`` = 0: the full GEMM).
 
     Each row's strains are formed one block of cells at a time (deepest first: the cell order of
     :class:`FusedAreas`) and its counts below the thresholds tallied; a row leaves once the side
     of each threshold is known whatever its unseen cells hold (:func:`_known`), so the grade is
     that of every cell's count."""
     pid, w, keep, e = rows
+    patients, static, blocks, thr, areas, modes = kernel
     r, tone, scale, e0, ec, h1000 = patients
     table, cols, w0, dw = blocks
     gemm_blocks, acoef, tcoef, n_cells, counts, qn, total = areas
@@ -466,12 +471,8 @@ def _grade_blocks(rows, patients, static, blocks, thr, areas, modes, grades):  #
                     grades[lo + i] = g
 
 
-def _grade_stage(
+def _kernel_args(
     fa: FusedAreas,
-    pid: NDArray[np.int64],
-    w: Array,
-    keep: F32,
-    e: Array,
     r: NDArray[np.int64],
     tone: Array,
     per_patient: tuple[F32, F32, F32, F32],
@@ -480,13 +481,10 @@ def _grade_stage(
     w0: float,
     dw: float,
     thr: Array,
-    modes: StrainModes | None = None,
-) -> NDArray[np.int64]:
-    """Grades of the rows (patient ``pid``, log-activity ``w``, static share ``keep`` ``(A, M)``,
-    rater factor ``e``): blocks of :data:`_ROWS` rows, coefficients → float32 GEMMs per area and
-    block of cells (through the ``modes``, when given) → depths and counts, until each row's grade
-    is known (:func:`_grade_blocks`), in one call that holds no GIL."""
-    grades = np.zeros(len(pid), dtype=np.int64)
+    modes: StrainModes | None,
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """The arguments of :func:`_grade_blocks` after its rows: ``patients``, ``static``,
+    ``blocks``, ``thr``, ``areas`` and ``modes`` (empty for the full GEMM)."""
     areas = (fa.gemm_blocks, fa.acoef, fa.tcoef, fa.n, fa.counts, fa.qn, fa.total)
     blocks = (table, np.asarray(fa.segments, dtype=np.int64), float(w0), float(dw))
     if modes is None:
@@ -497,8 +495,52 @@ def _grade_stage(
         )
     else:
         factors = (modes.projection, modes.blocks)
-    _grade_blocks((pid, w, keep, e), (r, tone, *per_patient), static, blocks, thr, areas, factors, grades)
-    return grades
+    return (r, tone, *per_patient), static, blocks, thr, areas, factors
+
+
+@nb.njit(nogil=True, cache=True)
+def _follow_up(w_fol, k_fol, e_fol, b0, stop, kernel, rated):  # type: ignore[no-untyped-def]
+    """The follow-up of :func:`treated_grades`, one visit at a time for the patients whose
+    durations are not yet known (all with ``stop`` false), through :func:`_grade_blocks`; rated
+    grades into ``rated`` ``(N, Tf)``; returns the patient-timepoints evaluated."""
+    n, tf = w_fol.shape
+    n_a = k_fol.shape[0]
+    nm = np.zeros(n, dtype=np.int8)  # 0: not yet none-or-mild, 1: reached, 2: lost again (known)
+    base = np.zeros(n, dtype=np.int8)  # the same for "at least one grade better than baseline"
+    who = np.empty(n, dtype=np.int64)
+    evaluated = 0
+    for v in range(tf):
+        m = 0
+        for i in range(n):
+            if not (stop and nm[i] == 2 and base[i] == 2):
+                who[m] = i
+                m += 1
+        if m == 0:
+            break
+        pid = who[:m].copy()
+        w = np.empty(m)
+        e = np.empty(m)
+        keep = np.empty((n_a, m), dtype=np.float32)
+        for j in range(m):
+            w[j] = w_fol[pid[j], v]
+            e[j] = e_fol[pid[j], v]
+            for a in range(n_a):
+                keep[a, j] = k_fol[a, pid[j], v]
+        g = np.zeros(m, dtype=np.int64)
+        _grade_blocks((pid, w, keep, e), kernel, g)
+        evaluated += m
+        for j in range(m):
+            i = pid[j]
+            rated[i, v] = g[j]
+            if nm[i] == 0 and g[j] <= 1:
+                nm[i] = 1
+            elif nm[i] == 1 and g[j] >= 2:
+                nm[i] = 2
+            if base[i] == 0 and g[j] <= b0[i] - 1:
+                base[i] = 1
+            elif base[i] == 1 and g[j] >= b0[i]:
+                base[i] = 2
+    return evaluated
 
 
 @dataclass(frozen=True)
@@ -638,7 +680,8 @@ def treated_grades(
         np.ascontiguousarray(ec, dtype=np.float32),
         np.ascontiguousarray((1000.0 * np.asarray(h, dtype=np.float64)).astype(np.float32)),
     )
-    args = (
+    kernel = _kernel_args(
+        fa,
         np.ascontiguousarray(r, dtype=np.int64),
         np.ascontiguousarray(tone, dtype=np.float64),
         per_patient,
@@ -651,42 +694,25 @@ def treated_grades(
     )
 
     def keep(ease: Array) -> F32:
-        return np.float32(1.0) - np.asarray(ease, dtype=np.float32)
+        return np.ascontiguousarray(np.float32(1.0) - np.asarray(ease, dtype=np.float32))
 
     # the visits: every patient at every visit, rows patient-major
     pid = np.repeat(np.arange(n, dtype=np.int64), tv)
-    k_vis = keep(visits[1]).reshape(len(fa.n), -1)
-    rated_vis = _grade_stage(
-        fa, pid, visits[0].reshape(-1), np.ascontiguousarray(k_vis), visits[2].reshape(-1), *args
-    ).reshape(n, tv)
-    evaluated = n * tv
+    rated_vis = np.zeros(n * tv, dtype=np.int64)
+    rows = (pid, np.ascontiguousarray(visits[0].reshape(-1)), keep(visits[1]).reshape(len(fa.n), -1))
+    _grade_blocks((*rows, np.ascontiguousarray(visits[2].reshape(-1))), kernel, rated_vis)
     # the follow-up, one visit at a time for the patients whose durations are not yet known
     rated_fol = np.full((n, tf), 3, dtype=np.int64)
-    nm = np.zeros(n, dtype=np.int8)  # 0: not yet none-or-mild, 1: reached, 2: lost again (known)
-    base = np.zeros(n, dtype=np.int8)  # the same for "at least one grade better than baseline"
-    k_fol = keep(follow[1])
-    b0 = np.asarray(baseline, dtype=np.int64)
-    for v in range(tf):
-        who = np.flatnonzero(~((nm == 2) & (base == 2))) if stop else np.arange(n)
-        if not len(who):
-            break
-        g = _grade_stage(
-            fa,
-            who.astype(np.int64),
-            np.ascontiguousarray(follow[0][who, v]),
-            np.ascontiguousarray(k_fol[:, who, v]),
-            np.ascontiguousarray(follow[2][who, v]),
-            *args,
-        )
-        rated_fol[who, v] = g
-        evaluated += len(who)
-        for state, responding, lost in (
-            (nm, g <= 1, g >= 2),
-            (base, g <= b0[who] - 1, g >= b0[who]),
-        ):
-            s = state[who]
-            state[who] = np.where((s == 0) & responding, 1, np.where((s == 1) & lost, 2, s))
-    return rated_vis, rated_fol, evaluated
+    evaluated = _follow_up(
+        np.ascontiguousarray(follow[0], dtype=np.float64),
+        keep(follow[1]),
+        np.ascontiguousarray(follow[2], dtype=np.float64),
+        np.asarray(baseline, dtype=np.int64),
+        stop,
+        kernel,
+        rated_fol,
+    )
+    return rated_vis.reshape(n, tv), rated_fol, n * tv + evaluated
 
 
 @nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
