@@ -220,23 +220,28 @@ _FM = {"nnan", "ninf"}  # no NaN or infinity in these loops: lets max() vectoris
 _FM_GRADE = {"nnan", "ninf", "nsz"}
 
 
+@nb.njit(inline="always")
+def _excess(exx, eyy, exy, scale, e0, ec):  # type: ignore[no-untyped-def]
+    r"""A cell's buckling excess :math:`x = \max(\max(c\,s - e_0, 0)/e_c - 1, 0)` (float32) of
+    its compression :math:`c` at strain ``(exx, eyy, exy)``: its depth is :math:`h\sqrt{x}`
+    (the arithmetic of :func:`rhytid._kernels.area_depth`; inlined, so compiled with the caller's
+    flags)."""
+    half = np.float32(0.5)
+    zero = np.float32(0.0)
+    mean = half * (exx + eyy)
+    d = (exx - eyy) * half
+    d = np.sqrt(d * d + exy * exy) - mean
+    d = max(d, zero) * scale
+    d = max(d - e0, zero) / ec
+    return max(d - np.float32(1.0), zero)
+
+
 def _depths_py(strain, n, scale, e0, ec, h1000, static, keep, out):  # type: ignore[no-untyped-def]
     """Cell depths (µm, float32) of one row: strain ``(3, ≥n)`` → ``out[:n]`` (the arithmetic of
     :func:`rhytid._kernels.area_depth`), plus ``static × keep``."""
-    half = np.float32(0.5)
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
     for j in range(n):
-        exx = strain[0, j]
-        eyy = strain[1, j]
-        exy = strain[2, j]
-        mean = half * (exx + eyy)
-        d = (exx - eyy) * half
-        d = np.sqrt(d * d + exy * exy) - mean
-        d = max(d, zero) * scale
-        d = max(d - e0, zero) / ec
-        d = max(d - one, zero)
-        out[j] = np.sqrt(d) * h1000 + static[j] * keep
+        x = _excess(strain[0, j], strain[1, j], strain[2, j], scale, e0, ec)
+        out[j] = np.sqrt(x) * h1000 + static[j] * keep
 
 
 #: bit for bit the numpy arithmetic, signed zeros included (simulate's JSON)
@@ -719,13 +724,14 @@ def treated_grades(
 def _baseline(  # type: ignore[no-untyped-def]
     tone, scale, e0, ec, h1000, rate, s0, st, hab, hab_tone, n_cells, static, dep
 ):
+    r"""The static depth is ``rate`` times the deepest habitual depth, :math:`h\sqrt{\max_k
+    x_k}`: the square root and the scale are monotone, so the largest excess gives the deepest
+    depth exactly, with one square root instead of one per habitual expression."""
     n_a = s0.shape[0]
     n_h = hab.shape[1]
     n_max = s0.shape[2]
     buf = np.empty((3, n_max), dtype=np.float32)
-    d = np.empty(n_max, dtype=np.float32)
     m = np.empty(n_max, dtype=np.float32)
-    zero = np.zeros(n_max, dtype=np.float32)
     one = np.float32(1.0)
     for a in range(n_a):
         n = n_cells[a]
@@ -735,15 +741,19 @@ def _baseline(  # type: ignore[no-untyped-def]
             z, x, h = e0[a, p], ec[a, p], h1000[a, p]
             m[:n] = 0.0
             for k in range(n_h):
-                for c in range(3):
-                    for j in range(n):
-                        buf[c, j] = hab[a, k, c, j] + t32 * hab_tone[a, k, c, j]
-                _depths_grade(buf, n, s, z, x, h, zero, one, d)
                 for j in range(n):
-                    m[j] = max(m[j], d[j])
+                    excess = _excess(
+                        hab[a, k, 0, j] + t32 * hab_tone[a, k, 0, j],
+                        hab[a, k, 1, j] + t32 * hab_tone[a, k, 1, j],
+                        hab[a, k, 2, j] + t32 * hab_tone[a, k, 2, j],
+                        s,
+                        z,
+                        x,
+                    )
+                    m[j] = max(m[j], excess)
             rr = rate[p]
             for j in range(n):
-                static[a, p, j] = rr * m[j]
+                static[a, p, j] = rr * (np.sqrt(m[j]) * h)
             tm1 = np.float32(tone[p] - 1.0)
             for c in range(3):
                 for j in range(n):
