@@ -487,8 +487,8 @@ def run_chunk(
     pop = Population.concat(enrolled)
     d0_all = np.concatenate(parts_d0)
     r0_all = np.concatenate(parts_r0)
-    static_all = [np.concatenate([p[a] for p in parts_static]) for a in range(n_areas)]
-    cell_d0_all = [] if not fast else [np.concatenate([p[a] for p in parts_cell_d0]) for a in range(n_areas)]
+    static_all = [_joined([p[a] for p in parts_static]) for a in range(n_areas)]
+    cell_d0_all = [] if not fast else [_joined([p[a] for p in parts_cell_d0]) for a in range(n_areas)]
     rater = mix * np.concatenate(parts_rater)[:, None]  # the rater's lasting view of each face
 
     # --- randomisation, technique, rater noise -----------------------------------------------------
@@ -521,7 +521,6 @@ def run_chunk(
             continue
         g = pop.take(idx)
         cells = [a.n for a in fm.areas]
-        st_t = [static_all[a][idx, : cells[a]] for a in range(len(cells))]
         r = np.minimum((u_tech[idx] * n_real[s]).astype(np.intp), n_real[s] - 1)
         kr = kr0 * g.recovery
         t_star = peak_active_day(onset, kr)
@@ -576,6 +575,7 @@ def run_chunk(
         if not fast:
             # the day of peak block serves the adverse events only: no area depth is evaluated there
             graded = np.delete(np.arange(times.shape[1]), n_visits)
+            st_t = [static_all[a][idx, : cells[a]] for a in range(len(cells))]
             d = _area_depths(fm, g, seg[:, graded], st_t, tp, [e[:, graded] for e in ease])
             depth[idx] = d[:, :n_visits]
             rated_follow = grade_from_depth(
@@ -593,8 +593,8 @@ def run_chunk(
             fa = fm.fused(blocked, tissue)
             n_max = fa.s0.shape[2]
             st_pad = np.zeros((len(fm.areas), len(idx), n_max), dtype=np.float32)
-            for a, st in enumerate(st_t):
-                st_pad[a, :, : st.shape[1]] = st
+            for a, n_a in enumerate(cells):
+                st_pad[a, :, :n_a] = static_all[a][idx, :n_a]
             ease_all = np.stack(ease)
             scale, _ = fm.scales(g, tissue)
             rated_vis, rated_follow, evaluated = treated_grades(
@@ -670,6 +670,11 @@ def run_chunk(
         mean_block=block_sum / max(n_treated, 1),
         follow_up_visits=follow_up_visits,
     )
+
+
+def _joined(parts: list[NDArray[np.float32]]) -> NDArray[np.float32]:
+    """The rows of ``parts`` in order (the one part itself, uncopied, when there is one)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _targets(fm: FaceModel) -> list[str]:
