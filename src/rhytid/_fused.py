@@ -918,15 +918,18 @@ def bound_uptake(
 
 
 @nb.njit(nogil=True, cache=True)
-def _deposit(k0, frac, indptr, indices, data, mass):  # type: ignore[no-untyped-def]
-    n_r, n_p = k0.shape
+def _deposit(lq, lo, dw, n_q, indptr, indices, data, mass):  # type: ignore[no-untyped-def]
+    n_r, n_p = lq.shape
+    top = n_q - 1.000001
     for r in range(n_r):
         m = mass[r]
         for p in range(n_p):
-            f = frac[r, p]
-            if f < 0.0:  # below the table: blocks nothing
+            f = (lq[r, p] - lo) / dw
+            if not f >= 0.0:  # below the table (or no uptake, ln 0): blocks nothing
                 continue
-            k = k0[r, p]
+            f = min(f, top)
+            k = int(f)
+            f = f - k
             for e in range(indptr[p], indptr[p + 1]):
                 s = indices[e]
                 w = data[e]
@@ -935,22 +938,27 @@ def _deposit(k0, frac, indptr, indices, data, mass):  # type: ignore[no-untyped-
 
 
 def deposit_mass(
-    k0: NDArray[np.int32],
-    frac: Array,
+    lq: Array,
+    lo: float,
+    dw: float,
+    n_q: int,
     indptr: NDArray[np.int32],
     indices: NDArray[np.int32],
     data: Array,
     n_seg: int,
-    n_q: int,
 ) -> Array:
-    """Endplate mass ``(R, n_seg, n_q)`` on the log-uptake bins: point ``p`` of realisation ``r``
-    lies at bin ``k0[r, p] + frac[r, p]`` (``frac < 0``: below the first bin, not deposited) and
-    carries the sparse endplate weights (CSR ``indptr``, ``indices``, ``data``) of its segments,
-    split linearly between the two neighbouring bins (:meth:`rhytid.trial._engine.BlockTables.build`)."""
-    mass = np.zeros((k0.shape[0], n_seg, n_q))
+    """Endplate mass ``(R, n_seg, n_q)`` on the log-uptake bins ``lo + k dw``: point ``p`` of
+    realisation ``r`` lies at bin :math:`(\\ln Q_{rp} - lo)/dw` (``lq`` = :math:`\\ln Q`,
+    ``(R, P)``; below the first bin: not deposited; beyond the last: in it) and carries the sparse
+    endplate weights (CSR ``indptr``, ``indices``, ``data``, a row per point) of its segments,
+    split linearly between the two neighbouring bins
+    (:meth:`rhytid.trial._engine.BlockTables.build`)."""
+    mass = np.zeros((lq.shape[0], n_seg, n_q))
     _deposit(
-        np.ascontiguousarray(k0),
-        np.ascontiguousarray(frac, dtype=np.float64),
+        np.ascontiguousarray(lq, dtype=np.float64),
+        float(lo),
+        float(dw),
+        int(n_q),
         indptr,
         indices,
         np.ascontiguousarray(data, dtype=np.float64),

@@ -26,9 +26,9 @@ def test_shared_realisations_are_deterministic_and_within_noise(monkeypatch: pyt
     built: list[object] = []
     build = trial_run.Readouts.build
 
-    def counted(*args: object) -> trial_run.Readouts:
+    def counted(*args: object, **kwargs: object) -> trial_run.Readouts:
         built.append(args)
-        return build(*args)  # type: ignore[arg-type]
+        return build(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(trial_run.Readouts, "build", counted)
     threaded = _json(workers=2)

@@ -204,6 +204,8 @@ class FaceModel:
         self.points = e.points.take(keep)
         self.quad_xy = self.points.xy
         self.weights = np.ascontiguousarray(qw / total[None, :])
+        #: the weights as a sparse matrix (CSR), for the block tables
+        self.sparse_weights = csr_matrix(self.weights)
         self._fused: dict[tuple[bytes, float], FusedAreas] = {}
 
     # --- fused kernels (rhytid._fused; reduced cell sets only) ---------------------------------
@@ -543,44 +545,52 @@ class BlockTables:
         with np.errstate(divide="ignore"):
             return cls.from_log(face, np.log(q), tp, w_max, hi)
 
+    @staticmethod
+    def grid(tp: TrialParameters, w_max: float, hi: float) -> tuple[float, int]:
+        """The first ``w`` and the number of points of the tables' grid for log uptakes up to
+        ``hi`` and patients up to ``w_max``: below it every bin blocks < H(e^-12); above ``w_max``
+        no patient needs."""
+        w0 = -_Z_NEGLIGIBLE - hi
+        return w0, int(np.ceil((w_max - w0) / tp.log_bin_width)) + 2
+
     @classmethod
     def from_log(
-        cls, face: FaceModel, lq: Array, tp: TrialParameters, w_max: float, hi: float | None = None
+        cls,
+        face: FaceModel,
+        lq: Array,
+        tp: TrialParameters,
+        w_max: float,
+        hi: float | None = None,
+        out: F32 | None = None,
     ) -> BlockTables:
-        """:meth:`build` from the log uptake ``lq`` = :math:`\\ln Q` (R, P)."""
+        """:meth:`build` from the log uptake ``lq`` = :math:`\\ln Q` (R, P); ``out``: the
+        ``(R, n_w, n_seg)`` array the table is written to (rows of a whole's, :meth:`grid`)."""
         dw = tp.log_bin_width
         n_seg = len(face.engine.basis.segments)
         r_count = lq.shape[0]
         if hi is None:
             hi = float(np.max(lq))
         lo = -_Z_NEGLIGIBLE - w_max
-        # w grid: below w0 every bin blocks < H(e^-12); above w_max no patient needs
-        w0 = lo_w = -_Z_NEGLIGIBLE - hi
-        n_w = int(np.ceil((w_max - lo_w) / dw)) + 2
+        w0, n_w = cls.grid(tp, w_max, hi)
         n_q = int(np.ceil((hi - lo) / dw)) + 2
         if n_q < 2:
             n_q = 2
         logq = lo + dw * np.arange(n_q)
-        pts = np.flatnonzero(lq.max(axis=0) >= lo)
-        weights = face.weights[pts]  # (P', S)
-        f = (lq[:, pts] - lo) / dw  # (R, P')
-        ok = f >= 0.0
-        f = np.clip(f, 0.0, n_q - 1.000001)
-        k0 = f.astype(np.int32)
-        frac = f - k0
         # mass[r, s, k]: the endplate weights of segment s deposited linearly on the two bins
         # neighbouring ln Q_rp (keeps each bin's mass and mean); sparse weights, one numba pass
-        w_pts = csr_matrix(weights)
-        mass = deposit_mass(
-            k0, np.where(ok, frac, -1.0), w_pts.indptr, w_pts.indices, w_pts.data, n_seg, n_q
-        ).reshape(r_count * n_seg, n_q)
+        w_pts = face.sparse_weights
+        mass = deposit_mass(lq, lo, dw, n_q, w_pts.indptr, w_pts.indices, w_pts.data, n_seg).reshape(
+            r_count * n_seg, n_q
+        )
         wg = w0 + dw * np.arange(n_w)
         z = tp.hill * (wg[None, :] + logq[:, None])
         hmat = tp.max_block / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
         # one float32 GEMM: the blocks feed float32 activations (error < 1e-6 of the block)
         table = mass.astype(np.float32) @ hmat.astype(np.float32)
-        table = np.ascontiguousarray(table.reshape(r_count, n_seg, n_w).transpose(0, 2, 1))
-        return cls(w0, dw, table)
+        if out is None:
+            out = np.empty((r_count, n_w, n_seg), dtype=np.float32)
+        out[...] = table.reshape(r_count, n_seg, n_w).transpose(0, 2, 1)
+        return cls(w0, dw, out)
 
     def lookup(self, r: NDArray[np.intp], w: Array, segments: NDArray[np.intp] | None = None) -> Array:
         """Segment blocks ``(N, T, n_seg)`` of patients using realisation ``r`` (N,) at ``w`` (N, T)
@@ -606,13 +616,16 @@ class Readouts:
     n_brow: int
 
     @classmethod
-    def build(cls, tables: BlockTables, phi: Array, levator_mm: Array, n_brow: int) -> Readouts:
+    def build(
+        cls, tables: BlockTables, phi: Array, levator_mm: Array, n_brow: int, out: Array | None = None
+    ) -> Readouts:
         """The read-outs ``phi`` ``(n_seg, F)`` of ``tables`` (float64), in the column order of
-        :meth:`FaceModel.readout_weights`."""
+        :meth:`FaceModel.readout_weights`; ``out``: the ``(R, n_w, F)`` array they are written to."""
         r, n_w, n_seg = tables.table.shape
-        flat = tables.table.reshape(r * n_w, n_seg).astype(np.float64) @ phi
-        table = np.ascontiguousarray(flat.reshape(r, n_w, -1))
-        return cls(tables.w0, tables.dw, table, levator_mm, n_brow)
+        if out is None:
+            out = np.empty((r, n_w, phi.shape[1]))
+        np.matmul(tables.table.reshape(r * n_w, n_seg).astype(np.float64), phi, out=out.reshape(r * n_w, -1))
+        return cls(tables.w0, tables.dw, out, levator_mm, n_brow)
 
     @cached_property
     def folds(self) -> Array:

@@ -361,20 +361,24 @@ def _build_toxin(
         else:
             hi = max(float(np.max(lq)) for lq in q_parts)
             phi, levator_mm, n_brow = fm.readout_weights(_target_muscles(fm), tp.tissue)
+            # the parts write their rows of the whole's tables and read-outs (one grid)
+            w0, n_w = BlockTables.grid(tp, w_max, hi)
+            table = np.empty((n_real, n_w, len(fm.engine.basis.segments)), dtype=np.float32)
+            read = np.empty((n_real, n_w, phi.shape[1]))
 
-            def tabulate(lq: Array) -> tuple[BlockTables, Array, Array]:
-                """A part's table rows, their read-outs and each segment's largest block."""
-                part = BlockTables.from_log(fm, lq, tp, w_max, hi)
-                return part, Readouts.build(part, phi, levator_mm, n_brow).table, part.table.max(axis=(0, 1))
+            def tabulate(i: NDArray[np.intp], lq: Array) -> Array:
+                """A part's table rows and their read-outs; returns each segment's largest block."""
+                rows = slice(int(i[0]), int(i[-1]) + 1)
+                part = BlockTables.from_log(fm, lq, tp, w_max, hi, out=table[rows])
+                Readouts.build(part, phi, levator_mm, n_brow, out=read[rows])
+                return np.asarray(part.table.max(axis=(0, 1)))
 
-            rows = list(pool.map(tabulate, q_parts))
+            largest = list(pool.map(tabulate, parts, q_parts))
     if not exact:
         del q_parts
-        w0, dw = rows[0][0].w0, rows[0][0].dw
-        tables = BlockTables(w0, dw, np.concatenate([t.table for t, _, _ in rows]))
-        readouts = Readouts(w0, dw, np.concatenate([r for _, r, _ in rows]), levator_mm, n_brow)
-        blocked = np.flatnonzero(np.max([m for _, _, m in rows], axis=0) > BLOCKED)
-        del rows
+        tables = BlockTables(w0, tp.log_bin_width, table)
+        readouts = Readouts(w0, tp.log_bin_width, read, levator_mm, n_brow)
+        blocked = np.flatnonzero(np.max(largest, axis=0) > BLOCKED)
         modes = _strain_modes(fm, tables, blocked, tp, w_max, rng)
         out = _Toxin(techs, None, tables, w_max, blocked, readouts, modes)
     return out
