@@ -415,12 +415,6 @@ def run_chunk(
     share = {"female": pp.female_fraction, "male": 1.0 - pp.female_fraction}
     n_real = {s: max(16, round(pp.realisations * share[s])) for s in SEXES}
     own = {s: draw_technique(rng, n_real[s], n_inj, pp) for s in SEXES}
-    if shares_realisations(design, tp):
-        # the trial's realisations instead (the chunk's own draws are kept: its patients stay the same)
-        toxin = {s: _shared_toxin(design, tp, fms[s], patterns[s], s, exact) for s in SEXES}
-    else:  # the chunk's own realisations, uptake and tables (computed below)
-        toxin = {s: _Toxin(own[s], None, None, -math.inf, None) for s in SEXES}
-    n_real = {s: toxin[s].techs.size for s in SEXES}
 
     # --- screening: enrol candidates rated moderate or severe at maximum contraction --------------
     n_areas = len(design.graded_areas)
@@ -494,6 +488,14 @@ def run_chunk(
     static_all = [_joined([p[a] for p in parts_static]) for a in range(n_areas)]
     cell_d0_all = [] if not fast else [_joined([p[a] for p in parts_cell_d0]) for a in range(n_areas)]
     rater = mix * np.concatenate(parts_rater)[:, None]  # the rater's lasting view of each face
+
+    # the technique: after screening, which needs none (a chunk screens while shared tables are built)
+    if shares_realisations(design, tp):
+        # the trial's realisations instead (the chunk's own draws are kept: its patients stay the same)
+        toxin = {s: _shared_toxin(design, tp, fms[s], patterns[s], s, exact) for s in SEXES}
+    else:  # the chunk's own realisations, uptake and tables (computed below)
+        toxin = {s: _Toxin(own[s], None, None, -math.inf, None) for s in SEXES}
+    n_real = {s: toxin[s].techs.size for s in SEXES}
 
     # --- randomisation, technique, rater noise -----------------------------------------------------
     block = np.asarray(tp.randomisation_block, dtype=bool)
