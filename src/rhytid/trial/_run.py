@@ -28,7 +28,10 @@ they change in the rates).
 
 **Per chunk.** Candidates
 are drawn (:mod:`rhytid.trial._population`) and rated at maximum contraction at baseline;
-those rated moderate or severe (grade ≥ 2) are enrolled until the chunk is full; enrolled
+those rated moderate or severe (grade ≥ 2) are enrolled until the chunk is full (a batch of
+candidates is drawn whole and rated in blocks, in order, until enough are eligible: the same
+patients as rating all of it; a chunk that shares the trial's tables screens before it waits for
+them); enrolled
 patients are randomised 3:1 to toxin or placebo in permuted blocks of four. Placebo is saline in
 the same pattern and volume: no toxin, so nothing is blocked and the wrinkles stay as at baseline;
 only the rating varies.
