@@ -125,7 +125,7 @@ def _peak_x(target):  # type: ignore[no-untyped-def]
     bracket in which it falls back to halving, until the step is below 1e-15."""
     lo = math.log(1e-6)
     hi = math.log(200.0)
-    u = 0.5 * (lo + hi)
+    u = 1.0  # x = e: near the roots of the products' onset and recovery rates (x ~ 1 to 6)
     log_target = math.log(target)
     for _ in range(200):
         x = math.exp(u)

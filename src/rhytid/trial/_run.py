@@ -422,6 +422,8 @@ def run_chunk(
     # --- screening: enrol candidates rated moderate or severe at maximum contraction --------------
     n_areas = len(design.graded_areas)
     width = [max(fms[s].areas[a].n for s in SEXES) for a in range(n_areas)]
+    # fused: the graded areas with nothing blocked (screening and placebo)
+    unblocked = {s: fms[s].fused(np.zeros(0, dtype=np.intp), tissue) for s in SEXES} if fast else {}
     enrolled: list[Population] = []
     parts_d0: list[Array] = []
     parts_r0: list[NDArray[np.intp]] = []
@@ -464,7 +466,7 @@ def run_chunk(
                     rated0[idx] = grade_from_depth(d0[idx] * np.exp(pp.rater_noise_sd * eps0[idx]), thr)
                 else:  # graded by counts: the baseline statistic itself is never needed
                     scale, _ = fm.scales(sub, tissue)
-                    fa = fm.fused(np.zeros(0, dtype=np.intp), tissue)
+                    fa = unblocked[s]
                     stacked, dep = baseline_depths(
                         fa, sub.tone, scale, fm.buckling(sub, tissue), fm.etch_rate(sub, tp)
                     )
@@ -655,7 +657,7 @@ def run_chunk(
             idx = np.flatnonzero(~treated & (pop.male == (s == "male")))
             if not len(idx):
                 continue
-            fa = fm.fused(np.zeros(0, dtype=np.intp), tissue)
+            fa = unblocked[s]
             dep = np.zeros((len(fm.areas), len(idx), fa.s0.shape[2]), dtype=np.float32)
             for a, area in enumerate(fm.areas):
                 dep[a, :, : area.n] = cell_d0_all[a][idx, : area.n]
