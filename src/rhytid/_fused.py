@@ -365,13 +365,16 @@ def _tally(dep, n, counts, e, t0, t1, t2, below):  # type: ignore[no-untyped-def
 
 
 @nb.njit(nogil=True, cache=True, inline="always")
-def _known(below, rest, qn):  # type: ignore[no-untyped-def]
-    """Whether every threshold's side is known with ``rest`` counts still unseen: above it when
-    even all of them below would leave fewer than ``qn`` below, under it once ``qn`` are."""
+def _known(below, rest, qn, floor):  # type: ignore[no-untyped-def]
+    """Whether the side of every threshold from ``floor`` up is known with ``rest`` counts still
+    unseen: above it when even all of them below would leave fewer than ``qn`` below, under it
+    once ``qn`` are. (The thresholds below ``floor``, a grade the row already has from another
+    area, cannot raise it; and ``below`` grows with the threshold, so a threshold known to lie
+    below the area's statistic implies every lower one.)"""
     return (
-        (below[0] + rest < qn or below[0] >= qn)
-        and (below[1] + rest < qn or below[1] >= qn)
-        and (below[2] + rest < qn or below[2] >= qn)
+        (floor > 0 or below[0] + rest < qn or below[0] >= qn)
+        and (floor > 1 or below[1] + rest < qn or below[1] >= qn)
+        and (floor > 2 or below[2] + rest < qn or below[2] >= qn)
     )
 
 
@@ -431,9 +434,11 @@ def _grade_blocks(rows, kernel, grades):  # type: ignore[no-untyped-def]
                 basis = gemm_blocks[a]
             below[:m] = 0
             seen[:m] = 0
-            n_live = m
+            n_live = 0
             for i in range(m):
-                live[i] = i
+                if grades[lo + i] < 3:  # a row severe in another area needs no more
+                    live[n_live] = i
+                    n_live += 1
             for b in range(n_blocks):
                 j0 = b * nb_
                 if j0 >= n_cells[a] or n_live == 0:
@@ -463,7 +468,7 @@ def _grade_blocks(rows, kernel, grades):  # type: ignore[no-untyped-def]
                         dep,
                     )
                     seen[i] += _tally(dep, n, counts[a, j0 : j0 + n], e[row], t0, t1, t2, below[i])
-                    if not _known(below[i], total[a] - seen[i], qn[a]):
+                    if not _known(below[i], total[a] - seen[i], qn[a], grades[row]):
                         live[kept] = i
                         kept += 1
                 n_live = kept

@@ -171,52 +171,78 @@ def _toy_treated(
     tv: int,
     tf: int,
     fields: np.ndarray | None = None,  # type: ignore[type-arg]
+    more_areas: int = 0,
+    only: int | None = None,
 ) -> tuple:  # type: ignore[type-arg]
     """Arguments of :func:`treated_grades` for a toy area of 24 cells over 4 skin segments, with
     the ``blocked`` segments, block ``table`` ``(5, 40, 4)`` and unit ``fields`` ``(4, 72)``
-    (default: random)."""
+    (default: random); ``more_areas``: that many more graded areas of random fields after it;
+    ``only``: of these areas, only this one graded."""
     from rhytid._kernels import AreaCells
 
     rng = np.random.default_rng(3)
     n_cells = 24
     skin = np.arange(4)
     act = np.array([[0.9, 0.6, 0.3, 0.5]])
+
+    def area(name: str, fields: np.ndarray, counts: np.ndarray) -> AreaCells:  # type: ignore[type-arg]
+        return AreaCells(
+            name=name,
+            expression=0,
+            skin_region="forehead",
+            targets=(),
+            target_index=np.zeros(0, dtype=np.intp),
+            cells=np.arange(n_cells),
+            fields=fields,
+            habitual=np.zeros((1, 3 * n_cells), dtype=np.float32),
+            habitual_tone=np.zeros((1, 3 * n_cells), dtype=np.float32),
+            habitual_c=np.zeros((1, n_cells), dtype=np.float32),
+            h_ref=0.1,
+            critical_ref=0.01,
+            prestrain_ref=0.0,
+            weights=counts / counts.sum(),
+            counts=counts,
+        )
+
     drawn = rng.normal(0.0, 0.05, (4, 3 * n_cells)).astype(np.float32)
     fields = drawn if fields is None else np.asarray(fields, dtype=np.float32)
-    counts = rng.integers(1, 9, n_cells)
-    area = AreaCells(
-        name="a",
-        expression=0,
-        skin_region="forehead",
-        targets=(),
-        target_index=np.zeros(0, dtype=np.intp),
-        cells=np.arange(n_cells),
-        fields=fields,
-        habitual=np.zeros((1, 3 * n_cells), dtype=np.float32),
-        habitual_tone=np.zeros((1, 3 * n_cells), dtype=np.float32),
-        habitual_c=np.zeros((1, n_cells), dtype=np.float32),
-        h_ref=0.1,
-        critical_ref=0.01,
-        prestrain_ref=0.0,
-        weights=counts / counts.sum(),
-        counts=counts,
-    )
-    fa = FusedAreas.build([area], act, np.zeros_like(act), skin, blocked, 90.0)
+    areas = [area("a", fields, rng.integers(1, 9, n_cells))]
     w_follow = np.sort(rng.uniform(-2.0, 40.0, (n, tf)), axis=1)[:, ::-1]  # recovering over time
+    r, tone, scale = rng.integers(0, 5, n), rng.lognormal(0.0, 0.3, n), rng.lognormal(0.0, 0.2, n)
+    static = rng.uniform(0.0, 50.0, (1, n, n_cells)).astype(np.float32)
+    w_vis = rng.uniform(0.0, 40.0, (n, tv))
+    e_vis = rng.lognormal(0.0, 0.2, (n, tv))
+    ease_fol = rng.uniform(0.0, 0.3, (1, n, tf))
+    e_fol = rng.lognormal(0.0, 0.2, (n, tf))
+    baseline = rng.integers(2, 4, n)
+    more = np.random.default_rng(5)
+    for k in range(more_areas):
+        areas.append(
+            area(
+                f"b{k}",
+                more.normal(0.0, 0.05, (4, 3 * n_cells)).astype(np.float32),
+                more.integers(1, 9, n_cells),
+            )
+        )
+    static = np.concatenate([static, more.uniform(0.0, 50.0, (more_areas, n, n_cells)).astype(np.float32)])
+    ease_fol = np.concatenate([ease_fol, more.uniform(0.0, 0.3, (more_areas, n, tf))])
+    if only is not None:
+        areas, static, ease_fol = [areas[only]], static[only : only + 1], ease_fol[only : only + 1]
+    n_a = len(areas)
     return (
-        fa,
-        rng.integers(0, 5, n),
-        rng.lognormal(0.0, 0.3, n),
-        rng.lognormal(0.0, 0.2, n),
-        (np.full((1, n), 0.1), np.full((1, n), 0.01), np.zeros((1, n))),
-        rng.uniform(0.0, 50.0, (1, n, n_cells)).astype(np.float32),
+        FusedAreas.build(areas, act, np.zeros_like(act), skin, blocked, 90.0),
+        r,
+        tone,
+        scale,
+        (np.full((n_a, n), 0.1), np.full((n_a, n), 0.01), np.zeros((n_a, n))),
+        static,
         table,
         0.0,
         1.0,
         (120.0, 250.0, 400.0),
-        (rng.uniform(0.0, 40.0, (n, tv)), np.zeros((1, n, tv)), rng.lognormal(0.0, 0.2, (n, tv))),
-        (w_follow, rng.uniform(0.0, 0.3, (1, n, tf)), rng.lognormal(0.0, 0.2, (n, tf))),
-        rng.integers(2, 4, n),
+        (w_vis, np.zeros((n_a, n, tv)), e_vis),
+        (w_follow, ease_fol, e_fol),
+        baseline,
     )
 
 
@@ -421,15 +447,17 @@ def _toy_fused(fields: np.ndarray | None = None) -> tuple:  # type: ignore[type-
 
 
 def _coefficients(fa: FusedAreas, m: int, seed: int) -> np.ndarray:  # type: ignore[type-arg]
-    """Coefficient rows ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of random states ``(1, m, K + 2)``."""
+    """Coefficient rows ``[1, τ − 1, −b_k (A_k + (τ − 1) T_k)]`` of random states ``(A, m, K + 2)``
+    (the same states in every area)."""
     rng = np.random.default_rng(seed)
     k = fa.gemm.shape[1] - 2
     tm1 = rng.lognormal(0.0, 0.4, m) - 1.0
     b = rng.random((m, k))
-    out = np.empty((1, m, k + 2), dtype=np.float32)
-    out[0, :, 0] = 1.0
-    out[0, :, 1] = tm1
-    out[0, :, 2:] = -b * (fa.acoef[0][None, :] + tm1[:, None] * fa.tcoef[0][None, :])
+    out = np.empty((len(fa.n), m, k + 2), dtype=np.float32)
+    out[:, :, 0] = 1.0
+    out[:, :, 1] = tm1
+    for a in range(len(fa.n)):
+        out[a, :, 2:] = -b * (fa.acoef[a][None, :] + tm1[:, None] * fa.tcoef[a][None, :])
     return out
 
 
@@ -486,30 +514,48 @@ def test_grades_through_full_strain_modes_are_the_gemm_s_and_through_too_few_are
     assert np.mean(through(one) != full) > 0.05
 
 
+@pytest.mark.parametrize("order", ["deepest first", "shuffled"])
 @pytest.mark.parametrize("through_modes", [False, True])
 def test_grading_by_blocks_of_cells_that_stops_once_known_equals_grading_every_cell(
-    monkeypatch: pytest.MonkeyPatch, through_modes: bool
+    monkeypatch: pytest.MonkeyPatch, through_modes: bool, order: str
 ) -> None:
     """A row leaves the grading once each threshold's side is known whatever its unseen cells
-    hold: the grades are those of one block of every cell, for any block size, through the full
-    GEMM and through strain modes, the stacked cells deepest first at no toxin."""
+    hold: the grades are those of one block of every cell, for any block size and any cell order
+    (the stacked order, deepest first at no toxin, only makes rows leave sooner), through the full
+    GEMM and through strain modes, with one graded area and with two (the second needs only the
+    thresholds above the grade of the first)."""
     import rhytid._fused as fused
 
-    def grades(block: int) -> np.ndarray:  # type: ignore[type-arg]
+    if order == "shuffled":
+        monkeypatch.setattr(
+            fused, "_deepest_first", lambda s: np.random.default_rng(9).permutation(s.shape[1])
+        )
+
+    def grades(block: int, more_areas: int, only: int | None = None) -> np.ndarray:  # type: ignore[type-arg]
         monkeypatch.setattr(fused, "CELL_BLOCK", block)
-        fa, args = _toy_fused()
+        args = _toy_treated(np.arange(4), _toy_table(3), 1000, 4, 5, more_areas=more_areas, only=only)
+        fa = args[0]
         modes = _modes(fa, 0.02) if through_modes else None
-        assert fa.gemm_blocks.shape[1] == -(-24 // block)
+        assert fa.gemm_blocks.shape[:2] == (len(fa.n), -(-24 // block))
         return np.concatenate(treated_grades(*args, stop=False, modes=modes)[:2], axis=1)
 
-    every = grades(24)
-    assert len(np.unique(every)) >= 3  # the toy reaches several grades
-    for block in (1, 5, 8):
-        assert np.array_equal(grades(block), every)
+    for more_areas in (0, 1):
+        every = grades(24, more_areas)
+        assert len(np.unique(every)) >= 3  # the toy reaches several grades
+        for block in (1, 5, 8):
+            assert np.array_equal(grades(block, more_areas), every)
+    # two areas: the larger of each area's grade alone (no grade from another area to build on)
+    each = [grades(5, 1, only=a) for a in (0, 1)]
+    assert np.array_equal(every, np.maximum(*each))
+    assert np.mean(each[1] > each[0]) > 0.003  # the second area raises some grades (~0.7 %)
+
+
+def test_the_fused_areas_stack_their_cells_deepest_first_with_no_toxin() -> None:
     fa, _ = _toy_fused()
     s0 = fa.s0[0, :, : fa.n[0]]
     compression = np.hypot(0.5 * (s0[0] - s0[1]), s0[2]) - 0.5 * (s0[0] + s0[1])
-    assert np.all(np.diff(compression) <= 1e-6)  # deepest first
+    assert np.all(np.diff(compression) <= 1e-6)
+    assert np.std(compression) > 0.01  # the toy's cells differ: the order is not trivial
 
 
 def test_a_large_trial_through_its_strain_modes_grades_as_through_the_full_gemm(
