@@ -805,26 +805,38 @@ def baseline_grades(
     """Rated grade of cell depths ``(A, N, n)`` times ``factor`` ``(N, ...)`` (one column per
     visit): the largest over the areas, ``factor``'s shape."""
     f = np.asarray(factor, dtype=np.float64)
-    flat = f.reshape(f.shape[0], -1)
+    flat = np.ascontiguousarray(f.reshape(f.shape[0], -1))
     out = np.zeros(flat.shape, dtype=np.int64)
     for a in range(dep.shape[0]):
         n = int(fa.n[a])
-        for v in range(flat.shape[1]):
-            g = grade_by_counts(dep[a, :, :n], fa.counts[a, :n], fa.q, flat[:, v], thresholds)
-            np.maximum(out[:, v], g, out=out[:, v])
+        counts = np.ascontiguousarray(fa.counts[a, :n])
+        _grade_counts(
+            np.ascontiguousarray(dep[a]),
+            n,
+            counts,
+            _qn(fa.q, counts),
+            flat,
+            np.asarray(thresholds, dtype=np.float64),
+            out,
+        )
     return out.reshape(f.shape)
 
 
 @nb.njit(nogil=True, cache=True, fastmath=_FM_GRADE)
-def _grade_counts(d, counts, qn, e, thr, out):  # type: ignore[no-untyped-def]
+def _grade_counts(d, n, counts, qn, e, thr, out):  # type: ignore[no-untyped-def]
+    """``out[m, v]`` keeps the larger of itself and the grade of ``e[m, v] ×`` row ``m`` of the
+    depths ``d[:, :n]`` by counts (each row read once for all its factors)."""
     t = np.full(3, np.inf)
     t[: len(thr)] = thr
     below = np.zeros(3, dtype=np.int64)
     for m in range(d.shape[0]):
-        # a missing threshold (fewer than 3) counts every cell below it, so never adds a grade
-        below[:] = 0
-        _tally(d[m], d.shape[1], counts, e[m], t[0], t[1], t[2], below)
-        out[m] = (1 if below[0] < qn else 0) + (1 if below[1] < qn else 0) + (1 if below[2] < qn else 0)
+        for v in range(e.shape[1]):
+            # a missing threshold (fewer than 3) counts every cell below it, so never adds a grade
+            below[:] = 0
+            _tally(d[m], n, counts, e[m, v], t[0], t[1], t[2], below)
+            g = (1 if below[0] < qn else 0) + (1 if below[1] < qn else 0) + (1 if below[2] < qn else 0)
+            if g > out[m, v]:
+                out[m, v] = g
 
 
 def grade_by_counts(
@@ -840,16 +852,17 @@ def grade_by_counts(
     if len(thresholds) > 3:
         raise ValueError("at most 3 thresholds (the Facial Wrinkle Scale)")
     d = np.ascontiguousarray(depth)
-    out = np.empty(d.shape[0], dtype=np.int64)
+    out = np.zeros((d.shape[0], 1), dtype=np.int64)
     _grade_counts(
         d,
+        d.shape[1],
         np.ascontiguousarray(counts, dtype=np.int64),
         _qn(q, counts),
-        np.ascontiguousarray(np.broadcast_to(factor, d.shape[:1]), dtype=np.float64),
+        np.ascontiguousarray(np.broadcast_to(factor, d.shape[:1]), dtype=np.float64)[:, None],
         np.asarray(thresholds, dtype=np.float64),
         out,
     )
-    return out
+    return out[:, 0]
 
 
 @nb.njit(nogil=True, cache=True, inline="always")
