@@ -77,6 +77,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
@@ -729,14 +730,37 @@ def _time_to_loss(
 ) -> Array:
     """For each patient responding at some visit: the day of the first later visit at which the
     response is ``lost`` (``horizon`` if never)."""
-    who = responding.any(axis=1)
-    first = np.argmax(responding[who], axis=1)
-    later = lost[who] & (np.arange(days.shape[1])[None, :] > first[:, None])
-    return np.where(
-        later.any(axis=1),
-        np.take_along_axis(days[who], np.argmax(later, axis=1)[:, None], axis=1)[:, 0],
-        horizon,
+    out = np.empty(days.shape[0])
+    n = _loss_days(
+        np.ascontiguousarray(days, dtype=np.float64),
+        np.ascontiguousarray(responding),
+        np.ascontiguousarray(lost),
+        float(horizon),
+        out,
     )
+    return out[:n]
+
+
+@nb.njit(nogil=True, cache=True)
+def _loss_days(days, responding, lost, horizon, out):  # type: ignore[no-untyped-def]
+    """:func:`_time_to_loss` into ``out``, in patient order; returns how many responded."""
+    count = 0
+    for i in range(days.shape[0]):
+        first = -1
+        for j in range(days.shape[1]):
+            if responding[i, j]:
+                first = j
+                break
+        if first < 0:
+            continue
+        day = horizon
+        for j in range(first + 1, days.shape[1]):
+            if lost[i, j]:
+                day = days[i, j]
+                break
+        out[count] = day
+        count += 1
+    return count
 
 
 @dataclass
