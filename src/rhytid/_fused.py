@@ -156,9 +156,10 @@ class FusedAreas:
             f = a.fields.reshape(len(skin), 3, a.n)
             act = activation[a.expression, skin]
             ton = tone_rows[a.expression, skin]
-            order = _deepest_first(np.einsum("s,scn->cn", act.astype(np.float64), f.astype(np.float64)))
+            unblocked = np.einsum("s,scn->cn", act.astype(np.float64), f.astype(np.float64))
+            order = _deepest_first(unblocked)
             f = f[:, :, order]
-            s0[i, :, : a.n] = np.einsum("s,scn->cn", act.astype(np.float64), f.astype(np.float64))
+            s0[i, :, : a.n] = unblocked[:, order]
             st[i, :, : a.n] = np.einsum("s,scn->cn", ton.astype(np.float64), f.astype(np.float64))
             fb[i, :, :, : a.n] = f[rows]
             acoef[i] = act[rows]
@@ -378,10 +379,10 @@ def _known(below, rest, qn, floor):  # type: ignore[no-untyped-def]
     )
 
 
-#: patient-timepoints per GEMM block (with the strains of a block of cells, 24 KB at 32 rows of 64
-#: cells, in L1 between the GEMM and the depths; 32 rows: 870 ns per row for the grade stage of
-#: 384 cells against 1,075 at 128 rows, 1,060 at 48 and 890 at 16 in one GEMM of every cell; AMD
-#: Zen 4, OpenBLAS 0.3.30 SkylakeX kernels)
+#: patient-timepoints per GEMM block: the strains of a block of cells (48 KB at 32 rows of 128
+#: cells) stay in cache between the GEMM and the depths (in one GEMM of all 384 cells, 32 rows
+#: took 870 ns per row against 1,075 at 128 rows, 1,060 at 48 and 890 at 16; AMD Zen 4, OpenBLAS
+#: 0.3.30 SkylakeX kernels)
 _ROWS = 32
 
 
@@ -1187,7 +1188,7 @@ def uptake_rows(
 
 @nb.njit(nogil=True, cache=True)
 def _eased(r, kr, log_sens, k, log_ec50, folds, w0, dw, grid, steps, decay, tau, e_max, days, out):  # type: ignore[no-untyped-def]
-    n_w = folds.shape[2]
+    n_w = folds.shape[1]
     n_g = len(grid)
     w = np.empty(n_g)
     relaxed = np.empty(n_g)
@@ -1197,11 +1198,10 @@ def _eased(r, kr, log_sens, k, log_ec50, folds, w0, dw, grid, steps, decay, tau,
     for p in range(len(r)):
         for g in range(n_g):
             w[g] = math.log(active_at(grid[g], k, kr[p])) - log_sens[p] - log_ec50
-        for a in range(folds.shape[0]):
-            fold = folds[a, r[p]]
+        for a in range(folds.shape[2]):
             for g in range(n_g):
                 g0, frac = _bin(w[g], w0, dw, n_w)
-                relaxed[g] = 0.0 if g0 < 0 else fold[g0] * (1.0 - frac) + fold[g0 + 1] * frac  # as _at
+                relaxed[g] = _at(folds, r[p], a, g0, frac)
             relax_row(relaxed, steps, decay, tau, eased)
             for t in range(days.shape[1]):
                 d = days[p, t]
@@ -1228,12 +1228,12 @@ def eased_shares(
     """Eased share of the etched depth ``(A, N, T)`` at ``days`` ``(N, T)`` of patients on
     realisation ``r`` with recovery rates and sensitivities ``(N,)``:
     :meth:`rhytid.trial._engine.FaceModel.static_ease` of each area whose fold relaxation is
-    tabulated in ``folds`` ``(A, R, n_w)`` (on ``w0 + g dw``; ``Readouts.folds``), in one pass
+    tabulated in ``folds`` ``(R, n_w, A)`` (on ``w0 + g dw``; ``Readouts.folds``), in one pass
     per patient — its log-activity on the relaxation ``grid`` (:func:`rhytid.model.relaxation_grid`,
     uniform), the read-out, :func:`rhytid.tissue.fold_relaxation` and the interpolation at the days
     of :func:`rhytid.model.eased_share` — with no ``(N, G)`` intermediates."""
     n, t = days.shape
-    out = np.zeros((folds.shape[0], n, t))
+    out = np.zeros((folds.shape[2], n, t))
     if len(grid) < 2:
         return out
     steps, decay = relaxation_steps(grid, tau_days)

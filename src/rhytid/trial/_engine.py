@@ -629,10 +629,10 @@ class Readouts:
 
     @cached_property
     def folds(self) -> Array:
-        """Each graded area's fold relaxation ``(A, R, n_w)``, contiguous: the few megabytes that
-        :meth:`FaceModel.eased_shares` reads at every grid day stay in cache."""
-        first = self.fold_column(0)
-        return np.ascontiguousarray(np.moveaxis(self.table[:, :, first:], 2, 0))
+        """The graded areas' fold relaxations ``(R, n_w, A)`` (the last columns of ``table``) on
+        their own: the few megabytes that :meth:`FaceModel.eased_shares` reads at every grid day
+        stay in cache."""
+        return np.ascontiguousarray(self.table[:, :, self.fold_column(0) :])
 
     def fold_column(self, area_index: int) -> int:
         """The column of graded area ``area_index``'s fold relaxation."""

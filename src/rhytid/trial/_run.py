@@ -451,10 +451,11 @@ def run_chunk(
         rated0 = np.zeros(batch, dtype=np.intp)
         # in blocks of candidates, in order, until enough are eligible: the rest of the batch is
         # drawn (the same random stream) but not evaluated, since none of it would be enrolled
+        eligible = 0
         for lo in range(0, batch, _SCREENING_BLOCK):
-            block = np.arange(lo, min(lo + _SCREENING_BLOCK, batch))
+            part = np.arange(lo, min(lo + _SCREENING_BLOCK, batch))
             for s in SEXES:
-                idx = block[cand.male[block] == (s == "male")]
+                idx = part[cand.male[part] == (s == "male")]
                 if not len(idx):
                     continue
                 sub = cand.take(idx)
@@ -475,7 +476,8 @@ def run_chunk(
                         static[a][idx, : area.n] = stacked[a, :, : area.n]
                         cell_d0[a][idx, : area.n] = dep[a, :, : area.n]
                     rated0[idx] = baseline_grades(fa, dep, np.exp(pp.rater_noise_sd * eps0[idx]), thr)
-            if np.count_nonzero(rated0[: block[-1] + 1] >= 2) >= n - got:
+            eligible += int(np.count_nonzero(rated0[part] >= 2))
+            if eligible >= n - got:
                 break
         take = np.flatnonzero(rated0 >= 2)[: n - got]
         screened += int(take[-1]) + 1 if len(take) == n - got else batch
